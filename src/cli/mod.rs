@@ -1,0 +1,393 @@
+//! The `pstation` command line: argument definitions (clap) and one function per command.
+//! Commands write to the given output and error streams and return an `Exit` code, so they can
+//! be tested without a process.
+//!
+//! Exit codes: 0 success; 1 a check ran and failed (`mrz --check`); 2 invalid input (usage,
+//! job, configuration, unreadable file) — one line per problem on stderr, nothing on stdout;
+//! 3 internal error (a bug: e.g. a generated MRZ failed its own verification).
+
+mod demo;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{ConfigError, DEFAULT_TOML, Settings};
+use crate::job::{self, Job, MAX_JOB_BYTES, ValidateOptions};
+use crate::logging::LogFormat;
+use crate::mrz::{self, MrzError};
+use crate::problem::Problem;
+
+/// Passport print station controller.
+#[derive(Debug, Parser)]
+#[command(name = "pstation", version, about, long_about = None)]
+pub struct Cli {
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    pub log_format: LogFormat,
+    /// Log filter (e.g. `info`, `pstation=debug`); PSTATION_LOG or RUST_LOG override it.
+    #[arg(long, global = true, default_value = "warn")]
+    pub log_level: String,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the station demo on the embedded defaults (sample jobs, no configuration needed).
+    Demo {
+        /// Judge the policy as on this date (YYYY-MM-DD) instead of today.
+        #[arg(long, value_name = "DATE")]
+        today: Option<String>,
+    },
+    /// Print the two MRZ lines of a job, or check two given lines (--check).
+    #[command(arg_required_else_help = true)]
+    Mrz {
+        /// The job JSON file (`-` for stdin).
+        #[arg(required_unless_present = "check", conflicts_with = "check")]
+        job: Option<PathBuf>,
+        /// Check two MRZ lines instead: exit 0 when valid, 1 naming each failed check.
+        #[arg(long, num_args = 2, value_names = ["LINE1", "LINE2"])]
+        check: Option<Vec<String>>,
+        /// Station configuration (TOML); the embedded default when absent.
+        #[arg(long, env = "PSTATION_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Validate a job against ICAO rules (and the station policy with --policy).
+    Validate {
+        /// The job JSON file (`-` for stdin).
+        job: PathBuf,
+        /// Also apply the station's issuance policy.
+        #[arg(long)]
+        policy: bool,
+        /// Station configuration (TOML); the embedded default when absent.
+        #[arg(long, env = "PSTATION_CONFIG")]
+        config: Option<PathBuf>,
+        /// Judge the policy as on this date (YYYY-MM-DD) instead of today.
+        #[arg(long, value_name = "DATE")]
+        today: Option<String>,
+    },
+    /// Configuration tools.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+/// `pstation config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the embedded default configuration, with comments.
+    Default,
+    /// Check a configuration file and report every problem.
+    Check {
+        /// The TOML file.
+        file: PathBuf,
+    },
+}
+
+/// A process exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0.
+    Ok,
+    /// 1: a check ran and failed.
+    CheckFailed,
+    /// 2: invalid input.
+    InvalidInput,
+    /// 3: internal error.
+    Internal,
+}
+
+impl Exit {
+    /// The numeric exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::CheckFailed => 1,
+            Exit::InvalidInput => 2,
+            Exit::Internal => 3,
+        }
+    }
+}
+
+/// Runs one command. Output that is the command's result goes to `out`; problems and notes go
+/// to `err`.
+pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
+    let result = match command {
+        Command::Demo { today } => match today.as_deref().map(|s| (s, parse_today(s))) {
+            Some((s, None)) => {
+                writeln!(err, "--today: date-format: {s:?} is not a date YYYY-MM-DD")
+                    .map(|()| Exit::InvalidInput)
+            }
+            Some((_, Some(d))) => demo::run(Some(d), out, err),
+            None => demo::run(None, out, err),
+        },
+        Command::Mrz {
+            check: Some(lines), ..
+        } => mrz_check(&lines, out, err),
+        Command::Mrz {
+            job: Some(job),
+            config,
+            ..
+        } => mrz_of_job(&job, config.as_deref(), out, err),
+        Command::Mrz { .. } => {
+            let _ = writeln!(
+                err,
+                "usage: pstation mrz JOB.json | pstation mrz --check LINE1 LINE2"
+            );
+            Ok(Exit::InvalidInput)
+        }
+        Command::Validate {
+            job,
+            policy,
+            config,
+            today,
+        } => validate(&job, policy, config.as_deref(), today.as_deref(), out, err),
+        Command::Config { action } => config_command(action, out, err),
+    };
+    // A failed write to stdout/stderr (e.g. a closed pipe) leaves nothing useful to report.
+    result.unwrap_or(Exit::Internal)
+}
+
+type CmdResult = std::io::Result<Exit>;
+
+fn load_settings(path: Option<&Path>, err: &mut dyn Write) -> std::io::Result<Option<Settings>> {
+    let loaded = match path {
+        Some(p) => Settings::load(p),
+        None => Settings::default_settings(),
+    };
+    match loaded {
+        Ok(s) => Ok(Some(s)),
+        Err(ConfigError::Invalid(problems)) => {
+            for p in &problems.0 {
+                writeln!(err, "{p}")?;
+            }
+            Ok(None)
+        }
+        Err(e) => {
+            writeln!(err, "{e}")?;
+            Ok(None)
+        }
+    }
+}
+
+/// Reads a job file (or stdin for `-`), refusing more than `MAX_JOB_BYTES`.
+pub fn read_job_bytes(path: &Path) -> Result<Vec<u8>, Problem> {
+    let display = path.display().to_string();
+    let mut reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin())
+    } else {
+        match std::fs::File::open(path) {
+            Ok(f) => Box::new(f),
+            Err(e) => return Err(Problem::new(display, "io", format!("cannot open: {e}"))),
+        }
+    };
+    let mut bytes = Vec::new();
+    let limit = MAX_JOB_BYTES as u64 + 1;
+    if let Err(e) = reader.by_ref().take(limit).read_to_end(&mut bytes) {
+        return Err(Problem::new(display, "io", format!("cannot read: {e}")));
+    }
+    if bytes.len() > MAX_JOB_BYTES {
+        return Err(Problem::new(
+            display,
+            "too-large",
+            format!("the job is larger than {MAX_JOB_BYTES} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Reads and validates a job; on failure writes every problem to `err`.
+fn load_job(
+    path: &Path,
+    opts: &ValidateOptions,
+    err: &mut dyn Write,
+) -> std::io::Result<Option<Job>> {
+    let bytes = match read_job_bytes(path) {
+        Ok(b) => b,
+        Err(p) => {
+            writeln!(err, "{p}")?;
+            return Ok(None);
+        }
+    };
+    match job::parse_job(&bytes, opts) {
+        Ok(job) => Ok(Some(job)),
+        Err(problems) => {
+            for p in &problems.0 {
+                writeln!(err, "{p}")?;
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Maps an MRZ engine error on a validated job to a problem line, or `None` for internal errors.
+fn mrz_problem(e: &MrzError) -> Option<Problem> {
+    match e {
+        MrzError::InvalidField { field, reason } => Some(Problem::new(
+            format!("document.{field}"),
+            "mrz-field",
+            reason.clone(),
+        )),
+        MrzError::Untransliterable { field, source } => Some(Problem::new(
+            format!("document.{field}"),
+            "name-character",
+            source.to_string(),
+        )),
+        MrzError::Name(n) => Some(Problem::new("document.surname", "mrz-name", n.to_string())),
+        MrzError::SelfCheck(_) => None,
+    }
+}
+
+fn truncation_note(job: &Job) -> String {
+    format!(
+        "document.given_names: name-truncated: the name of job {} does not fit the 39 MRZ positions and was truncated; the VIZ shows it in full",
+        job.job_id
+    )
+}
+
+fn mrz_of_job(
+    path: &Path,
+    config: Option<&Path>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let Some(settings) = load_settings(config, err)? else {
+        return Ok(Exit::InvalidInput);
+    };
+    let opts = ValidateOptions {
+        require_portrait: false,
+    };
+    let Some(job) = load_job(path, &opts, err)? else {
+        return Ok(Exit::InvalidInput);
+    };
+    match mrz::generate(&job.td3_input(), &settings.mrz) {
+        Ok(td3) => {
+            tracing::debug!(job_id = %job.job_id, truncated = td3.name_truncated, "MRZ generated and verified");
+            writeln!(out, "{}", td3.line1)?;
+            writeln!(out, "{}", td3.line2)?;
+            if td3.name_truncated {
+                writeln!(err, "note: {}", truncation_note(&job))?;
+            }
+            Ok(Exit::Ok)
+        }
+        Err(e) => match mrz_problem(&e) {
+            Some(p) => {
+                writeln!(err, "{p}")?;
+                Ok(Exit::InvalidInput)
+            }
+            None => {
+                tracing::error!(job_id = %job.job_id, error = %e, "MRZ self-check failed");
+                writeln!(err, "$: internal-error: {e}")?;
+                Ok(Exit::Internal)
+            }
+        },
+    }
+}
+
+fn mrz_check(lines: &[String], out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    let [l1, l2] = lines else {
+        writeln!(err, "usage: pstation mrz --check LINE1 LINE2")?;
+        return Ok(Exit::InvalidInput);
+    };
+    let report = mrz::check(l1, l2);
+    for note in &report.notes {
+        writeln!(err, "note: {note}")?;
+    }
+    if report.is_valid() {
+        writeln!(out, "valid")?;
+        Ok(Exit::Ok)
+    } else {
+        for f in &report.failures {
+            writeln!(err, "{f}")?;
+        }
+        Ok(Exit::CheckFailed)
+    }
+}
+
+fn parse_today(s: &str) -> Option<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, &format).ok()
+}
+
+fn validate(
+    path: &Path,
+    policy: bool,
+    config: Option<&Path>,
+    today: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let Some(settings) = load_settings(config, err)? else {
+        return Ok(Exit::InvalidInput);
+    };
+    let today = match today {
+        None => crate::today_at(settings.utc_offset),
+        Some(s) => match parse_today(s) {
+            Some(d) => d,
+            None => {
+                writeln!(err, "--today: date-format: {s:?} is not a date YYYY-MM-DD")?;
+                return Ok(Exit::InvalidInput);
+            }
+        },
+    };
+    let opts = ValidateOptions {
+        require_portrait: true,
+    };
+    let Some(job) = load_job(path, &opts, err)? else {
+        return Ok(Exit::InvalidInput);
+    };
+    let mut problems = Vec::new();
+    if policy {
+        problems.extend(settings.policy.check(&job, today));
+    }
+    let mut truncated = false;
+    match mrz::generate(&job.td3_input(), &settings.mrz) {
+        Ok(td3) => truncated = td3.name_truncated,
+        Err(e) => match mrz_problem(&e) {
+            Some(p) => problems.push(p),
+            None => {
+                tracing::error!(job_id = %job.job_id, error = %e, "MRZ self-check failed");
+                writeln!(err, "$: internal-error: {e}")?;
+                return Ok(Exit::Internal);
+            }
+        },
+    }
+    if !problems.is_empty() {
+        for p in &problems {
+            writeln!(err, "{p}")?;
+        }
+        return Ok(Exit::InvalidInput);
+    }
+    if truncated {
+        writeln!(err, "note: {}", truncation_note(&job))?;
+    }
+    let scope = if policy {
+        "ICAO and station policy"
+    } else {
+        "ICAO"
+    };
+    writeln!(out, "valid: {} ({scope})", job.job_id)?;
+    Ok(Exit::Ok)
+}
+
+fn config_command(action: ConfigAction, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    match action {
+        ConfigAction::Default => {
+            out.write_all(DEFAULT_TOML.as_bytes())?;
+            Ok(Exit::Ok)
+        }
+        ConfigAction::Check { file } => match load_settings(Some(&file), err)? {
+            Some(_) => {
+                writeln!(out, "valid: {}", file.display())?;
+                Ok(Exit::Ok)
+            }
+            None => Ok(Exit::InvalidInput),
+        },
+    }
+}

@@ -1,0 +1,338 @@
+//! Station configuration: the embedded documented default, TOML parsing into raw structs, and
+//! validation into settings with every problem reported at once.
+//!
+//! Design: two stages. `RawConfig` mirrors the file (serde, unknown keys refused); `Settings`
+//! holds checked values and is passed explicitly — there is no global configuration.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use time::UtcOffset;
+
+use crate::mrz::translit::{ADiaeresis, ARing, NTilde, ODiaeresis, TranslitOptions, UDiaeresis};
+use crate::mrz::{EmptyOptionalCheck, MrzOptions};
+use crate::policy::Policy;
+use crate::problem::{Problem, Problems};
+
+/// The embedded default configuration, with comments.
+pub const DEFAULT_TOML: &str = include_str!("default-config.toml");
+
+/// The largest configuration file read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    station: RawStation,
+    mrz: RawMrz,
+    policy: RawPolicy,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStation {
+    utc_offset: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMrz {
+    empty_personal_number_check: String,
+    transliteration: RawTranslit,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTranslit {
+    a_diaeresis: String,
+    a_ring: String,
+    o_diaeresis: String,
+    u_diaeresis: String,
+    n_tilde: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    issuing_state: String,
+    nationality: String,
+    document_codes: Vec<String>,
+    number_prefixes: Vec<String>,
+    standard_validity_years: u8,
+    adult_validity_years: u8,
+    adult_age: u8,
+    married_counts_as_adult: bool,
+}
+
+/// Validated station settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The station's UTC offset, for "today".
+    pub utc_offset: UtcOffset,
+    /// MRZ choices of the issuing State.
+    pub mrz: MrzOptions,
+    /// The issuance policy.
+    pub policy: Policy,
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read the configuration: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the structure.
+    #[error("{path}: config-syntax: {message}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// The parser's message (names the key and line).
+        message: String,
+    },
+    /// Values are out of range; every problem is listed.
+    #[error("{0}")]
+    Invalid(Problems),
+}
+
+impl Settings {
+    /// The settings of the embedded default.
+    pub fn default_settings() -> Result<Self, ConfigError> {
+        Self::from_toml(DEFAULT_TOML, "(embedded default)")
+    }
+
+    /// Loads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let display = path.display().to_string();
+        let read_err = |source| ConfigError::Read {
+            path: display.clone(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(read_err)?;
+        if meta.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::Syntax {
+                path: display,
+                message: format!("the file is larger than {MAX_CONFIG_BYTES} bytes"),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(read_err)?;
+        Self::from_toml(&text, &display)
+    }
+
+    /// Parses and validates configuration text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: origin.to_owned(),
+            message: e.to_string().trim().replace('\n', " | "),
+        })?;
+        raw.validate()
+    }
+}
+
+impl RawConfig {
+    fn validate(self) -> Result<Settings, ConfigError> {
+        let mut problems = Vec::new();
+        let mut bad = |path: &str, message: String| {
+            problems.push(Problem::new(path, "config-value", message));
+        };
+
+        let utc_offset = parse_offset(&self.station.utc_offset);
+        if utc_offset.is_none() {
+            bad(
+                "station.utc_offset",
+                format!("{:?} is not an offset like +07:00", self.station.utc_offset),
+            );
+        }
+
+        let empty_optional_check = match self.mrz.empty_personal_number_check.as_str() {
+            "0" => Some(EmptyOptionalCheck::Zero),
+            "<" => Some(EmptyOptionalCheck::Filler),
+            other => {
+                bad(
+                    "mrz.empty_personal_number_check",
+                    format!("{other:?} must be \"0\" or \"<\""),
+                );
+                None
+            }
+        };
+        let t = &self.mrz.transliteration;
+        let mut choice = |key: &str, value: &str, allowed: &[&str]| -> Option<usize> {
+            let i = allowed.iter().position(|a| *a == value);
+            if i.is_none() {
+                bad(
+                    &format!("mrz.transliteration.{key}"),
+                    format!("{value:?} must be one of {}", allowed.join(", ")),
+                );
+            }
+            i
+        };
+        let a_diaeresis = choice("a_diaeresis", &t.a_diaeresis, &["AE", "A"])
+            .map(|i| [ADiaeresis::Ae, ADiaeresis::A][i]);
+        let a_ring = choice("a_ring", &t.a_ring, &["AA", "A"]).map(|i| [ARing::Aa, ARing::A][i]);
+        let o_diaeresis = choice("o_diaeresis", &t.o_diaeresis, &["OE", "O"])
+            .map(|i| [ODiaeresis::Oe, ODiaeresis::O][i]);
+        let u_diaeresis = choice("u_diaeresis", &t.u_diaeresis, &["UE", "UXX", "U"])
+            .map(|i| [UDiaeresis::Ue, UDiaeresis::Uxx, UDiaeresis::U][i]);
+        let n_tilde =
+            choice("n_tilde", &t.n_tilde, &["N", "NXX"]).map(|i| [NTilde::N, NTilde::Nxx][i]);
+
+        let p = &self.policy;
+        for (key, code) in [
+            ("issuing_state", &p.issuing_state),
+            ("nationality", &p.nationality),
+        ] {
+            if crate::mrz::codes::lookup(code).is_none() {
+                bad(
+                    &format!("policy.{key}"),
+                    format!("{code:?} is not an ICAO code"),
+                );
+            }
+        }
+        if p.document_codes.is_empty() {
+            bad("policy.document_codes", "list at least one code".to_owned());
+        }
+        for c in &p.document_codes {
+            let b = c.as_bytes();
+            if !(b.first() == Some(&b'P')
+                && b.len() <= 2
+                && b.get(1).is_none_or(u8::is_ascii_uppercase))
+            {
+                bad(
+                    "policy.document_codes",
+                    format!("{c:?} is not P or P plus one letter"),
+                );
+            }
+        }
+        let mut prefixes = Vec::new();
+        for s in &p.number_prefixes {
+            let mut chars = s.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) if c.is_ascii_uppercase() => prefixes.push(c),
+                _ => bad(
+                    "policy.number_prefixes",
+                    format!("{s:?} is not one letter A-Z"),
+                ),
+            }
+        }
+        if p.number_prefixes.is_empty() {
+            bad(
+                "policy.number_prefixes",
+                "list at least one letter".to_owned(),
+            );
+        }
+        if p.standard_validity_years == 0 || p.standard_validity_years > p.adult_validity_years {
+            bad(
+                "policy.standard_validity_years",
+                "must be at least 1 and not more than adult_validity_years".to_owned(),
+            );
+        }
+        if p.adult_validity_years > 10 {
+            bad(
+                "policy.adult_validity_years",
+                "more than 10 years is not allowed for passports".to_owned(),
+            );
+        }
+        if p.adult_age > 25 {
+            bad("policy.adult_age", "must be 25 or less".to_owned());
+        }
+
+        match (
+            utc_offset,
+            empty_optional_check,
+            a_diaeresis,
+            a_ring,
+            o_diaeresis,
+            u_diaeresis,
+            n_tilde,
+        ) {
+            (
+                Some(utc_offset),
+                Some(empty_optional_check),
+                Some(a_diaeresis),
+                Some(a_ring),
+                Some(o_diaeresis),
+                Some(u_diaeresis),
+                Some(n_tilde),
+            ) if problems.is_empty() => Ok(Settings {
+                utc_offset,
+                mrz: MrzOptions {
+                    translit: TranslitOptions {
+                        a_diaeresis,
+                        a_ring,
+                        o_diaeresis,
+                        u_diaeresis,
+                        n_tilde,
+                    },
+                    empty_optional_check,
+                },
+                policy: Policy {
+                    issuing_state: p.issuing_state.clone(),
+                    nationality: p.nationality.clone(),
+                    document_codes: p.document_codes.clone(),
+                    number_prefixes: prefixes,
+                    standard_validity_years: p.standard_validity_years,
+                    adult_validity_years: p.adult_validity_years,
+                    adult_age: p.adult_age,
+                    married_counts_as_adult: p.married_counts_as_adult,
+                },
+            }),
+            _ => Err(ConfigError::Invalid(Problems(problems))),
+        }
+    }
+}
+
+/// `+HH:MM` or `-HH:MM`.
+fn parse_offset(s: &str) -> Option<UtcOffset> {
+    let b = s.as_bytes();
+    if b.len() != 6 || !matches!(b[0], b'+' | b'-') || b[3] != b':' {
+        return None;
+    }
+    let h: i8 = s.get(1..3)?.parse().ok()?;
+    let m: i8 = s.get(4..6)?.parse().ok()?;
+    let sign = if b[0] == b'-' { -1 } else { 1 };
+    UtcOffset::from_hms(sign * h, sign * m, 0).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_default_parses_and_validates() {
+        let s = Settings::default_settings().expect("default config");
+        assert_eq!(s.mrz, MrzOptions::ICAO_DEFAULT);
+        assert_eq!(s.policy.issuing_state, "IDN");
+        assert_eq!(s.utc_offset, UtcOffset::from_hms(7, 0, 0).expect("offset"));
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_at_once() {
+        let text = DEFAULT_TOML
+            .replace("utc_offset = \"+07:00\"", "utc_offset = \"7\"")
+            .replace("n_tilde = \"N\"", "n_tilde = \"Ñ\"")
+            .replace("issuing_state = \"IDN\"", "issuing_state = \"ZZZ\"");
+        let Err(ConfigError::Invalid(p)) = Settings::from_toml(&text, "t") else {
+            panic!("expected invalid");
+        };
+        let paths: Vec<_> = p.0.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "station.utc_offset",
+                "mrz.transliteration.n_tilde",
+                "policy.issuing_state"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_syntax_errors_naming_the_key() {
+        let text = DEFAULT_TOML.replace("[policy]", "[policy]\nissuing_sate = \"IDN\"");
+        let err = Settings::from_toml(&text, "t").expect_err("unknown key");
+        assert!(err.to_string().contains("issuing_sate"), "{err}");
+    }
+}

@@ -1,0 +1,15 @@
+//! pstation: the passport print station controller. This library holds everything the
+//! `pstation` binary does; `main.rs` is only argument parsing, logging set-up and exit codes.
+
+pub mod cli;
+pub mod config;
+pub mod job;
+pub mod logging;
+pub mod mrz;
+pub mod policy;
+pub mod problem;
+
+/// Today's date at the given UTC offset.
+pub fn today_at(offset: time::UtcOffset) -> time::Date {
+    time::OffsetDateTime::now_utc().to_offset(offset).date()
+}

@@ -1,0 +1,8 @@
+//! The integration tests: one binary, one module per area.
+
+mod cli;
+mod differential;
+mod fixtures;
+mod properties;
+mod tidy;
+mod util;

@@ -1,0 +1,45 @@
+//! Shared helpers for the integration tests: fixture paths and running the `pstation` binary.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+
+/// The repository's `fixtures/` folder.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// A fixture file's path.
+pub fn fixture(rel: &str) -> PathBuf {
+    fixtures().join(rel)
+}
+
+/// The JSON files of one fixture folder, sorted by name.
+pub fn json_files(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures().join(dir))
+        .expect("fixture folder")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The `pstation` binary with logging environment cleared.
+pub fn pstation() -> Command {
+    let mut cmd = Command::cargo_bin("pstation").expect("binary");
+    cmd.env_remove("PSTATION_LOG")
+        .env_remove("RUST_LOG")
+        .env_remove("PSTATION_CONFIG");
+    cmd
+}
+
+/// The output of a finished command as text: (exit code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("run pstation");
+    (
+        out.status.code().expect("exit code, not a signal"),
+        String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        String::from_utf8(out.stderr).expect("utf-8 stderr"),
+    )
+}
