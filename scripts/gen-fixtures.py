@@ -35,6 +35,25 @@ def portrait(width: int, height: int, skin: tuple, fmt: str) -> bytes:
     return buf.getvalue()
 
 
+def photo_like(width: int, height: int) -> bytes:
+    """The silhouette with photographic texture: soft lighting gradients, blur and sensor-like
+    noise (seeded), so that JPEG sizes resemble a real portrait's; still no real person."""
+    import random
+
+    from PIL import ImageFilter
+
+    base = Image.open(io.BytesIO(portrait(width, height, (190, 150, 115), "PNG"))).convert("RGB")
+    light = Image.linear_gradient("L").resize((width, height)).rotate(90)
+    base = Image.composite(base, Image.new("RGB", (width, height), (120, 110, 100)), light.point(lambda v: 200 + v // 5))
+    base = base.filter(ImageFilter.GaussianBlur(2))
+    rng = random.Random(9303)
+    noise = Image.frombytes("L", (width, height), bytes(rng.randrange(0, 24) for _ in range(width * height)))
+    base = Image.composite(base, Image.new("RGB", (width, height), (0, 0, 0)), noise.point(lambda v: 255 - v))
+    buf = io.BytesIO()
+    base.save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
 def job(job_id, portrait_bytes, media_type, **doc):
     document = {
         "code": "P",
@@ -58,10 +77,13 @@ def write(path: pathlib.Path, obj) -> None:
 
 def main() -> None:
     jpeg = portrait(413, 531, (205, 160, 120), "JPEG")
-    png = portrait(140, 180, (180, 135, 100), "PNG")
+    png = portrait(354, 455, (180, 135, 100), "PNG")
     (ROOT / "portraits").mkdir(parents=True, exist_ok=True)
     (ROOT / "portraits" / "silhouette-413x531.jpg").write_bytes(jpeg)
-    (ROOT / "portraits" / "silhouette-140x180.png").write_bytes(png)
+    (ROOT / "portraits" / "silhouette-354x455.png").write_bytes(png)
+    # The benchmark's portrait: 600 x 800 JPEG (3:4, cropped to 35:45 by the layout), with
+    # photographic texture so that sizes are realistic.
+    (ROOT / "portraits" / "silhouette-600x800.jpg").write_bytes(photo_like(600, 800))
 
     valid = ROOT / "jobs" / "valid"
     budi = job("SMD-2026-000123", jpeg, "image/jpeg",

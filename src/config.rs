@@ -26,6 +26,17 @@ struct RawConfig {
     station: RawStation,
     mrz: RawMrz,
     policy: RawPolicy,
+    render: RawRender,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRender {
+    template: String,
+    offset_x_mm: f32,
+    offset_y_mm: f32,
+    max_portrait_bytes: u64,
+    max_portrait_megapixels: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,7 +76,7 @@ struct RawPolicy {
 }
 
 /// Validated station settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// The station's UTC offset, for "today".
     pub utc_offset: UtcOffset,
@@ -73,6 +84,19 @@ pub struct Settings {
     pub mrz: MrzOptions,
     /// The issuance policy.
     pub policy: Policy,
+    /// Data page settings.
+    pub render: RenderSettings,
+}
+
+/// Validated `[render]` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderSettings {
+    /// A template file, or `None` for the shipped template.
+    pub template: Option<std::path::PathBuf>,
+    /// The printer's calibration.
+    pub calibration: crate::layout::build::Calibration,
+    /// Portrait limits.
+    pub limits: crate::layout::portrait::PortraitLimits,
 }
 
 /// Why a configuration could not be loaded.
@@ -239,6 +263,30 @@ impl RawConfig {
         if p.adult_age > 25 {
             bad("policy.adult_age", "must be 25 or less".to_owned());
         }
+        let r = &self.render;
+        for (key, v) in [
+            ("render.offset_x_mm", r.offset_x_mm),
+            ("render.offset_y_mm", r.offset_y_mm),
+        ] {
+            if !(-5.0..=5.0).contains(&v) {
+                bad(
+                    key,
+                    format!("{v} is outside -5 to +5 mm; check the printer's feed"),
+                );
+            }
+        }
+        if !(10_000..=100_000_000).contains(&r.max_portrait_bytes) {
+            bad(
+                "render.max_portrait_bytes",
+                "must be 10000 to 100000000".to_owned(),
+            );
+        }
+        if !(1..=200).contains(&r.max_portrait_megapixels) {
+            bad(
+                "render.max_portrait_megapixels",
+                "must be 1 to 200".to_owned(),
+            );
+        }
 
         match (
             utc_offset,
@@ -268,6 +316,18 @@ impl RawConfig {
                         n_tilde,
                     },
                     empty_optional_check,
+                },
+                render: RenderSettings {
+                    template: (!self.render.template.is_empty())
+                        .then(|| std::path::PathBuf::from(&self.render.template)),
+                    calibration: crate::layout::build::Calibration {
+                        offset_x_mm: self.render.offset_x_mm,
+                        offset_y_mm: self.render.offset_y_mm,
+                    },
+                    limits: crate::layout::portrait::PortraitLimits {
+                        max_bytes: self.render.max_portrait_bytes as usize,
+                        max_pixels: u64::from(self.render.max_portrait_megapixels) * 1_000_000,
+                    },
                 },
                 policy: Policy {
                     issuing_state: p.issuing_state.clone(),

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod job;
+pub mod layout;
 pub mod logging;
 pub mod mrz;
 pub mod policy;

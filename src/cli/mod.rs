@@ -7,6 +7,7 @@
 //! 3 internal error (a bug: e.g. a generated MRZ failed its own verification).
 
 mod demo;
+mod render;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -69,6 +70,38 @@ pub enum Command {
         /// Judge the policy as on this date (YYYY-MM-DD) instead of today.
         #[arg(long, value_name = "DATE")]
         today: Option<String>,
+    },
+    /// Lay out TD3 data pages as PDF (and PNG preview), or the calibration page.
+    Render {
+        /// Job JSON files (`-` for stdin).
+        jobs: Vec<PathBuf>,
+        /// Print the calibration page (rulers, zone outlines, MRZ test line) instead.
+        #[arg(long)]
+        calibration: bool,
+        /// Output PDF for one job or the calibration page.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Output folder for several jobs (`<job_id>.pdf` each).
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// Also write a PNG preview (one job or the calibration page).
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
+        /// Resolution of the preview.
+        #[arg(long, default_value_t = 300)]
+        dpi: u32,
+        /// Calibration offset to the right, in mm (overrides the configuration).
+        #[arg(long, value_name = "MM", allow_hyphen_values = true)]
+        offset_x: Option<f32>,
+        /// Calibration offset upwards, in mm (overrides the configuration).
+        #[arg(long, value_name = "MM", allow_hyphen_values = true)]
+        offset_y: Option<f32>,
+        /// Station configuration (TOML); the embedded default when absent.
+        #[arg(long, env = "PSTATION_CONFIG")]
+        config: Option<PathBuf>,
+        /// Data page template (TOML); the configured or shipped template when absent.
+        #[arg(long, value_name = "FILE")]
+        template: Option<PathBuf>,
     },
     /// Configuration tools.
     Config {
@@ -149,6 +182,33 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             today,
         } => validate(&job, policy, config.as_deref(), today.as_deref(), out, err),
         Command::Config { action } => config_command(action, out, err),
+        Command::Render {
+            jobs,
+            calibration,
+            out: out_file,
+            out_dir,
+            png,
+            dpi,
+            offset_x,
+            offset_y,
+            config,
+            template,
+        } => render::run(
+            render::RenderArgs {
+                jobs,
+                calibration,
+                out: out_file,
+                out_dir,
+                png,
+                dpi,
+                offset_x,
+                offset_y,
+                config,
+                template,
+            },
+            out,
+            err,
+        ),
     };
     // A failed write to stdout/stderr (e.g. a closed pipe) leaves nothing useful to report.
     result.unwrap_or(Exit::Internal)

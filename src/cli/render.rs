@@ -1,0 +1,288 @@
+//! `pstation render`: data pages (PDF, optional PNG preview) for one or many jobs, and the
+//! calibration page. Files are written atomically: a job that fails leaves nothing behind.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{CmdResult, Exit, load_settings};
+use crate::config::Settings;
+use crate::job::{self, ValidateOptions};
+use crate::layout::build::{Calibration, Layout};
+use crate::layout::fonts::Fonts;
+use crate::layout::pdf::render_pdf;
+use crate::layout::raster::render_page;
+use crate::layout::template::{Template, TemplateError};
+use crate::mrz;
+
+/// What `pstation render` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RenderArgs {
+    /// Job files.
+    pub jobs: Vec<PathBuf>,
+    /// The calibration page instead of jobs.
+    pub calibration: bool,
+    /// Output PDF (one job or the calibration page).
+    pub out: Option<PathBuf>,
+    /// Output folder (several jobs): `<job_id>.pdf`.
+    pub out_dir: Option<PathBuf>,
+    /// PNG preview (one job or the calibration page).
+    pub png: Option<PathBuf>,
+    /// Preview resolution.
+    pub dpi: u32,
+    /// Calibration overrides.
+    pub offset_x: Option<f32>,
+    /// Calibration overrides.
+    pub offset_y: Option<f32>,
+    /// Configuration file.
+    pub config: Option<PathBuf>,
+    /// Template file (overrides the configuration).
+    pub template: Option<PathBuf>,
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, fsync and rename, so
+/// that a reader never sees a partial file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn load_template(
+    path: Option<&Path>,
+    fonts: &Fonts,
+    err: &mut dyn Write,
+) -> std::io::Result<Option<Template>> {
+    let loaded = match path {
+        Some(p) => Template::load(p, fonts),
+        None => Template::default_template(fonts),
+    };
+    match loaded {
+        Ok(t) => Ok(Some(t)),
+        Err(TemplateError::Invalid(problems)) => {
+            for p in &problems.0 {
+                writeln!(err, "{p}")?;
+            }
+            Ok(None)
+        }
+        Err(e) => {
+            writeln!(err, "{e}")?;
+            Ok(None)
+        }
+    }
+}
+
+/// Renders one job file to PDF bytes (and the preview), or writes its problems to `err`.
+fn render_job(
+    path: &Path,
+    settings: &Settings,
+    layout: &Layout<'_>,
+    fonts: &Fonts,
+    err: &mut dyn Write,
+) -> std::io::Result<Option<(String, Vec<u8>, crate::layout::page::Page)>> {
+    let bytes = match super::read_job_bytes(path) {
+        Ok(b) => b,
+        Err(p) => {
+            writeln!(err, "{p}")?;
+            return Ok(None);
+        }
+    };
+    let opts = ValidateOptions {
+        require_portrait: true,
+    };
+    let job = match job::parse_job(&bytes, &opts) {
+        Ok(j) => j,
+        Err(problems) => {
+            for p in &problems.0 {
+                writeln!(err, "{}: {p}", path.display())?;
+            }
+            return Ok(None);
+        }
+    };
+    let td3 = match mrz::generate(&job.td3_input(), &settings.mrz) {
+        Ok(t) => t,
+        Err(e) => {
+            writeln!(err, "{}: $: mrz: {e}", path.display())?;
+            return Ok(None);
+        }
+    };
+    let page = match layout.data_page(&job, &td3) {
+        Ok(p) => p,
+        Err(e) => {
+            writeln!(err, "{}: {e}", path.display())?;
+            return Ok(None);
+        }
+    };
+    for n in &page.notices {
+        writeln!(err, "note: {}: job {}: {n}", path.display(), job.job_id)?;
+    }
+    let pdf = render_pdf(&page, fonts, &format!("TD3 data page {}", job.job_id));
+    tracing::info!(job_id = %job.job_id, bytes = pdf.len(), "data page rendered");
+    Ok(Some((job.job_id, pdf, page)))
+}
+
+fn write_outputs(
+    pdf_path: &Path,
+    pdf: &[u8],
+    png: Option<(&Path, u32)>,
+    err: &mut dyn Write,
+) -> std::io::Result<bool> {
+    // Render the preview first so that a failure leaves neither file.
+    let png_bytes = match png {
+        Some((_, dpi)) => match render_page(pdf, dpi).and_then(|r| r.png()) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                writeln!(err, "{}: preview: {e}", pdf_path.display())?;
+                return Ok(false);
+            }
+        },
+        None => None,
+    };
+    if let Err(e) = write_atomic(pdf_path, pdf) {
+        writeln!(err, "{}: io: cannot write: {e}", pdf_path.display())?;
+        return Ok(false);
+    }
+    if let (Some((png_path, _)), Some(bytes)) = (png, png_bytes)
+        && let Err(e) = write_atomic(png_path, &bytes)
+    {
+        writeln!(err, "{}: io: cannot write: {e}", png_path.display())?;
+        let _ = std::fs::remove_file(pdf_path);
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+pub(super) fn run(args: RenderArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    let Some(settings) = load_settings(args.config.as_deref(), err)? else {
+        return Ok(Exit::InvalidInput);
+    };
+    if !(72..=1200).contains(&args.dpi) {
+        writeln!(
+            err,
+            "--dpi: dpi: {} is not supported; use 72 to 1200",
+            args.dpi
+        )?;
+        return Ok(Exit::InvalidInput);
+    }
+    let fonts = match Fonts::shared() {
+        Ok(f) => f,
+        Err(e) => {
+            writeln!(err, "$: internal-error: {e}")?;
+            return Ok(Exit::Internal);
+        }
+    };
+    let template_path = args
+        .template
+        .as_deref()
+        .or(settings.render.template.as_deref());
+    let Some(template) = load_template(template_path, &fonts, err)? else {
+        return Ok(Exit::InvalidInput);
+    };
+    let calibration = Calibration {
+        offset_x_mm: args
+            .offset_x
+            .unwrap_or(settings.render.calibration.offset_x_mm),
+        offset_y_mm: args
+            .offset_y
+            .unwrap_or(settings.render.calibration.offset_y_mm),
+    };
+    for (flag, v) in [
+        ("--offset-x", calibration.offset_x_mm),
+        ("--offset-y", calibration.offset_y_mm),
+    ] {
+        if !(-5.0..=5.0).contains(&v) || !v.is_finite() {
+            writeln!(err, "{flag}: offset: {v} mm is outside -5 to +5 mm")?;
+            return Ok(Exit::InvalidInput);
+        }
+    }
+    let layout = Layout {
+        template: &template,
+        fonts: &fonts,
+        limits: settings.render.limits,
+        calibration,
+    };
+
+    if args.calibration {
+        let (Some(out_path), true) = (&args.out, args.jobs.is_empty()) else {
+            writeln!(
+                err,
+                "usage: pstation render --calibration --out cal.pdf [--png cal.png]"
+            )?;
+            return Ok(Exit::InvalidInput);
+        };
+        let page = layout.calibration_page();
+        let pdf = render_pdf(&page, &fonts, "TD3 calibration page");
+        let ok = write_outputs(
+            out_path,
+            &pdf,
+            args.png.as_deref().map(|p| (p, args.dpi)),
+            err,
+        )?;
+        if ok {
+            writeln!(out, "{}", out_path.display())?;
+        }
+        return Ok(if ok { Exit::Ok } else { Exit::InvalidInput });
+    }
+
+    match (&args.out, &args.out_dir, args.jobs.len()) {
+        (Some(out_path), None, 1) => {
+            let Some((_, pdf, _)) = render_job(&args.jobs[0], &settings, &layout, &fonts, err)?
+            else {
+                return Ok(Exit::InvalidInput);
+            };
+            if !write_outputs(
+                out_path,
+                &pdf,
+                args.png.as_deref().map(|p| (p, args.dpi)),
+                err,
+            )? {
+                return Ok(Exit::InvalidInput);
+            }
+            writeln!(out, "{}", out_path.display())?;
+            Ok(Exit::Ok)
+        }
+        (None, Some(dir), n) if n >= 1 && args.png.is_none() => {
+            let mut failed = false;
+            for job_path in &args.jobs {
+                let Some((job_id, pdf, _)) = render_job(job_path, &settings, &layout, &fonts, err)?
+                else {
+                    failed = true;
+                    continue;
+                };
+                let target = dir.join(format!("{job_id}.pdf"));
+                if write_outputs(&target, &pdf, None, err)? {
+                    writeln!(out, "{}", target.display())?;
+                } else {
+                    failed = true;
+                }
+            }
+            Ok(if failed { Exit::InvalidInput } else { Exit::Ok })
+        }
+        _ => {
+            writeln!(
+                err,
+                "usage: pstation render JOB.json --out page.pdf [--png page.png] [--dpi 300] | pstation render J1.json J2.json ... --out-dir DIR | pstation render --calibration --out cal.pdf"
+            )?;
+            Ok(Exit::InvalidInput)
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! Portrait processing with `image`: size and dimension checks before decoding (no decompression
+//! bombs), EXIF orientation, a centred crop to the template's aspect (never stretched), scaling
+//! to the print resolution, greyscale when the template asks, and the faded ghost image. Each
+//! result is JPEG-encoded exactly once here; the PDF embeds those bytes unchanged.
+
+use std::io::Cursor;
+
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::FilterType;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+
+use super::page::{ImageRole, PageImage};
+use crate::job::{MediaType, Portrait};
+
+/// Limits checked before any pixel is decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortraitLimits {
+    /// Largest encoded portrait.
+    pub max_bytes: usize,
+    /// Largest width × height.
+    pub max_pixels: u64,
+}
+
+impl PortraitLimits {
+    /// 20 MB and 40 megapixels.
+    pub const DEFAULT: Self = Self {
+        max_bytes: 20_000_000,
+        max_pixels: 40_000_000,
+    };
+}
+
+/// JPEG quality of the prepared portrait and ghost.
+const JPEG_QUALITY: u8 = 90;
+
+/// Why a portrait cannot be used. Every variant has a stable code (`code()`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortraitError {
+    /// No bytes.
+    #[error("the portrait has no bytes")]
+    Empty,
+    /// Over the byte limit.
+    #[error("the portrait is {bytes} bytes; at most {limit} are accepted")]
+    TooLarge {
+        /// Size.
+        bytes: usize,
+        /// Limit.
+        limit: usize,
+    },
+    /// Not a JPEG or PNG at all.
+    #[error("the data is not a JPEG or PNG image")]
+    NotAnImage,
+    /// The bytes are another format than declared.
+    #[error("media_type says {declared} but the data is {found}")]
+    FormatMismatch {
+        /// What the job said.
+        declared: &'static str,
+        /// What the bytes are.
+        found: &'static str,
+    },
+    /// Over the pixel limit (checked from the header).
+    #[error(
+        "the image header claims {width} x {height} pixels; at most {limit} pixels are accepted"
+    )]
+    TooManyPixels {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+        /// Limit.
+        limit: u64,
+    },
+    /// CMYK (or YCCK) JPEG: colours would print wrong.
+    #[error("the JPEG is CMYK; send an RGB or greyscale portrait")]
+    Cmyk,
+    /// JPEG without an end marker.
+    #[error("the JPEG is truncated (no end-of-image marker)")]
+    Truncated,
+    /// Too few pixels for the print size.
+    #[error(
+        "the portrait is {width} x {height} pixels after cropping; at least {min_width} pixels across are needed to print {print_mm} mm wide"
+    )]
+    LowResolution {
+        /// Cropped width.
+        width: u32,
+        /// Cropped height.
+        height: u32,
+        /// Minimum width.
+        min_width: u32,
+        /// Print width in mm.
+        print_mm: u32,
+    },
+    /// The decoder failed.
+    #[error("the image cannot be decoded: {0}")]
+    Decode(String),
+}
+
+impl PortraitError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PortraitError::Empty => "portrait-empty",
+            PortraitError::TooLarge { .. } => "portrait-too-large",
+            PortraitError::NotAnImage => "portrait-not-an-image",
+            PortraitError::FormatMismatch { .. } => "portrait-mismatch",
+            PortraitError::TooManyPixels { .. } => "portrait-too-many-pixels",
+            PortraitError::Cmyk => "portrait-cmyk",
+            PortraitError::Truncated => "portrait-truncated",
+            PortraitError::LowResolution { .. } => "portrait-low-resolution",
+            PortraitError::Decode(_) => "portrait-decode",
+        }
+    }
+}
+
+/// The size an image prints at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrintBox {
+    /// Width in mm.
+    pub width_mm: f32,
+    /// Height in mm.
+    pub height_mm: f32,
+    /// Print resolution.
+    pub dpi: u32,
+}
+
+impl PrintBox {
+    fn pixels(&self) -> (u32, u32) {
+        let px = |mm: f32| ((mm / 25.4 * self.dpi as f32).round() as u32).max(1);
+        (px(self.width_mm), px(self.height_mm))
+    }
+}
+
+/// Decodes a portrait safely and applies its EXIF orientation.
+pub fn decode(portrait: &Portrait, limits: &PortraitLimits) -> Result<DynamicImage, PortraitError> {
+    let bytes = &portrait.data;
+    if bytes.is_empty() {
+        return Err(PortraitError::Empty);
+    }
+    if bytes.len() > limits.max_bytes {
+        return Err(PortraitError::TooLarge {
+            bytes: bytes.len(),
+            limit: limits.max_bytes,
+        });
+    }
+    let found = image::guess_format(bytes).map_err(|_| PortraitError::NotAnImage)?;
+    let (declared, found_name) = match (portrait.media_type, found) {
+        (MediaType::Jpeg, ImageFormat::Jpeg) | (MediaType::Png, ImageFormat::Png) => (None, ""),
+        (m, ImageFormat::Jpeg) => (Some(m), "image/jpeg"),
+        (m, ImageFormat::Png) => (Some(m), "image/png"),
+        _ => return Err(PortraitError::NotAnImage),
+    };
+    if let Some(m) = declared {
+        return Err(PortraitError::FormatMismatch {
+            declared: m.as_str(),
+            found: found_name,
+        });
+    }
+    if found == ImageFormat::Jpeg {
+        if jpeg_components(bytes) == Some(4) {
+            return Err(PortraitError::Cmyk);
+        }
+        let end = bytes.iter().rposition(|&b| b != 0).unwrap_or(0);
+        if end < 1 || bytes[end - 1..=end] != [0xFF, 0xD9] {
+            return Err(PortraitError::Truncated);
+        }
+    }
+    let reader = ImageReader::with_format(Cursor::new(bytes.as_slice()), found);
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| PortraitError::Decode(e.to_string()))?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(PortraitError::TooManyPixels {
+            width,
+            height,
+            limit: limits.max_pixels,
+        });
+    }
+    if width == 0 || height == 0 {
+        return Err(PortraitError::Decode("zero-sized image".to_owned()));
+    }
+    let mut decoder_limits = Limits::default();
+    decoder_limits.max_image_width = Some(width);
+    decoder_limits.max_image_height = Some(height);
+    decoder_limits.max_alloc = Some(limits.max_pixels * 8 + (64 << 20));
+    decoder
+        .set_limits(decoder_limits)
+        .map_err(|e| PortraitError::Decode(e.to_string()))?;
+    if matches!(
+        decoder.original_color_type(),
+        image::ExtendedColorType::Cmyk8 | image::ExtendedColorType::Cmyk16
+    ) {
+        return Err(PortraitError::Cmyk);
+    }
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img =
+        DynamicImage::from_decoder(decoder).map_err(|e| PortraitError::Decode(e.to_string()))?;
+    img.apply_orientation(orientation);
+    Ok(img)
+}
+
+/// The number of colour components a baseline/progressive JPEG declares in its frame header.
+fn jpeg_components(bytes: &[u8]) -> Option<u8> {
+    let mut i = 2; // after SOI
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+        let is_sof = (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_sof {
+            return bytes.get(i + 9).copied();
+        }
+        if marker == 0xDA {
+            return None; // start of scan before any frame header
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+/// Crops `img` to the aspect of `target` around its centre, scales it to the print resolution
+/// and encodes it as JPEG. `fade` (ghost images) lightens toward white; `grey` drops colour.
+pub fn prepare(
+    img: &DynamicImage,
+    role: ImageRole,
+    target: PrintBox,
+    grey: bool,
+    fade: Option<f32>,
+) -> Result<PageImage, PortraitError> {
+    let (tw, th) = target.pixels();
+    let aspect = target.width_mm / target.height_mm;
+    let (w, h) = (img.width(), img.height());
+    let (cw, ch) = if (w as f32 / h as f32) > aspect {
+        (((h as f32 * aspect).round() as u32).clamp(1, w), h)
+    } else {
+        (w, ((w as f32 / aspect).round() as u32).clamp(1, h))
+    };
+    if role == ImageRole::Portrait && cw * 2 < tw {
+        return Err(PortraitError::LowResolution {
+            width: cw,
+            height: ch,
+            min_width: tw.div_ceil(2),
+            print_mm: target.width_mm.round() as u32,
+        });
+    }
+    let cropped = img.crop_imm((w - cw) / 2, (h - ch) / 2, cw, ch);
+    let scaled = cropped.resize_exact(tw, th, FilterType::CatmullRom);
+    let (out, grey): (DynamicImage, bool) = match (grey || fade.is_some(), fade) {
+        (true, Some(strength)) => {
+            let mut luma = scaled.to_luma8();
+            for p in luma.pixels_mut() {
+                let ink = 255.0 - f32::from(p.0[0]);
+                p.0[0] = (255.0 - ink * strength).round().clamp(0.0, 255.0) as u8;
+            }
+            (DynamicImage::ImageLuma8(luma), true)
+        }
+        (true, None) => (DynamicImage::ImageLuma8(scaled.to_luma8()), true),
+        (false, _) => (DynamicImage::ImageRgb8(scaled.to_rgb8()), false),
+    };
+    let mut jpeg = Vec::new();
+    let (bytes, colour) = match &out {
+        DynamicImage::ImageLuma8(l) => (l.as_raw().as_slice(), image::ExtendedColorType::L8),
+        DynamicImage::ImageRgb8(c) => (c.as_raw().as_slice(), image::ExtendedColorType::Rgb8),
+        // `out` is built above as Luma8 or Rgb8 only.
+        _ => return Err(PortraitError::Decode("unexpected pixel format".to_owned())),
+    };
+    JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY)
+        .encode(bytes, tw, th, colour)
+        .map_err(|e| PortraitError::Decode(e.to_string()))?;
+    // The PDF colour space must match what the encoder really wrote.
+    let components = jpeg_components(&jpeg);
+    if components != Some(if grey { 1 } else { 3 }) {
+        return Err(PortraitError::Decode(format!(
+            "the JPEG encoder wrote {components:?} components"
+        )));
+    }
+    Ok(PageImage {
+        role,
+        width_px: tw,
+        height_px: th,
+        grey,
+        jpeg,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg_of(w: u32, h: u32) -> Vec<u8> {
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        }));
+        let mut out = Vec::new();
+        JpegEncoder::new_with_quality(&mut out, 80)
+            .encode_image(&img)
+            .expect("encode");
+        out
+    }
+
+    fn portrait(media_type: MediaType, data: Vec<u8>) -> Portrait {
+        Portrait { media_type, data }
+    }
+
+    #[test]
+    fn crops_to_the_aspect_without_stretching() {
+        let img = decode(
+            &portrait(MediaType::Jpeg, jpeg_of(600, 600)),
+            &PortraitLimits::DEFAULT,
+        )
+        .expect("decodes");
+        let target = PrintBox {
+            width_mm: 35.0,
+            height_mm: 45.0,
+            dpi: 300,
+        };
+        let out = prepare(&img, ImageRole::Portrait, target, false, None).expect("prepares");
+        assert_eq!((out.width_px, out.height_px), (413, 531));
+        assert!(!out.grey);
+        let back = image::load_from_memory(&out.jpeg).expect("jpeg");
+        assert_eq!((back.width(), back.height()), (413, 531));
+    }
+
+    #[test]
+    fn a_header_claiming_too_many_pixels_is_refused_before_decoding() {
+        let limits = PortraitLimits {
+            max_bytes: 1 << 20,
+            max_pixels: 100 * 100,
+        };
+        let err =
+            decode(&portrait(MediaType::Jpeg, jpeg_of(200, 200)), &limits).expect_err("too big");
+        assert_eq!(err.code(), "portrait-too-many-pixels");
+    }
+
+    #[test]
+    fn cmyk_frame_headers_are_detected() {
+        // SOI, SOF0 with 4 components, then filler.
+        let mut b = vec![
+            0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x14, 0x08, 0x00, 0x10, 0x00, 0x10, 0x04,
+        ];
+        b.extend_from_slice(&[0; 16]);
+        assert_eq!(jpeg_components(&b), Some(4));
+        assert_eq!(jpeg_components(&jpeg_of(8, 8)), Some(3));
+        assert_eq!(jpeg_components(&[0xFF, 0xD8]), None);
+    }
+}
