@@ -85,6 +85,27 @@ def main() -> None:
     # photographic texture so that sizes are realistic.
     (ROOT / "portraits" / "silhouette-600x800.jpg").write_bytes(photo_like(600, 800))
 
+    # Broken images for the portrait tests (fixtures/portraits/bad/).
+    bad = ROOT / "portraits" / "bad"
+    bad.mkdir(parents=True, exist_ok=True)
+    (bad / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    (bad / "zero-bytes.jpg").write_bytes(b"")
+    (bad / "not-an-image.jpg").write_bytes(b"This is a text file, not a portrait.\n")
+    cmyk = io.BytesIO()
+    Image.open(io.BytesIO(jpeg)).convert("CMYK").save(cmyk, "JPEG", quality=80)
+    (bad / "cmyk.jpg").write_bytes(cmyk.getvalue())
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1024)
+    (bad / "claims-20000x20000.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    (bad / "png-declared-as-jpeg.jpg").write_bytes(png)
+
     valid = ROOT / "jobs" / "valid"
     budi = job("SMD-2026-000123", jpeg, "image/jpeg",
                number="X1234567", surname="Santoso", given_names="Budi",

@@ -3,6 +3,7 @@
 mod cli;
 mod differential;
 mod fixtures;
+mod layout;
 mod properties;
 mod tidy;
 mod util;

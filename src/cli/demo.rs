@@ -1,11 +1,19 @@
 //! `pstation demo`: the main job on the embedded defaults. At this stage of the product it runs
 //! the sample jobs shipped in the binary through validation, the station policy and the MRZ
-//! engine, and shows what the station would accept and what it would refuse, and why.
+//! engine, lays out the data page of every accepted job (PDF + PNG preview in `--out-dir`), and
+//! shows what the station would accept and what it would refuse, and why.
 
 use std::io::Write;
 
+use std::path::Path;
+
 use crate::config::Settings;
 use crate::job::{self, ValidateOptions};
+use crate::layout::build::Layout;
+use crate::layout::fonts::Fonts;
+use crate::layout::pdf::render_pdf;
+use crate::layout::raster::render_page;
+use crate::layout::template::Template;
 use crate::mrz;
 
 /// The sample jobs (synthetic people; see `fixtures/README.md`).
@@ -42,6 +50,7 @@ const SAMPLES: &[(&str, &str)] = &[
 
 pub(super) fn run(
     today: Option<time::Date>,
+    out_dir: &Path,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<super::Exit> {
@@ -55,6 +64,37 @@ pub(super) fn run(
             return Ok(super::Exit::Internal);
         }
     };
+    let fonts = match Fonts::shared() {
+        Ok(f) => f,
+        Err(e) => {
+            writeln!(err, "$: internal-error: {e}")?;
+            return Ok(super::Exit::Internal);
+        }
+    };
+    let template = match Template::default_template(&fonts) {
+        Ok(t) => t,
+        Err(e) => {
+            writeln!(
+                err,
+                "$: internal-error: the shipped template is invalid: {e}"
+            )?;
+            return Ok(super::Exit::Internal);
+        }
+    };
+    let layout = Layout {
+        template: &template,
+        fonts: &fonts,
+        limits: settings.render.limits,
+        calibration: settings.render.calibration,
+    };
+    if let Err(e) = std::fs::create_dir_all(out_dir) {
+        writeln!(
+            err,
+            "{}: io: cannot create the output folder: {e}",
+            out_dir.display()
+        )?;
+        return Ok(super::Exit::InvalidInput);
+    }
     let today = today.unwrap_or_else(|| crate::today_at(settings.utc_offset));
     writeln!(
         out,
@@ -94,8 +134,16 @@ pub(super) fn run(
             writeln!(out)?;
             continue;
         }
-        match mrz::generate(&job.td3_input(), &settings.mrz) {
-            Ok(td3) => {
+        let page = mrz::generate(&job.td3_input(), &settings.mrz)
+            .map_err(|e| e.to_string())
+            .and_then(|td3| {
+                layout
+                    .data_page(&job, &td3)
+                    .map(|page| (td3, page))
+                    .map_err(|e| e.to_string())
+            });
+        match page {
+            Ok((td3, page)) => {
                 accepted += 1;
                 let note = if td3.name_truncated {
                     "  (name truncated in the MRZ; shown in full on the page)"
@@ -105,6 +153,24 @@ pub(super) fn run(
                 writeln!(out, "{name} ({}): ACCEPTED{note}", job.job_id)?;
                 writeln!(out, "    {}", td3.line1)?;
                 writeln!(out, "    {}", td3.line2)?;
+                let pdf = render_pdf(&page, &fonts, &format!("TD3 data page {}", job.job_id));
+                let pdf_path = out_dir.join(format!("{}.pdf", job.job_id));
+                let png_path = out_dir.join(format!("{}.png", job.job_id));
+                let png = render_page(&pdf, 150).and_then(|r| r.png());
+                match png {
+                    Ok(png) => {
+                        super::render::write_atomic(&pdf_path, &pdf)?;
+                        super::render::write_atomic(&png_path, &png)?;
+                        writeln!(
+                            out,
+                            "    data page: {} ({} bytes), preview: {}",
+                            pdf_path.display(),
+                            pdf.len(),
+                            png_path.display()
+                        )?;
+                    }
+                    Err(e) => writeln!(out, "    preview failed: {e}")?,
+                }
                 writeln!(out)?;
             }
             Err(e) => {
@@ -117,7 +183,7 @@ pub(super) fn run(
     writeln!(out, "{accepted} accepted, {refused} refused.")?;
     writeln!(
         out,
-        "Next stages add the data page (PDF), the simulated printer and the durable queue to this demo."
+        "Next stages add the simulated printer and the durable queue to this demo."
     )?;
     Ok(super::Exit::Ok)
 }

@@ -43,6 +43,9 @@ pub enum Command {
         /// Judge the policy as on this date (YYYY-MM-DD) instead of today.
         #[arg(long, value_name = "DATE")]
         today: Option<String>,
+        /// Where the data pages of accepted jobs are written.
+        #[arg(long, value_name = "DIR", default_value = "pstation-demo")]
+        out_dir: PathBuf,
     },
     /// Print the two MRZ lines of a job, or check two given lines (--check).
     #[command(arg_required_else_help = true)]
@@ -152,13 +155,13 @@ impl Exit {
 /// to `err`.
 pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
     let result = match command {
-        Command::Demo { today } => match today.as_deref().map(|s| (s, parse_today(s))) {
+        Command::Demo { today, out_dir } => match today.as_deref().map(|s| (s, parse_today(s))) {
             Some((s, None)) => {
                 writeln!(err, "--today: date-format: {s:?} is not a date YYYY-MM-DD")
                     .map(|()| Exit::InvalidInput)
             }
-            Some((_, Some(d))) => demo::run(Some(d), out, err),
-            None => demo::run(None, out, err),
+            Some((_, Some(d))) => demo::run(Some(d), &out_dir, out, err),
+            None => demo::run(None, &out_dir, out, err),
         },
         Command::Mrz {
             check: Some(lines), ..
