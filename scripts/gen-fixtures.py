@@ -131,7 +131,8 @@ def main() -> None:
         date_of_birth="1985-11-30", sex="M", place_of_birth="YOGYAKARTA",
         date_of_issue="2026-01-15", date_of_expiry="2036-01-15", authority="JAKARTA PUSAT",
         married=True))
-    write(valid / "nuraini-punctuation.json", job(
+    # ICAO-valid punctuation (hyphen, period, apostrophe) that the Indonesian policy refuses.
+    write(ROOT / "jobs" / "policy" / "nuraini-punctuation.json", job(
         "SBY-2026-000042", png, "image/png",
         number="C0102030", surname="Siregar-Pane", given_names="M. Nur'aini Sitompul",
         date_of_birth="2007-07-04", sex="F", place_of_birth="MEDAN",

@@ -69,6 +69,7 @@ struct RawPolicy {
     nationality: String,
     document_codes: Vec<String>,
     number_prefixes: Vec<String>,
+    names_letters_and_spaces_only: bool,
     standard_validity_years: u8,
     adult_validity_years: u8,
     adult_age: u8,
@@ -136,14 +137,13 @@ impl Settings {
             path: display.clone(),
             source,
         };
-        let meta = std::fs::metadata(path).map_err(read_err)?;
-        if meta.len() > MAX_CONFIG_BYTES {
+        let text = read_bounded(path, MAX_CONFIG_BYTES).map_err(read_err)?;
+        let Some(text) = text else {
             return Err(ConfigError::Syntax {
                 path: display,
                 message: format!("the file is larger than {MAX_CONFIG_BYTES} bytes"),
             });
-        }
-        let text = std::fs::read_to_string(path).map_err(read_err)?;
+        };
         Self::from_toml(&text, &display)
     }
 
@@ -248,10 +248,10 @@ impl RawConfig {
                 "list at least one letter".to_owned(),
             );
         }
-        if p.standard_validity_years == 0 || p.standard_validity_years > p.adult_validity_years {
+        if p.standard_validity_years == 0 || p.standard_validity_years >= p.adult_validity_years {
             bad(
                 "policy.standard_validity_years",
-                "must be at least 1 and not more than adult_validity_years".to_owned(),
+                "must be at least 1 and less than adult_validity_years".to_owned(),
             );
         }
         if p.adult_validity_years > 10 {
@@ -268,17 +268,18 @@ impl RawConfig {
             ("render.offset_x_mm", r.offset_x_mm),
             ("render.offset_y_mm", r.offset_y_mm),
         ] {
-            if !(-5.0..=5.0).contains(&v) {
+            if !v.is_finite() || !(-5.0..=5.0).contains(&v) {
                 bad(
                     key,
                     format!("{v} is outside -5 to +5 mm; check the printer's feed"),
                 );
             }
         }
-        if !(10_000..=100_000_000).contains(&r.max_portrait_bytes) {
+        let job_limit = crate::job::MAX_PORTRAIT_BYTES as u64;
+        if !(10_000..=job_limit).contains(&r.max_portrait_bytes) {
             bad(
                 "render.max_portrait_bytes",
-                "must be 10000 to 100000000".to_owned(),
+                format!("must be 10000 to {job_limit} (the job format's limit)"),
             );
         }
         if !(1..=200).contains(&r.max_portrait_megapixels) {
@@ -334,6 +335,7 @@ impl RawConfig {
                     nationality: p.nationality.clone(),
                     document_codes: p.document_codes.clone(),
                     number_prefixes: prefixes,
+                    names_letters_and_spaces_only: p.names_letters_and_spaces_only,
                     standard_validity_years: p.standard_validity_years,
                     adult_validity_years: p.adult_validity_years,
                     adult_age: p.adult_age,
@@ -345,10 +347,32 @@ impl RawConfig {
     }
 }
 
+/// Reads a text file of at most `max` bytes (`Ok(None)` when it is larger), without trusting
+/// the file's reported size (a FIFO or `/dev/zero` reports none).
+pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Option<String>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Ok(None);
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
 /// `+HH:MM` or `-HH:MM`.
 fn parse_offset(s: &str) -> Option<UtcOffset> {
     let b = s.as_bytes();
-    if b.len() != 6 || !matches!(b[0], b'+' | b'-') || b[3] != b':' {
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 6
+        || !matches!(b[0], b'+' | b'-')
+        || b[3] != b':'
+        || !digits(1..3)
+        || !digits(4..6)
+    {
         return None;
     }
     let h: i8 = s.get(1..3)?.parse().ok()?;

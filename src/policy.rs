@@ -20,6 +20,8 @@ pub struct Policy {
     pub document_codes: Vec<String>,
     /// Accepted first letters of the passport number (letter + 7 digits).
     pub number_prefixes: Vec<char>,
+    /// Names may hold only letters and spaces (Indonesian practice).
+    pub names_letters_and_spaces_only: bool,
     /// Validity in years for any holder.
     pub standard_validity_years: u8,
     /// The longer validity, only for adults (or married holders when so configured).
@@ -86,6 +88,23 @@ impl Policy {
                 "policy-number-format",
                 format!("must be one letter of [{prefixes}] followed by 7 digits"),
             ));
+        }
+        if self.names_letters_and_spaces_only {
+            for (path, name) in [
+                ("document.surname", &d.surname),
+                ("document.given_names", &d.given_names),
+            ] {
+                if let Some(i) = name.chars().position(|c| !(c.is_alphabetic() || c == ' ')) {
+                    out.push(Problem::new(
+                        path,
+                        "policy-name-punctuation",
+                        format!(
+                            "character at position {} is not a letter or space; Indonesian names carry no punctuation (M. Firman is written M FIRMAN)",
+                            i + 1
+                        ),
+                    ));
+                }
+            }
         }
         if d.date_of_issue > today {
             out.push(Problem::new(

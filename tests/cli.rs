@@ -301,7 +301,7 @@ fn demo_runs_on_the_embedded_defaults() {
         "{out}"
     );
     assert!(out.contains("many-problems: REFUSED (5 problems)"), "{out}");
-    assert!(out.contains("5 accepted, 2 refused."), "{out}");
+    assert!(out.contains("4 accepted, 3 refused."), "{out}");
 }
 
 #[test]
@@ -426,4 +426,56 @@ fn render_calibration_page() {
         .arg(&pdf));
     assert_eq!(code, 0, "{err}");
     assert!(std::fs::read(&pdf).expect("pdf").starts_with(b"%PDF-"));
+}
+
+#[test]
+fn render_applies_the_station_policy_unless_told_icao_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pdf = dir.path().join("page.pdf");
+    let minor10 = fixture("jobs/policy/ten-years-for-a-minor.json");
+    let (code, out, err) = run(pstation()
+        .arg("render")
+        .arg(&minor10)
+        .args(["--today", "2026-11-27", "--out"])
+        .arg(&pdf));
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.starts_with("document.date_of_expiry: policy-validity-minor: "),
+        "{err}"
+    );
+    assert!(!pdf.exists());
+    let (code, _, err) = run(pstation()
+        .arg("render")
+        .arg(&minor10)
+        .args(["--icao-only", "--out"])
+        .arg(&pdf));
+    assert_eq!(code, 0, "{err}");
+    assert!(pdf.exists());
+}
+
+#[test]
+fn render_refuses_outputs_that_would_overwrite_each_other() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let same = dir.path().join("page.pdf");
+    let (code, _, err) = run(pstation()
+        .arg("render")
+        .arg(fixture("jobs/valid/partini.json"))
+        .arg("--out")
+        .arg(&same)
+        .arg("--png")
+        .arg(&same));
+    assert_eq!(code, 2);
+    assert!(err.contains("same-path"), "{err}");
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).expect("mkdir");
+    let partini = fixture("jobs/valid/partini.json");
+    let (code, out, err) = run(pstation()
+        .arg("render")
+        .arg(&partini)
+        .arg(&partini)
+        .arg("--out-dir")
+        .arg(&out_dir));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(out.lines().count(), 1);
+    assert!(err.contains("duplicate-job-id"), "{err}");
 }

@@ -36,7 +36,7 @@ const SAMPLES: &[(&str, &str)] = &[
     ),
     (
         "nuraini-punctuation",
-        include_str!("../../fixtures/jobs/valid/nuraini-punctuation.json"),
+        include_str!("../../fixtures/jobs/policy/nuraini-punctuation.json"),
     ),
     (
         "ten-years-for-a-minor",

@@ -105,6 +105,12 @@ pub enum Command {
         /// Data page template (TOML); the configured or shipped template when absent.
         #[arg(long, value_name = "FILE")]
         template: Option<PathBuf>,
+        /// Apply ICAO rules only, not the station policy (specimens, other States' data).
+        #[arg(long)]
+        icao_only: bool,
+        /// Judge the policy as on this date (YYYY-MM-DD) instead of today.
+        #[arg(long, value_name = "DATE")]
+        today: Option<String>,
     },
     /// Configuration tools.
     Config {
@@ -196,22 +202,32 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             offset_y,
             config,
             template,
-        } => render::run(
-            render::RenderArgs {
-                jobs,
-                calibration,
-                out: out_file,
-                out_dir,
-                png,
-                dpi,
-                offset_x,
-                offset_y,
-                config,
-                template,
-            },
-            out,
-            err,
-        ),
+            icao_only,
+            today,
+        } => match today.as_deref().map(|s| (s, parse_today(s))) {
+            Some((s, None)) => {
+                writeln!(err, "--today: date-format: {s:?} is not a date YYYY-MM-DD")
+                    .map(|()| Exit::InvalidInput)
+            }
+            parsed => render::run(
+                render::RenderArgs {
+                    icao_only,
+                    today: parsed.and_then(|(_, d)| d),
+                    jobs,
+                    calibration,
+                    out: out_file,
+                    out_dir,
+                    png,
+                    dpi,
+                    offset_x,
+                    offset_y,
+                    config,
+                    template,
+                },
+                out,
+                err,
+            ),
+        },
     };
     // A failed write to stdout/stderr (e.g. a closed pipe) leaves nothing useful to report.
     result.unwrap_or(Exit::Internal)
@@ -290,7 +306,7 @@ fn load_job(
 }
 
 /// Maps an MRZ engine error on a validated job to a problem line, or `None` for internal errors.
-fn mrz_problem(e: &MrzError) -> Option<Problem> {
+pub(crate) fn mrz_problem(e: &MrzError) -> Option<Problem> {
     match e {
         MrzError::InvalidField { field, reason } => Some(Problem::new(
             format!("document.{field}"),
@@ -307,11 +323,19 @@ fn mrz_problem(e: &MrzError) -> Option<Problem> {
     }
 }
 
-fn truncation_note(job: &Job) -> String {
-    format!(
-        "document.given_names: name-truncated: the name of job {} does not fit the 39 MRZ positions and was truncated; the VIZ shows it in full",
-        job.job_id
-    )
+/// The operator's note for a letter in line 1 position 44.
+pub(crate) fn truncation_note(job: &Job, truncated: bool) -> String {
+    if truncated {
+        format!(
+            "document.given_names: name-truncated: the name of job {} does not fit the 39 MRZ positions and was truncated; the VIZ shows it in full",
+            job.job_id
+        )
+    } else {
+        format!(
+            "document.given_names: name-possibly-truncated: the name of job {} fills all 39 MRZ positions; readers will flag it as possibly truncated",
+            job.job_id
+        )
+    }
 }
 
 fn mrz_of_job(
@@ -334,8 +358,8 @@ fn mrz_of_job(
             tracing::debug!(job_id = %job.job_id, truncated = td3.name_truncated, "MRZ generated and verified");
             writeln!(out, "{}", td3.line1)?;
             writeln!(out, "{}", td3.line2)?;
-            if td3.name_truncated {
-                writeln!(err, "note: {}", truncation_note(&job))?;
+            if td3.possibly_truncated {
+                writeln!(err, "note: {}", truncation_note(&job, td3.name_truncated))?;
             }
             Ok(Exit::Ok)
         }
@@ -409,9 +433,9 @@ fn validate(
     if policy {
         problems.extend(settings.policy.check(&job, today));
     }
-    let mut truncated = false;
+    let mut truncated = None;
     match mrz::generate(&job.td3_input(), &settings.mrz) {
-        Ok(td3) => truncated = td3.name_truncated,
+        Ok(td3) => truncated = td3.possibly_truncated.then_some(td3.name_truncated),
         Err(e) => match mrz_problem(&e) {
             Some(p) => problems.push(p),
             None => {
@@ -427,8 +451,8 @@ fn validate(
         }
         return Ok(Exit::InvalidInput);
     }
-    if truncated {
-        writeln!(err, "note: {}", truncation_note(&job))?;
+    if let Some(truncated) = truncated {
+        writeln!(err, "note: {}", truncation_note(&job, truncated))?;
     }
     let scope = if policy {
         "ICAO and station policy"

@@ -37,6 +37,18 @@ pub struct RenderArgs {
     pub config: Option<PathBuf>,
     /// Template file (overrides the configuration).
     pub template: Option<PathBuf>,
+    /// Skip the station policy (ICAO rules only), e.g. for specimens and other States' data.
+    pub icao_only: bool,
+    /// Judge the policy as on this date instead of today.
+    pub today: Option<time::Date>,
+}
+
+/// Why one job could not be rendered.
+enum JobFailure {
+    /// Bad input: problems were written.
+    Invalid,
+    /// A bug (the MRZ failed its own verification).
+    Internal,
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, fsync and rename, so
@@ -91,19 +103,20 @@ fn load_template(
     }
 }
 
-/// Renders one job file to PDF bytes (and the preview), or writes its problems to `err`.
+/// Renders one job file to PDF bytes, or writes its problems to `err` as
+/// `<json path>: <code>: <message>` lines (prefixed with the file when several jobs are given).
 fn render_job(
     path: &Path,
+    prefix: &str,
     settings: &Settings,
-    layout: &Layout<'_>,
-    fonts: &Fonts,
+    ctx: &RenderContext<'_>,
     err: &mut dyn Write,
-) -> std::io::Result<Option<(String, Vec<u8>, crate::layout::page::Page)>> {
+) -> std::io::Result<Result<(String, Vec<u8>), JobFailure>> {
     let bytes = match super::read_job_bytes(path) {
         Ok(b) => b,
         Err(p) => {
             writeln!(err, "{p}")?;
-            return Ok(None);
+            return Ok(Err(JobFailure::Invalid));
         }
     };
     let opts = ValidateOptions {
@@ -113,31 +126,65 @@ fn render_job(
         Ok(j) => j,
         Err(problems) => {
             for p in &problems.0 {
-                writeln!(err, "{}: {p}", path.display())?;
+                writeln!(err, "{prefix}{p}")?;
             }
-            return Ok(None);
+            return Ok(Err(JobFailure::Invalid));
         }
     };
+    if let Some(today) = ctx.policy_today {
+        let problems = settings.policy.check(&job, today);
+        if !problems.is_empty() {
+            for p in &problems {
+                writeln!(err, "{prefix}{p}")?;
+            }
+            return Ok(Err(JobFailure::Invalid));
+        }
+    }
     let td3 = match mrz::generate(&job.td3_input(), &settings.mrz) {
         Ok(t) => t,
-        Err(e) => {
-            writeln!(err, "{}: $: mrz: {e}", path.display())?;
-            return Ok(None);
-        }
+        Err(e) => match super::mrz_problem(&e) {
+            Some(p) => {
+                writeln!(err, "{prefix}{p}")?;
+                return Ok(Err(JobFailure::Invalid));
+            }
+            None => {
+                tracing::error!(job_id = %job.job_id, error = %e, "MRZ self-check failed");
+                writeln!(err, "{prefix}$: internal-error: {e}")?;
+                return Ok(Err(JobFailure::Internal));
+            }
+        },
     };
-    let page = match layout.data_page(&job, &td3) {
+    let page = match ctx.layout.data_page(&job, &td3) {
         Ok(p) => p,
         Err(e) => {
-            writeln!(err, "{}: {e}", path.display())?;
-            return Ok(None);
+            writeln!(err, "{prefix}{e}")?;
+            return Ok(Err(JobFailure::Invalid));
         }
     };
-    for n in &page.notices {
-        writeln!(err, "note: {}: job {}: {n}", path.display(), job.job_id)?;
+    if td3.possibly_truncated {
+        writeln!(
+            err,
+            "note: {prefix}{}",
+            super::truncation_note(&job, td3.name_truncated)
+        )?;
     }
-    let pdf = render_pdf(&page, fonts, &format!("TD3 data page {}", job.job_id));
+    for n in &page.notices {
+        writeln!(err, "note: {prefix}job {}: {n}", job.job_id)?;
+    }
+    let pdf = render_pdf(
+        &page,
+        ctx.layout.fonts,
+        &format!("TD3 data page {}", job.job_id),
+    );
     tracing::info!(job_id = %job.job_id, bytes = pdf.len(), "data page rendered");
-    Ok(Some((job.job_id, pdf, page)))
+    Ok(Ok((job.job_id, pdf)))
+}
+
+/// What every job of one `render` run shares.
+struct RenderContext<'a> {
+    layout: Layout<'a>,
+    /// `Some(today)` applies the station policy.
+    policy_today: Option<time::Date>,
 }
 
 fn write_outputs(
@@ -220,6 +267,20 @@ pub(super) fn run(args: RenderArgs, out: &mut dyn Write, err: &mut dyn Write) ->
         limits: settings.render.limits,
         calibration,
     };
+    let policy_today = (!args.icao_only).then(|| {
+        args.today
+            .unwrap_or_else(|| crate::today_at(settings.utc_offset))
+    });
+    let ctx = RenderContext {
+        layout,
+        policy_today,
+    };
+    if let (Some(a), Some(b)) = (&args.out, &args.png)
+        && a == b
+    {
+        writeln!(err, "--png: same-path: the preview would overwrite the PDF")?;
+        return Ok(Exit::InvalidInput);
+    }
 
     if args.calibration {
         let (Some(out_path), true) = (&args.out, args.jobs.is_empty()) else {
@@ -229,7 +290,7 @@ pub(super) fn run(args: RenderArgs, out: &mut dyn Write, err: &mut dyn Write) ->
             )?;
             return Ok(Exit::InvalidInput);
         };
-        let page = layout.calibration_page();
+        let page = ctx.layout.calibration_page();
         let pdf = render_pdf(&page, &fonts, "TD3 calibration page");
         let ok = write_outputs(
             out_path,
@@ -245,9 +306,10 @@ pub(super) fn run(args: RenderArgs, out: &mut dyn Write, err: &mut dyn Write) ->
 
     match (&args.out, &args.out_dir, args.jobs.len()) {
         (Some(out_path), None, 1) => {
-            let Some((_, pdf, _)) = render_job(&args.jobs[0], &settings, &layout, &fonts, err)?
-            else {
-                return Ok(Exit::InvalidInput);
+            let (_, pdf) = match render_job(&args.jobs[0], "", &settings, &ctx, err)? {
+                Ok(r) => r,
+                Err(JobFailure::Invalid) => return Ok(Exit::InvalidInput),
+                Err(JobFailure::Internal) => return Ok(Exit::Internal),
             };
             if !write_outputs(
                 out_path,
@@ -261,21 +323,42 @@ pub(super) fn run(args: RenderArgs, out: &mut dyn Write, err: &mut dyn Write) ->
             Ok(Exit::Ok)
         }
         (None, Some(dir), n) if n >= 1 && args.png.is_none() => {
-            let mut failed = false;
+            let mut exit = Exit::Ok;
+            let mut written: Vec<String> = Vec::new();
             for job_path in &args.jobs {
-                let Some((job_id, pdf, _)) = render_job(job_path, &settings, &layout, &fonts, err)?
-                else {
-                    failed = true;
-                    continue;
+                let prefix = format!("{}: ", job_path.display());
+                let (job_id, pdf) = match render_job(job_path, &prefix, &settings, &ctx, err)? {
+                    Ok(r) => r,
+                    Err(JobFailure::Invalid) => {
+                        if exit == Exit::Ok {
+                            exit = Exit::InvalidInput;
+                        }
+                        continue;
+                    }
+                    Err(JobFailure::Internal) => {
+                        exit = Exit::Internal;
+                        continue;
+                    }
                 };
+                if written.contains(&job_id) {
+                    writeln!(
+                        err,
+                        "{prefix}job_id: duplicate-job-id: another file in this run has the same job_id; nothing written for this one"
+                    )?;
+                    if exit == Exit::Ok {
+                        exit = Exit::InvalidInput;
+                    }
+                    continue;
+                }
                 let target = dir.join(format!("{job_id}.pdf"));
                 if write_outputs(&target, &pdf, None, err)? {
                     writeln!(out, "{}", target.display())?;
-                } else {
-                    failed = true;
+                    written.push(job_id);
+                } else if exit == Exit::Ok {
+                    exit = Exit::InvalidInput;
                 }
             }
-            Ok(if failed { Exit::InvalidInput } else { Exit::Ok })
+            Ok(exit)
         }
         _ => {
             writeln!(

@@ -28,7 +28,7 @@ pub struct Job {
 }
 
 /// The document data of a job, as approved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Document {
     /// `P` or `P` plus one letter.
     pub code: String,
@@ -60,6 +60,17 @@ pub struct Document {
     pub registration_number: Option<String>,
     /// Marital status, when the central office states it (used by the validity policy).
     pub married: Option<bool>,
+}
+
+impl std::fmt::Debug for Document {
+    // Personal data stays out of debug output (and so out of any log line).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document")
+            .field("code", &self.code)
+            .field("issuing_state", &self.issuing_state)
+            .field("nationality", &self.nationality)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Image formats accepted for portraits.

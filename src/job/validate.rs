@@ -240,7 +240,7 @@ impl Validator {
                 self.report(
                     "document.number",
                     "number-format",
-                    format!("{n:?} must be 1 to 9 of A-Z 0-9"),
+                    "must be 1 to 9 of A-Z 0-9 (upper case)",
                 );
                 None
             } else {
@@ -269,7 +269,7 @@ impl Validator {
                 self.report(
                     "document.personal_number",
                     "personal-number-format",
-                    format!("{n:?} must be up to 14 of A-Z 0-9"),
+                    "must be up to 14 of A-Z 0-9 (upper case)",
                 );
                 None
             } else {
@@ -283,11 +283,11 @@ impl Validator {
                 Some(r) if !r.is_empty() && r.len() <= 20 && is_upper_alnum(r) => {
                     Some(Some(r.to_owned()))
                 }
-                Some(r) => {
+                Some(_) => {
                     self.report(
                         "document.registration_number",
                         "registration-number-format",
-                        format!("{r:?} must be 1 to 20 of A-Z 0-9"),
+                        "must be 1 to 20 of A-Z 0-9 (upper case)",
                     );
                     None
                 }
@@ -463,11 +463,7 @@ impl Validator {
                 .enumerate()
                 .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
         if !shape {
-            self.report(
-                &path,
-                "date-format",
-                format!("{s:?} is not an ISO date YYYY-MM-DD"),
-            );
+            self.report(&path, "date-format", "not an ISO date YYYY-MM-DD");
             return None;
         }
         // The shape check makes these ASCII digit runs, so parsing cannot fail.
@@ -480,15 +476,22 @@ impl Validator {
             self.report(
                 &path,
                 "invalid-date",
-                format!("{s:?} is not a calendar date"),
+                "not a calendar date (check the day and month)",
             );
             return None;
         };
-        if !(1900..=2099).contains(&y) {
+        // The MRZ writes two-digit years: expiry dates are read as 20YY, birth dates as 19YY or
+        // 20YY (ICAO 9303 Part 3 §4.8; the reference's §11).
+        let years = if key == "date_of_expiry" {
+            2000..=2099
+        } else {
+            1900..=2099
+        };
+        if !years.contains(&y) {
             self.report(
                 &path,
                 "date-out-of-range",
-                format!("{s:?}: years from 1900 to 2099 only"),
+                format!("years from {} to {} only", years.start(), years.end()),
             );
             return None;
         }

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use printpdf::{
-    Color, DictItem, ExternalStream, ExternalXObject, FontId, Line, LinePoint, Mm, Op, PdfDocument,
-    PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Px, Rgb, TextItem, XObjectId,
+    Color, DictItem, ExternalStream, ExternalXObject, FontId, Greyscale, Line, LinePoint, Mm, Op,
+    PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Px, TextItem, XObjectId,
     XObjectTransform,
 };
 
@@ -51,22 +51,16 @@ pub fn render_pdf(page: &Page, fonts: &Fonts, title: &str) -> Vec<u8> {
     }
 
     let mut ops = Vec::with_capacity(page.items.len() * 6);
-    ops.push(Op::SetFillColor {
-        col: Color::Rgb(Rgb {
-            r: 0.0,
-            g: 0.0,
-            b: 0.0,
+    // DeviceGray 0: pure black (K only). A colour device must not build the MRZ from C+M+Y,
+    // which does not absorb in the near infrared (ICAO 9303 Part 3 §4.4).
+    let black = || {
+        Color::Greyscale(Greyscale {
+            percent: 0.0,
             icc_profile: None,
-        }),
-    });
-    ops.push(Op::SetOutlineColor {
-        col: Color::Rgb(Rgb {
-            r: 0.0,
-            g: 0.0,
-            b: 0.0,
-            icc_profile: None,
-        }),
-    });
+        })
+    };
+    ops.push(Op::SetFillColor { col: black() });
+    ops.push(Op::SetOutlineColor { col: black() });
     for item in &page.items {
         match item {
             Item::Text(t) => {

@@ -197,6 +197,19 @@ pub fn decode(portrait: &Portrait, limits: &PortraitLimits) -> Result<DynamicIma
     let mut img =
         DynamicImage::from_decoder(decoder).map_err(|e| PortraitError::Decode(e.to_string()))?;
     img.apply_orientation(orientation);
+    if img.color().has_alpha() {
+        // A cut-out portrait: put it on white, as a photographer's background would be, instead
+        // of letting the conversion drop alpha (which prints black or noise behind the head).
+        let mut rgba = img.to_rgba8();
+        for p in rgba.pixels_mut() {
+            let a = u32::from(p.0[3]);
+            for c in 0..3 {
+                p.0[c] = ((u32::from(p.0[c]) * a + 255 * (255 - a) + 127) / 255) as u8;
+            }
+            p.0[3] = 255;
+        }
+        img = DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(rgba).to_rgb8());
+    }
     Ok(img)
 }
 
@@ -337,6 +350,29 @@ mod tests {
         let err =
             decode(&portrait(MediaType::Jpeg, jpeg_of(200, 200)), &limits).expect_err("too big");
         assert_eq!(err.code(), "portrait-too-many-pixels");
+    }
+
+    #[test]
+    fn transparent_portraits_are_put_on_white() {
+        let img = image::RgbaImage::from_fn(300, 400, |x, _| {
+            if x < 150 {
+                image::Rgba([0, 0, 0, 0])
+            } else {
+                image::Rgba([10, 20, 30, 255])
+            }
+        });
+        let mut png = Cursor::new(Vec::new());
+        DynamicImage::ImageRgba8(img)
+            .write_to(&mut png, ImageFormat::Png)
+            .expect("png");
+        let decoded = decode(
+            &portrait(MediaType::Png, png.into_inner()),
+            &PortraitLimits::DEFAULT,
+        )
+        .expect("decodes");
+        let rgb = decoded.to_rgb8();
+        assert_eq!(rgb.get_pixel(10, 10).0, [255, 255, 255]);
+        assert_eq!(rgb.get_pixel(200, 10).0, [10, 20, 30]);
     }
 
     #[test]

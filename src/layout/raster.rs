@@ -9,6 +9,7 @@ use hayro::hayro_syntax::Pdf;
 use hayro::vello_cpu::color::palette::css::WHITE;
 use hayro::{PixmapSettings, RenderCache, RenderSettings, render};
 use image::{GrayImage, ImageFormat, RgbImage};
+pub use pstation_pjl::pcl::Raster;
 
 /// Why a PDF could not be rasterised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,7 +97,7 @@ impl Rendered {
 
     /// 1-bit: `true` = ink. Text and lines are thresholded at 50 %; tones (the portrait) are
     /// halftoned with an 8 × 8 Bayer matrix, which keeps text edges sharp and is deterministic.
-    pub fn mono(&self) -> Bitmap {
+    pub fn mono(&self) -> Raster {
         let grey = self.grey();
         let (w, h) = grey.dimensions();
         let stride = w.div_ceil(8) as usize;
@@ -107,7 +108,7 @@ impl Rendered {
                 bits[y as usize * stride + (x / 8) as usize] |= 0x80 >> (x % 8);
             }
         }
-        Bitmap {
+        Raster {
             width: w,
             height: h,
             stride,
@@ -122,28 +123,6 @@ impl Rendered {
             .write_to(&mut out, ImageFormat::Png)
             .map_err(|e| RasterError::Png(e.to_string()))?;
         Ok(out.into_inner())
-    }
-}
-
-/// A 1-bit raster, rows packed MSB first, `true` bits are ink (PCL convention).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bitmap {
-    /// Pixels across.
-    pub width: u32,
-    /// Rows.
-    pub height: u32,
-    /// Bytes per row.
-    pub stride: usize,
-    /// Row-major packed bits.
-    pub bits: Vec<u8>,
-}
-
-impl Bitmap {
-    /// Whether the pixel at (x, y) is ink.
-    pub fn get(&self, x: u32, y: u32) -> bool {
-        self.bits
-            .get(y as usize * self.stride + (x / 8) as usize)
-            .is_some_and(|b| b & (0x80 >> (x % 8)) != 0)
     }
 }
 

@@ -303,10 +303,15 @@ impl Template {
     /// Loads and validates a template file.
     pub fn load(path: &Path, fonts: &Fonts) -> Result<Template, TemplateError> {
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
-            path: display.clone(),
-            source,
-        })?;
+        let text = crate::config::read_bounded(path, 1024 * 1024)
+            .map_err(|source| TemplateError::Read {
+                path: display.clone(),
+                source,
+            })?
+            .ok_or_else(|| TemplateError::Syntax {
+                path: display.clone(),
+                message: "the file is larger than 1 MiB".to_owned(),
+            })?;
         Template::from_toml(&text, &display, fonts)
     }
 
@@ -321,7 +326,67 @@ impl Template {
 }
 
 impl RawTemplate {
+    /// Every number of the template with its path (to refuse NaN and infinities up front).
+    fn numbers(&self) -> Vec<(String, f32)> {
+        let p = &self.page;
+        let t = &self.text;
+        let mut v = vec![
+            ("page.width_mm".to_owned(), p.width_mm),
+            ("page.height_mm".to_owned(), p.height_mm),
+            ("page.margin_mm".to_owned(), p.margin_mm),
+            ("text.caption_size_pt".to_owned(), t.caption_size_pt),
+            ("text.value_size_pt".to_owned(), t.value_size_pt),
+            ("text.header_size_pt".to_owned(), t.header_size_pt),
+            ("text.caption_drop_mm".to_owned(), t.caption_drop_mm),
+            ("text.value_drop_mm".to_owned(), t.value_drop_mm),
+            ("portrait.x_mm".to_owned(), self.portrait.x_mm),
+            ("portrait.y_mm".to_owned(), self.portrait.y_mm),
+            ("portrait.width_mm".to_owned(), self.portrait.width_mm),
+            ("portrait.height_mm".to_owned(), self.portrait.height_mm),
+        ];
+        if let Some(g) = &self.ghost {
+            for (k, x) in [
+                ("x_mm", g.x_mm),
+                ("y_mm", g.y_mm),
+                ("width_mm", g.width_mm),
+                ("height_mm", g.height_mm),
+                ("fade", g.fade),
+            ] {
+                v.push((format!("ghost.{k}"), x));
+            }
+        }
+        for (i, h) in self.header.iter().enumerate() {
+            v.push((format!("header[{i}].x_mm"), h.x_mm));
+            v.push((format!("header[{i}].y_mm"), h.y_mm));
+        }
+        for (i, f) in self.field.iter().enumerate() {
+            v.push((format!("field[{i}].x_mm"), f.x_mm));
+            v.push((format!("field[{i}].row_top_mm"), f.row_top_mm));
+            v.push((format!("field[{i}].width_mm"), f.width_mm));
+            v.push((
+                format!("field[{i}].line_pitch_mm"),
+                f.line_pitch_mm.unwrap_or(0.0),
+            ));
+        }
+        v
+    }
+
     fn validate(self, fonts: &Fonts) -> Result<Template, TemplateError> {
+        let not_finite: Vec<Problem> = self
+            .numbers()
+            .into_iter()
+            .filter(|(_, x)| !x.is_finite())
+            .map(|(path, x)| {
+                Problem::new(
+                    path,
+                    "template-value",
+                    format!("{x} is not a finite number"),
+                )
+            })
+            .collect();
+        if !not_finite.is_empty() {
+            return Err(TemplateError::Invalid(Problems(not_finite)));
+        }
         let mut problems = Vec::new();
         let mut bad = |path: String, message: String| {
             problems.push(Problem::new(path, "template-value", message));
@@ -546,7 +611,10 @@ impl RawTemplate {
                     "overlaps the portrait (Zone V)".into(),
                 );
             }
-            if datum == Datum::Name && lines > 1 && pitch < t.value_drop_mm - t.caption_drop_mm {
+            if datum == Datum::Name
+                && lines > 1
+                && !(t.value_drop_mm - t.caption_drop_mm..=6.35).contains(&pitch)
+            {
                 bad(
                     format!("field[{i}].line_pitch_mm"),
                     "too small for the value size".into(),
@@ -616,5 +684,38 @@ impl RawTemplate {
             ghost,
             fields,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_template_is_valid() {
+        let fonts = Fonts::shared().expect("fonts");
+        let t = Template::default_template(&fonts).expect("valid");
+        assert_eq!(t.fields.len(), 12);
+    }
+
+    #[test]
+    fn nan_and_out_of_range_values_are_refused_with_their_paths() {
+        let fonts = Fonts::shared().expect("fonts");
+        let text = DEFAULT_TEMPLATE.replace("line_pitch_mm = 3.6", "line_pitch_mm = nan");
+        let Err(TemplateError::Invalid(p)) = Template::from_toml(&text, "t", &fonts) else {
+            panic!("NaN accepted");
+        };
+        assert_eq!(p.0[0].path, "field[3].line_pitch_mm");
+        let text = DEFAULT_TEMPLATE
+            .replace("caption_size_pt = 5.2", "caption_size_pt = 9.0")
+            .replace("width_mm = 35.0", "width_mm = 40.0");
+        let Err(TemplateError::Invalid(p)) = Template::from_toml(&text, "t", &fonts) else {
+            panic!("accepted");
+        };
+        let paths: Vec<&str> = p.0.iter().map(|p| p.path.as_str()).collect();
+        assert!(
+            paths.contains(&"text.caption_size_pt") && paths.contains(&"portrait"),
+            "{paths:?}"
+        );
     }
 }

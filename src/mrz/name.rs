@@ -3,9 +3,9 @@
 //!
 //! Design: truncation is deterministic and documented so that the central office can predict
 //! it. A name that fits is never changed. Otherwise, in order:
-//! 1. when a secondary identifier exists, the primary identifier is cut so that at least three
-//!    positions remain for `<<` and the first letter of the secondary identifier (a cut that
-//!    ends on a separator drops the separator);
+//! 1. when a secondary identifier exists and the primary identifier leaves fewer than three
+//!    positions for `<<` and the first letter of the secondary identifier, the primary
+//!    identifier is cut to width − 3 positions, ending on a letter (by the rule of step 3);
 //! 2. the result is cut at the field width;
 //! 3. while the last position is a filler, the last letter of the nearest preceding component
 //!    with two or more letters is removed, which pulls the next letter into the last position —
@@ -65,7 +65,7 @@ pub fn name_field(
             return Err(NameError::BadComponent(c.clone()));
         }
     }
-    let mut p = primary.join("<");
+    let p = primary.join("<");
     let s = secondary.join("<");
     let full_len = p.len() + if s.is_empty() { 0 } else { 2 + s.len() };
     if full_len <= width {
@@ -80,44 +80,47 @@ pub fn name_field(
         });
     }
 
-    let mut candidate: Vec<u8> = if s.is_empty() {
+    let candidate: Vec<u8> = if s.is_empty() {
         p.into_bytes()
     } else {
         // Step 1: keep room for `<<` plus the first letter of the secondary identifier.
         let room = width.saturating_sub(3);
-        if p.len() > room {
-            p.truncate(room);
-            while p.ends_with('<') {
-                p.pop();
-            }
-        }
-        format!("{p}<<{s}").into_bytes()
+        let primary = if p.len() > room {
+            cut_on_letter(p.into_bytes(), room)?
+        } else {
+            p.into_bytes()
+        };
+        [primary.as_slice(), b"<<", s.as_bytes()].concat()
     };
-
     // Steps 2 and 3.
+    let field = cut_on_letter(candidate, width)?;
+    // The field holds only A-Z and `<` (checked above), so it is valid UTF-8.
+    let field = String::from_utf8(field).map_err(|_| NameError::CannotTruncate)?;
+    Ok(NameField {
+        field,
+        truncated: true,
+    })
+}
+
+/// Cuts `candidate` (longer than `width`, ending on a letter) to exactly `width` positions whose
+/// last one is a letter: while the cut would end on a filler, the last letter of the nearest
+/// preceding component with two or more letters is removed, pulling the next letter in.
+fn cut_on_letter(mut candidate: Vec<u8>, width: usize) -> Result<Vec<u8>, NameError> {
     loop {
         if candidate.len() <= width {
-            // A candidate always ends on a letter (components are non-empty), so once the
-            // deletions have brought it down to the width it ends on a letter.
-            break;
+            // Components are non-empty, so a candidate ends on a letter; deletions shorten it
+            // one at a time, so it reaches exactly `width` before it could get shorter.
+            return Ok(candidate);
         }
-        if candidate[width - 1].is_ascii_uppercase() {
+        if width > 0 && candidate[width - 1].is_ascii_uppercase() {
             candidate.truncate(width);
-            break;
+            return Ok(candidate);
         }
-        // Position `width - 1` is a filler: remove the last letter of the nearest component
-        // (searching leftwards) that has at least two letters.
-        let Some(at) = deletable_letter(&candidate[..width - 1]) else {
+        let Some(at) = deletable_letter(&candidate[..width.saturating_sub(1)]) else {
             return Err(NameError::CannotTruncate);
         };
         candidate.remove(at);
     }
-    // The candidate holds only A-Z and `<` (checked above), so it is valid UTF-8.
-    let field = String::from_utf8(candidate).map_err(|_| NameError::CannotTruncate)?;
-    Ok(NameField {
-        field: pad(field, width),
-        truncated: true,
-    })
 }
 
 /// The index of the last letter of the rightmost component in `s` that has two or more letters.
@@ -239,9 +242,18 @@ mod tests {
         let f = field(&["ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOP"], &["BUDI"]);
         assert!(f.truncated);
         assert_eq!(f.field, "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJ<<B");
-        // A cut landing on a separator drops it.
+        // A cut landing on a separator pulls the next component's initial in.
         let f = field(&["ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHI", "XYZ"], &["BUDI"]);
-        assert_eq!(f.field, "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHI<<BU");
+        assert_eq!(f.field, "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGH<X<<B");
+    }
+
+    #[test]
+    fn a_primary_cut_on_a_separator_still_fills_the_field() {
+        // 38-position primary whose cut at 36 lands on a separator, and a one-letter secondary
+        // identifier: the field must still end on that letter, not on filler.
+        let f = field(&["CCAAACAAY", "AAESSAAOEAOEAAAOEAOESSAAA", "SS"], &["U"]);
+        assert!(f.truncated);
+        assert_eq!(f.field, "CCAAACAAY<AAESSAAOEAOEAAAOEAOESSAA<S<<U");
     }
 
     #[test]

@@ -64,7 +64,7 @@ impl MrzOptions {
 }
 
 /// The fields of a TD3 MRZ as the holder's data states them (names as written, real dates).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Td3Input<'a> {
     /// `P` or `P` plus one letter.
     pub document_code: &'a str,
@@ -88,6 +88,17 @@ pub struct Td3Input<'a> {
     pub personal_number: &'a str,
 }
 
+impl fmt::Debug for Td3Input<'_> {
+    // Personal data stays out of debug output (and so out of any log line).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Td3Input")
+            .field("document_code", &self.document_code)
+            .field("issuing_state", &self.issuing_state)
+            .field("nationality", &self.nationality)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A finished, self-checked TD3 MRZ.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Td3 {
@@ -97,6 +108,9 @@ pub struct Td3 {
     pub line2: String,
     /// Whether the name had to be truncated to fit 39 positions.
     pub name_truncated: bool,
+    /// A letter in line 1 position 44: readers take the name as possibly truncated, even when
+    /// it fitted exactly (ICAO 9303 Part 3 §4.6). Shown to the operator.
+    pub possibly_truncated: bool,
 }
 
 /// Why the engine could not produce an MRZ.
@@ -209,10 +223,15 @@ pub fn generate(input: &Td3Input<'_>, opts: &MrzOptions) -> Result<Td3, MrzError
     let line2 = String::from_utf8(line2)
         .map_err(|_| MrzError::SelfCheck("line 2 is not ASCII".to_owned()))?;
 
+    let possibly_truncated = line1
+        .as_bytes()
+        .get(LINE_LEN - 1)
+        .is_some_and(u8::is_ascii_uppercase);
     let td3 = Td3 {
         line1,
         line2,
         name_truncated: name.truncated,
+        possibly_truncated,
     };
     self_check(&td3, input, &name.field)?;
     Ok(td3)
@@ -222,7 +241,11 @@ pub fn generate(input: &Td3Input<'_>, opts: &MrzOptions) -> Result<Td3, MrzError
 fn self_check(td3: &Td3, input: &Td3Input<'_>, name_field: &str) -> Result<(), MrzError> {
     let report = check(&td3.line1, &td3.line2);
     if let Some(f) = report.failures.first() {
-        return Err(MrzError::SelfCheck(f.to_string()));
+        // Field, line and position only: the message would quote personal data.
+        return Err(MrzError::SelfCheck(format!(
+            "{} at line {} position {}",
+            f.code, f.line, f.position
+        )));
     }
     let Some(p) = report.parsed else {
         return Err(MrzError::SelfCheck("the lines did not parse".to_owned()));
@@ -256,8 +279,9 @@ fn self_check(td3: &Td3, input: &Td3Input<'_>, name_field: &str) -> Result<(), M
 }
 
 fn digit(field: &str) -> Result<u8, MrzError> {
-    check_digit(field.as_bytes())
-        .ok_or_else(|| MrzError::SelfCheck(format!("no check digit over {field:?}")))
+    check_digit(field.as_bytes()).ok_or_else(|| {
+        MrzError::SelfCheck("a field holds a character without a check-digit value".to_owned())
+    })
 }
 
 /// The composite check digit over line 2 positions 1-10, 14-20 and 22-43 (1-based).

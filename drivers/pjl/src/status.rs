@@ -1,0 +1,212 @@
+//! Device status codes → printer state and IPP-style reasons, and a job's end → its outcome
+//! (pjl-pcl reference §5, §6 and §9).
+//!
+//! Design: the category (first two digits) decides first, exact codes refine it, so an unknown
+//! vendor code still lands in the right category. Device faults are states, not errors.
+
+/// `printer-state` (RFC 8011).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrinterState {
+    /// Ready, nothing printing.
+    Idle,
+    /// Printing.
+    Processing,
+    /// Cannot print until something changes (an operator, warm-up, the link).
+    Stopped,
+}
+
+/// What one device code means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// The state it forces, or `None` when the state is unchanged (warnings).
+    pub state: Option<PrinterState>,
+    /// `printer-state-reasons` keywords with their severity suffix.
+    pub reason: Option<&'static str>,
+}
+
+/// Classifies one PJL device status code.
+pub fn classify(code: u32) -> Condition {
+    let c = |state, reason| Condition { state, reason };
+    use PrinterState::{Idle, Processing, Stopped};
+    match code {
+        10001 => c(Some(Idle), None),
+        10023 | 10024 => c(Some(Processing), None),
+        10002 | 40079 => c(Some(Stopped), Some("offline-report")),
+        10003..=10005 => c(Some(Stopped), Some("other-report")),
+        10006 => c(None, Some("toner-low-report")),
+        40021 => c(Some(Stopped), Some("cover-open-error")),
+        40022 => c(Some(Stopped), Some("media-jam-error")),
+        40019 => c(Some(Stopped), Some("output-area-full-error")),
+        40038 => c(Some(Stopped), Some("toner-low-error")),
+        40010 | 40020 | 40024 => c(Some(Stopped), Some("marker-supply-empty-error")),
+        40050..=40079 => c(Some(Stopped), Some("other-error")),
+        10000..=10999 => c(None, None),
+        11000..=11999 => c(None, Some("media-empty-report")),
+        12000..=12999 => c(None, Some("input-tray-missing-report")),
+        15000..=15999 if code % 10 == 1 => c(Some(Stopped), Some("output-area-full-error")),
+        15000..=15999 => c(None, Some("other-warning")),
+        30000..=30999 | 35000..=35999 => c(None, Some("other-warning")),
+        41000..=41999 => c(Some(Stopped), Some("media-needed-error")),
+        42000..=42999 | 44000..=44999 => c(Some(Stopped), Some("media-jam-error")),
+        40000..=40999 | 43000..=43999 | 50000..=50999 => c(Some(Stopped), Some("other-error")),
+        // Parser errors and warnings (20xxx, 25xxx, 27xxx, 32xxx) are about a command, not the
+        // device.
+        _ => c(None, None),
+    }
+}
+
+/// `RESULT=` of a `USTATUS JOB END`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobResult {
+    /// The last page reached the output bin.
+    Ok,
+    /// Cancelled at the control panel.
+    UserCanceled,
+    /// Cancelled by the host.
+    HostCanceled,
+    /// Cancelled for lack of a resource (e.g. no booklet).
+    ResourceCanceled,
+    /// A value this parser does not know.
+    Other(String),
+}
+
+impl JobResult {
+    /// Parses the keyword.
+    pub fn parse(s: &str) -> Self {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "OK" => JobResult::Ok,
+            "USER_CANCELED" | "USER_CANCELLED" => JobResult::UserCanceled,
+            "HOST_CANCELED" | "HOST_CANCELLED" => JobResult::HostCanceled,
+            "RESOURCE_CANCELED" | "RESOURCE_CANCELLED" => JobResult::ResourceCanceled,
+            other => JobResult::Other(other.to_owned()),
+        }
+    }
+}
+
+/// A job's end as the printer reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobEnd {
+    /// `NAME=`.
+    pub name: String,
+    /// `PAGES=`.
+    pub pages: Option<u32>,
+    /// `ID=`.
+    pub id: Option<u32>,
+    /// `RESULT=`, when the firmware reports it.
+    pub result: Option<JobResult>,
+}
+
+/// What the station concludes about a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every page is in the output bin.
+    Completed,
+    /// Cancelled at the device (nothing more will come out).
+    CanceledAtDevice,
+    /// Cancelled by the host.
+    CanceledByHost,
+    /// Cannot be known: an operator must look at the booklet. Never reprint automatically.
+    Unknown(String),
+}
+
+/// The station's rule (reference §6): completed only when `END` names our job, reports the page
+/// count we sent and, when present, `RESULT=OK`. Anything else is unknown or a cancellation.
+pub fn judge_end(expected_name: &str, expected_pages: u32, end: &JobEnd) -> Outcome {
+    if end.name != expected_name {
+        return Outcome::Unknown(format!("the printer ended another job ({:?})", end.name));
+    }
+    match &end.result {
+        Some(JobResult::UserCanceled) => return Outcome::CanceledAtDevice,
+        Some(JobResult::HostCanceled) => return Outcome::CanceledByHost,
+        Some(JobResult::ResourceCanceled) => {
+            return Outcome::Unknown(
+                "the printer cancelled the job for lack of a resource".to_owned(),
+            );
+        }
+        Some(JobResult::Other(r)) => return Outcome::Unknown(format!("unknown job result {r:?}")),
+        Some(JobResult::Ok) | None => {}
+    }
+    match end.pages {
+        Some(p) if p == expected_pages => Outcome::Completed,
+        Some(p) => Outcome::Unknown(format!(
+            "the printer reports {p} pages; {expected_pages} were sent"
+        )),
+        None => Outcome::Unknown("the printer did not report a page count".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_the_reference_table() {
+        let r = |code| classify(code).reason;
+        let s = |code| classify(code).state;
+        assert_eq!((s(10001), r(10001)), (Some(PrinterState::Idle), None));
+        assert_eq!(r(40021), Some("cover-open-error"));
+        assert_eq!(r(40022), Some("media-jam-error"));
+        assert_eq!(r(42203), Some("media-jam-error"));
+        assert_eq!(r(44100), Some("media-jam-error"));
+        assert_eq!(r(41204), Some("media-needed-error"));
+        assert_eq!((s(10006), r(10006)), (None, Some("toner-low-report")));
+        assert_eq!(r(40079), Some("offline-report"));
+        assert_eq!(r(10003), Some("other-report"));
+        assert_eq!(r(15011), Some("output-area-full-error"));
+        assert_eq!(r(50012), Some("other-error"));
+        assert_eq!(s(40065), Some(PrinterState::Stopped));
+        assert_eq!(
+            classify(27002),
+            Condition {
+                state: None,
+                reason: None
+            }
+        );
+    }
+
+    #[test]
+    fn only_our_name_with_the_right_pages_completes() {
+        let end = |name: &str, pages, result| JobEnd {
+            name: name.to_owned(),
+            pages,
+            id: None,
+            result,
+        };
+        assert_eq!(
+            judge_end("J1", 1, &end("J1", Some(1), Some(JobResult::Ok))),
+            Outcome::Completed
+        );
+        assert_eq!(
+            judge_end("J1", 1, &end("J1", Some(1), None)),
+            Outcome::Completed
+        );
+        assert!(matches!(
+            judge_end("J1", 1, &end("J2", Some(1), Some(JobResult::Ok))),
+            Outcome::Unknown(_)
+        ));
+        assert!(matches!(
+            judge_end("J1", 1, &end("J1", Some(0), Some(JobResult::Ok))),
+            Outcome::Unknown(_)
+        ));
+        assert!(matches!(
+            judge_end("J1", 1, &end("J1", None, None)),
+            Outcome::Unknown(_)
+        ));
+        assert_eq!(
+            judge_end("J1", 1, &end("J1", Some(0), Some(JobResult::UserCanceled))),
+            Outcome::CanceledAtDevice
+        );
+        assert_eq!(
+            judge_end("J1", 1, &end("J1", Some(0), Some(JobResult::HostCanceled))),
+            Outcome::CanceledByHost
+        );
+        assert!(matches!(
+            judge_end(
+                "J1",
+                1,
+                &end("J1", Some(0), Some(JobResult::ResourceCanceled))
+            ),
+            Outcome::Unknown(_)
+        ));
+    }
+}
