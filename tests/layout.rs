@@ -619,3 +619,37 @@ fn the_calibration_page_shows_rulers_and_the_specimen_mrz() {
         assert!(ws.iter().any(|w| w.text == label), "{label}");
     }
 }
+
+#[test]
+fn rasters_at_600_dpi_and_a_greyscale_template() {
+    let (pdf, _, _) = render(&budi(), Calibration::default());
+    let r600 = render_page(&pdf, 600).expect("raster");
+    // 125 x 88 mm at 600 dpi.
+    assert_eq!(r600.dimensions(), (2952, 2078));
+    let mono = r600.mono();
+    assert_eq!(mono.stride, 369);
+    // The MRZ zone has ink; the top margin has none.
+    let ink = |y0: u32, y1: u32| {
+        (y0..y1)
+            .flat_map(|y| (0..mono.width).map(move |x| (x, y)))
+            .filter(|&(x, y)| mono.get(x, y))
+            .count()
+    };
+    assert!(ink(1700, 1900) > 10_000);
+    assert_eq!(ink(0, 40), 0);
+
+    let fonts = Fonts::shared().expect("fonts");
+    let text = pstation::layout::template::DEFAULT_TEMPLATE
+        .replace("greyscale = false", "greyscale = true");
+    let template = Template::from_toml(&text, "grey", &fonts).expect("valid");
+    let layout = Layout {
+        template: &template,
+        fonts: &fonts,
+        limits: PortraitLimits::DEFAULT,
+        calibration: Calibration::default(),
+    };
+    let job = budi();
+    let td3 = mrz::generate(&job.td3_input(), &MrzOptions::ICAO_DEFAULT).expect("mrz");
+    let page = layout.data_page(&job, &td3).expect("page");
+    assert!(page.image(ImageRole::Portrait).expect("portrait").grey);
+}
