@@ -13,4 +13,5 @@
 
 pub mod pcl;
 pub mod pjl;
+pub mod sim;
 pub mod status;

@@ -199,7 +199,18 @@ impl ReplyParser {
                 }
                 self.buf.drain(..start);
             }
-            let Some(end) = self.buf.iter().position(|&b| b == FF) else {
+            let end = self.buf.iter().position(|&b| b == FF);
+            // A new "@PJL" before this frame's FF means this frame was cut short (line noise, a
+            // printer reset): drop the fragment and resynchronise on the new frame.
+            let next = find(&self.buf[4..], b"@PJL").map(|p| p + 4);
+            if let Some(next) = next
+                && end.is_none_or(|e| next < e)
+            {
+                out.push(Message::Garbage(next));
+                self.buf.drain(..next);
+                continue;
+            }
+            let Some(end) = end else {
                 if self.buf.len() > MAX_FRAME {
                     out.push(Message::Garbage(self.buf.len()));
                     self.buf.clear();
@@ -412,6 +423,13 @@ mod tests {
                 "split {split}"
             );
         }
+    }
+
+    #[test]
+    fn a_frame_cut_short_is_dropped_and_the_next_one_parsed() {
+        let mut p = ReplyParser::new();
+        let msgs = p.feed(b"@PJL INFO ID\r\n\"PST\xa5\x0f@PJL ECHO AFTER\r\n\x0c");
+        assert_eq!(msgs, [Message::Garbage(20), Message::Echo("AFTER".into())]);
     }
 
     #[test]

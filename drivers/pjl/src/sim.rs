@@ -1,0 +1,735 @@
+//! The simulated passport printer's core: a sans-IO state machine that reads the host's PJL/PCL
+//! bytes, answers like a PJL printer (replies and unsolicited `USTATUS`), "prints" each received
+//! page after a warm-up and a per-booklet print time, keeps a booklet hopper, and injects faults.
+//!
+//! Design: `feed` takes host bytes, `advance` takes the current time in milliseconds; both return
+//! `Output`s (bytes for the host, finished jobs). Time never comes from the clock, so tests are
+//! deterministic. Pacing at the baud rate, PTY/TCP serving, link drops and stalls belong to the
+//! I/O shell around this core.
+
+use crate::pcl::{PclDecoder, Raster};
+use crate::pjl::UEL;
+
+/// Faults a test or a technician can inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Cover / door open (40021) until cleared.
+    CoverOpen,
+    /// Paper jam (40022) when page `n` (1-based) of a job is being printed; that page and the
+    /// rest of the job are lost.
+    JamAtPage(u32),
+    /// Taken offline at the panel (40079) until cleared.
+    Offline,
+    /// Ink / toner low (10006): a warning, printing goes on.
+    InkLow,
+    /// Power cycle: the current job vanishes without an END; warm-up follows.
+    PowerCycle,
+    /// The next reply is garbled.
+    Garble,
+    /// Hardware failure (50000) until cleared.
+    Hardware,
+}
+
+/// Something the core produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Bytes to send to the host.
+    Send(Vec<u8>),
+    /// A job finished (its pages came out, or it ended otherwise).
+    JobDone(JobRecord),
+}
+
+/// What the simulator did with one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    /// `JOB NAME=`.
+    pub name: String,
+    /// Pages that came out.
+    pub printed: Vec<Raster>,
+    /// Pages received.
+    pub pages_received: u32,
+    /// PJL/PCL bytes received for the job.
+    pub bytes: usize,
+    /// `RESULT=` reported (`None` when no END was sent, e.g. power cycle).
+    pub result: Option<&'static str>,
+}
+
+/// Simulator settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimConfig {
+    /// `INFO ID` model name.
+    pub model: String,
+    /// Warm-up after power-on, in ms.
+    pub warm_up_ms: u64,
+    /// Time to personalise one booklet (one page), in ms.
+    pub page_ms: u64,
+    /// Blank booklets in the hopper.
+    pub hopper: u32,
+    /// Lifetime page count at start.
+    pub page_count: u64,
+}
+
+impl SimConfig {
+    /// A quick printer for tests: 1 s warm-up, 2 s per booklet, 50 booklets.
+    pub fn test_default() -> Self {
+        Self {
+            model: "PSTATION SIMULATED PASSPORT PRINTER".to_owned(),
+            warm_up_ms: 1_000,
+            page_ms: 2_000,
+            hopper: 50,
+            page_count: 0,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Unsolicited {
+    device: bool,
+    job: bool,
+    page: bool,
+    timed_s: u64,
+}
+
+#[derive(Debug)]
+struct ActiveJob {
+    name: String,
+    pages: Vec<Raster>,
+    bytes: usize,
+    printed: usize,
+    /// When the page being printed comes out.
+    next_page_at: Option<u64>,
+    ended: bool,
+}
+
+/// The simulated printer.
+#[derive(Debug)]
+pub struct SimPrinter {
+    cfg: SimConfig,
+    now: u64,
+    ready_at: u64,
+    line: Vec<u8>,
+    in_pcl: bool,
+    pcl: Vec<u8>,
+    notify: Unsolicited,
+    last_timed: u64,
+    faults: Vec<Fault>,
+    garble_next: bool,
+    hopper: u32,
+    page_count: u64,
+    queue: Vec<ActiveJob>,
+    current_bytes: usize,
+    last_code: u32,
+    jammed: bool,
+}
+
+impl SimPrinter {
+    /// A printer that has just been switched on at time `now`.
+    pub fn new(cfg: SimConfig, now: u64) -> Self {
+        let hopper = cfg.hopper;
+        let page_count = cfg.page_count;
+        Self {
+            ready_at: now + cfg.warm_up_ms,
+            cfg,
+            now,
+            line: Vec::new(),
+            in_pcl: false,
+            pcl: Vec::new(),
+            notify: Unsolicited::default(),
+            last_timed: now,
+            faults: Vec::new(),
+            garble_next: false,
+            hopper,
+            page_count,
+            queue: Vec::new(),
+            current_bytes: 0,
+            last_code: 10003,
+            jammed: false,
+        }
+    }
+
+    /// Booklets left in the hopper.
+    pub fn hopper(&self) -> u32 {
+        self.hopper
+    }
+
+    /// Loads `n` more booklets.
+    pub fn refill(&mut self, n: u32) -> Vec<Output> {
+        self.hopper += n;
+        self.advance(self.now)
+    }
+
+    /// Injects a fault at the current time.
+    pub fn inject(&mut self, fault: Fault) -> Vec<Output> {
+        match fault {
+            Fault::Garble => self.garble_next = true,
+            Fault::PowerCycle => {
+                let mut out = Vec::new();
+                // The job in progress vanishes: no END is ever sent for it.
+                if let Some(job) = self.queue.first_mut() {
+                    job.ended = true;
+                    let job = self.queue.remove(0);
+                    out.push(Output::JobDone(JobRecord {
+                        name: job.name,
+                        printed: job.pages.into_iter().take(job.printed).collect(),
+                        pages_received: 0,
+                        bytes: job.bytes,
+                        result: None,
+                    }));
+                }
+                self.queue.clear();
+                self.faults.clear();
+                self.jammed = false;
+                self.notify = Unsolicited::default();
+                self.in_pcl = false;
+                self.pcl.clear();
+                self.line.clear();
+                self.ready_at = self.now + self.cfg.warm_up_ms;
+                self.last_code = 10003;
+                return out;
+            }
+            other => {
+                if !self.faults.contains(&other) {
+                    self.faults.push(other);
+                }
+            }
+        }
+        self.advance(self.now)
+    }
+
+    /// Clears every operator fault (cover closed, jam removed, back online, repaired).
+    pub fn clear_faults(&mut self) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.faults.retain(|f| matches!(f, Fault::InkLow));
+        if std::mem::take(&mut self.jammed) && !self.queue.is_empty() {
+            // The jammed booklet and the rest of the job are lost: the job ends short.
+            let job = self.queue.remove(0);
+            out.extend(self.end_job(job, "RESOURCE_CANCELED"));
+        }
+        out.extend(self.advance(self.now));
+        out
+    }
+
+    /// The device status code now.
+    pub fn code(&self) -> u32 {
+        if self.now < self.ready_at {
+            return 10003;
+        }
+        if self.jammed {
+            return 40022;
+        }
+        for f in &self.faults {
+            match f {
+                Fault::CoverOpen => return 40021,
+                Fault::Offline => return 40079,
+                Fault::Hardware => return 50000,
+                Fault::JamAtPage(_) | Fault::InkLow | Fault::PowerCycle | Fault::Garble => {}
+            }
+        }
+        if self.hopper == 0
+            && self
+                .queue
+                .iter()
+                .any(|j| j.ended && j.printed < j.pages.len())
+        {
+            return 41101; // foreground media mount: booklets needed
+        }
+        if self.queue.first().is_some_and(|j| j.ended) {
+            return 10023;
+        }
+        if self.faults.contains(&Fault::InkLow) {
+            return 10006;
+        }
+        10001
+    }
+
+    fn online(code: u32) -> bool {
+        matches!(code, 10001 | 10006 | 10023 | 10024)
+    }
+
+    fn display(code: u32) -> &'static str {
+        match code {
+            10001 => "00 READY",
+            10003 => "02 WARMING UP",
+            10006 => "16 INK LOW",
+            10023 => "05 PRINTING",
+            40021 => "12 COVER OPEN",
+            40022 => "13 BOOKLET JAM",
+            40079 => "OFFLINE",
+            41101 => "LOAD BOOKLETS",
+            50000 => "50 SERVICE",
+            _ => "",
+        }
+    }
+
+    fn frame(&mut self, text: String) -> Output {
+        let mut bytes = text.into_bytes();
+        bytes.push(0x0C);
+        if self.garble_next {
+            self.garble_next = false;
+            // Flip bits in the middle and cut the tail: a line-noise reply.
+            let mid = bytes.len() / 2;
+            for b in &mut bytes[mid..] {
+                *b ^= 0x5A;
+            }
+            bytes.truncate(bytes.len() * 3 / 4);
+        }
+        Output::Send(bytes)
+    }
+
+    fn status_lines(&self, code: u32) -> String {
+        format!(
+            "CODE={code}\r\nDISPLAY=\"{}\"\r\nONLINE={}\r\n",
+            Self::display(code),
+            if Self::online(code) { "TRUE" } else { "FALSE" }
+        )
+    }
+
+    /// Feeds host bytes received at the current time.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Output> {
+        let mut out = Vec::new();
+        for &b in bytes {
+            if let Some(job) = self.queue.last_mut()
+                && !job.ended
+            {
+                job.bytes += 1;
+            } else {
+                self.current_bytes += 1;
+            }
+            if self.in_pcl {
+                self.pcl.push(b);
+                if self.pcl.ends_with(UEL) {
+                    let len = self.pcl.len() - UEL.len();
+                    let data: Vec<u8> = self.pcl.drain(..).take(len).collect();
+                    self.in_pcl = false;
+                    let pages = PclDecoder::new().decode(&data).unwrap_or_default();
+                    if let Some(job) = self.queue.last_mut().filter(|j| !j.ended) {
+                        job.pages.extend(pages);
+                    }
+                    self.line.clear();
+                }
+                continue;
+            }
+            if b == b'\n' {
+                let line = std::mem::take(&mut self.line);
+                out.extend(self.command_line(&line));
+            } else if self.line.len() < 1024 {
+                self.line.push(b);
+            }
+        }
+        out.extend(self.advance(self.now));
+        out
+    }
+
+    fn command_line(&mut self, raw: &[u8]) -> Vec<Output> {
+        let mut text = String::from_utf8_lossy(raw).into_owned();
+        while let Some(pos) = text.find("\u{1b}%-12345X") {
+            text.replace_range(pos..pos + 9, "");
+        }
+        let line = text.trim_end_matches('\r').trim();
+        let Some(rest) = line.strip_prefix("@PJL") else {
+            return Vec::new();
+        };
+        let cmd = rest.trim();
+        if cmd.is_empty() {
+            return Vec::new();
+        }
+        let upper = cmd.to_ascii_uppercase();
+        let words: Vec<&str> = upper.split_whitespace().collect();
+        let setting = |name: &str| -> Option<String> {
+            let (_, v) = upper.split_once('=')?;
+            upper.split_whitespace().nth(1).filter(|w| *w == name)?;
+            Some(v.trim().to_owned())
+        };
+        let quoted_name = || -> String {
+            cmd.split_once('"')
+                .and_then(|(_, r)| r.split_once('"'))
+                .map(|(n, _)| n.to_owned())
+                .unwrap_or_default()
+        };
+        let mut out = Vec::new();
+        match words.as_slice() {
+            ["ECHO", ..] => {
+                let words = cmd.get(4..).unwrap_or("").trim();
+                out.push(self.frame(format!("@PJL ECHO {words}\r\n")));
+            }
+            ["INFO", "ID", ..] => {
+                let model = self.cfg.model.clone();
+                out.push(self.frame(format!("@PJL INFO ID\r\n\"{model}\"\r\n")));
+            }
+            ["INFO", "STATUS", ..] => {
+                let lines = self.status_lines(self.code());
+                out.push(self.frame(format!("@PJL INFO STATUS\r\n{lines}")));
+            }
+            ["INFO", "PAGECOUNT", ..] => {
+                let n = self.page_count;
+                out.push(self.frame(format!("@PJL INFO PAGECOUNT\r\nPAGECOUNT={n}\r\n")));
+            }
+            ["INFO", "CONFIG", ..] => {
+                let hopper = self.hopper;
+                out.push(self.frame(format!(
+                    "@PJL INFO CONFIG\r\nRESOLUTION=300\r\nBOOKLETS={hopper}\r\nLANGUAGES [1 ENUMERATED]\r\n\tPCL\r\n"
+                )));
+            }
+            ["INFO", "USTATUS", ..] => {
+                let n = self.notify;
+                let onoff = |b: bool| if b { "ON" } else { "OFF" };
+                out.push(self.frame(format!(
+                    "@PJL INFO USTATUS\r\nDEVICE={} [3 ENUMERATED]\r\n\tOFF\r\n\tON\r\n\tVERBOSE\r\nJOB={} [2 ENUMERATED]\r\n\tOFF\r\n\tON\r\nPAGE={} [2 ENUMERATED]\r\n\tOFF\r\n\tON\r\nTIMED={} [2 RANGE]\r\n\t5\r\n\t300\r\n",
+                    onoff(n.device),
+                    onoff(n.job),
+                    onoff(n.page),
+                    n.timed_s
+                )));
+            }
+            ["USTATUSOFF", ..] => self.notify = Unsolicited::default(),
+            ["USTATUS", kind, ..] => {
+                let value = setting(kind).unwrap_or_default();
+                let on = value == "ON" || value == "VERBOSE";
+                match *kind {
+                    "DEVICE" => self.notify.device = on,
+                    "JOB" => self.notify.job = on,
+                    "PAGE" => self.notify.page = on,
+                    "TIMED" => {
+                        self.notify.timed_s = value
+                            .parse::<u64>()
+                            .map_or(0, |v| if v == 0 { 0 } else { v.clamp(5, 300) });
+                        self.last_timed = self.now;
+                    }
+                    _ => out.push(self.frame(format!("@PJL {cmd}\r\n?\r\n"))),
+                }
+            }
+            ["JOB", ..] => {
+                let name = quoted_name();
+                if self.notify.job {
+                    out.push(
+                        self.frame(format!("@PJL USTATUS JOB\r\nSTART\r\nNAME=\"{name}\"\r\n")),
+                    );
+                }
+                self.queue.push(ActiveJob {
+                    name,
+                    pages: Vec::new(),
+                    bytes: std::mem::take(&mut self.current_bytes),
+                    printed: 0,
+                    next_page_at: None,
+                    ended: false,
+                });
+            }
+            ["EOJ", ..] => {
+                if let Some(job) = self.queue.iter_mut().rev().find(|j| !j.ended) {
+                    job.ended = true;
+                }
+            }
+            ["ENTER", ..] if upper.contains("PCL") => {
+                self.in_pcl = true;
+                self.pcl.clear();
+            }
+            ["COMMENT", ..] | ["SET", ..] | ["DEFAULT", ..] => {}
+            _ => out.push(self.frame(format!("@PJL {cmd}\r\n?\r\n"))),
+        }
+        out
+    }
+
+    fn end_job(&mut self, job: ActiveJob, result: &'static str) -> Vec<Output> {
+        let mut out = Vec::new();
+        let pages = job.printed;
+        if self.notify.job {
+            out.push(self.frame(format!(
+                "@PJL USTATUS JOB\r\nEND\r\nNAME=\"{}\"\r\nPAGES={pages}\r\nRESULT={result}\r\n",
+                job.name
+            )));
+        }
+        out.push(Output::JobDone(JobRecord {
+            name: job.name,
+            pages_received: job.pages.len() as u32,
+            printed: job.pages.into_iter().take(pages).collect(),
+            bytes: job.bytes,
+            result: Some(result),
+        }));
+        out
+    }
+
+    /// Moves time forward to `now` (never backwards) and returns what happened meanwhile.
+    pub fn advance(&mut self, now: u64) -> Vec<Output> {
+        self.now = self.now.max(now);
+        let mut out = Vec::new();
+        loop {
+            let code = self.code();
+            if code != self.last_code {
+                self.last_code = code;
+                if self.notify.device {
+                    let lines = self.status_lines(code);
+                    out.push(self.frame(format!("@PJL USTATUS DEVICE\r\n{lines}")));
+                }
+            }
+            let printing_blocked = !Self::online(code);
+            let Some(job) = self.queue.first_mut() else {
+                break;
+            };
+            if !job.ended || printing_blocked {
+                break;
+            }
+            if job.printed >= job.pages.len() {
+                let job = self.queue.remove(0);
+                out.extend(self.end_job(job, "OK"));
+                continue;
+            }
+            match job.next_page_at {
+                None => {
+                    if self.hopper == 0 {
+                        break;
+                    }
+                    let page_no = job.printed as u32 + 1;
+                    if self.faults.contains(&Fault::JamAtPage(page_no)) {
+                        // The booklet is taken and jams: it is consumed, nothing is delivered.
+                        self.hopper -= 1;
+                        self.jammed = true;
+                        self.faults.retain(|f| *f != Fault::JamAtPage(page_no));
+                        continue;
+                    }
+                    self.hopper -= 1;
+                    job.next_page_at = Some(self.now.max(self.ready_at) + self.cfg.page_ms);
+                }
+                Some(at) if at <= self.now => {
+                    job.printed += 1;
+                    job.next_page_at = None;
+                    self.page_count += 1;
+                    let n = job.printed;
+                    if self.notify.page {
+                        out.push(self.frame(format!("@PJL USTATUS PAGE\r\n{n}\r\n")));
+                    }
+                }
+                Some(_) => break,
+            }
+        }
+        if self.notify.timed_s > 0 && self.now >= self.last_timed + self.notify.timed_s * 1000 {
+            self.last_timed = self.now;
+            let lines = self.status_lines(self.code());
+            out.push(self.frame(format!("@PJL USTATUS TIMED\r\n{lines}")));
+        }
+        out
+    }
+
+    /// When `advance` should next be called to make progress (a page due, warm-up over, a
+    /// heartbeat), if anything is pending.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let mut t: Option<u64> = None;
+        let mut consider = |v: u64| t = Some(t.map_or(v, |c| c.min(v)));
+        if self.now < self.ready_at {
+            consider(self.ready_at);
+        }
+        if let Some(at) = self.queue.first().and_then(|j| j.next_page_at) {
+            consider(at);
+        }
+        if self.notify.timed_s > 0 {
+            consider(self.last_timed + self.notify.timed_s * 1000);
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pcl::encode_page;
+    use crate::pjl::{JobOptions, Message, ReplyParser, job};
+    use crate::status::{Outcome, classify, judge_end};
+
+    fn page() -> Raster {
+        let mut r = Raster::blank(64, 8);
+        r.bits[9] = 0xFF;
+        r
+    }
+
+    fn job_bytes(name: &str, pages: usize) -> Vec<u8> {
+        let mut pcl = Vec::new();
+        for _ in 0..pages {
+            encode_page(&page(), 300, &mut pcl);
+        }
+        job(
+            &JobOptions {
+                name,
+                echo_token: "T1",
+                heartbeat_s: 0,
+            },
+            &pcl,
+        )
+        .expect("job")
+    }
+
+    /// Runs the simulator until nothing is pending, collecting parsed messages and records.
+    fn run(
+        sim: &mut SimPrinter,
+        mut outputs: Vec<Output>,
+        parser: &mut ReplyParser,
+    ) -> (Vec<Message>, Vec<JobRecord>) {
+        let mut msgs = Vec::new();
+        let mut done = Vec::new();
+        let mut guard = 0;
+        loop {
+            for o in outputs.drain(..) {
+                match o {
+                    Output::Send(b) => msgs.extend(parser.feed(&b)),
+                    Output::JobDone(r) => done.push(r),
+                }
+            }
+            match sim.next_deadline() {
+                Some(t) if guard < 100 && sim.notify.timed_s == 0 => {
+                    outputs = sim.advance(t);
+                    guard += 1;
+                }
+                _ => break,
+            }
+        }
+        (msgs, done)
+    }
+
+    #[test]
+    fn a_job_prints_after_warm_up_and_ends_with_our_name_and_page_count() {
+        let mut sim = SimPrinter::new(SimConfig::test_default(), 0);
+        let mut parser = ReplyParser::new();
+        let out = sim.feed(&job_bytes("SMD-1-a1", 1));
+        let (msgs, done) = run(&mut sim, out, &mut parser);
+        assert!(msgs.contains(&Message::Echo("T1".into())));
+        assert!(msgs.contains(&Message::JobStart {
+            name: "SMD-1-a1".into()
+        }));
+        assert!(msgs.contains(&Message::Page(1)));
+        let end = msgs
+            .iter()
+            .find_map(|m| match m {
+                Message::JobEnd(e) => Some(e.clone()),
+                _ => None,
+            })
+            .expect("END");
+        assert_eq!(judge_end("SMD-1-a1", 1, &end), Outcome::Completed);
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].printed, [page()]);
+        assert_eq!(sim.hopper(), 49);
+        // Warm-up (1 s) then one booklet (2 s).
+        assert_eq!(sim.now, 3_000);
+    }
+
+    #[test]
+    fn cover_open_stops_printing_and_closing_it_resumes() {
+        let mut sim = SimPrinter::new(SimConfig::test_default(), 0);
+        let mut parser = ReplyParser::new();
+        let _ = run(&mut sim, Vec::new(), &mut parser); // warm up
+        let mut msgs = parser.feed(&[]);
+        // Status reporting is on before the cover opens, as the driver sets it up on connect.
+        let out0 = sim.feed(b"@PJL USTATUS DEVICE = ON\r\n");
+        let out = sim.inject(Fault::CoverOpen);
+        let out2 = sim.feed(&job_bytes("J2", 1));
+        let out3 = sim.feed(b"@PJL INFO STATUS\r\n");
+        let (m, done) = run(&mut sim, [out0, out, out2, out3].concat(), &mut parser);
+        msgs.extend(m);
+        assert!(done.is_empty(), "nothing prints with the cover open");
+        let device: Vec<u32> = msgs
+            .iter()
+            .filter_map(|m| match m {
+                Message::Device(s) => s.codes.first().copied(),
+                _ => None,
+            })
+            .collect();
+        assert!(device.contains(&40021), "{msgs:?}");
+        assert!(msgs.iter().any(
+            |m| matches!(m, Message::InfoStatus(s) if s.codes == [40021] && s.online == Some(false))
+        ));
+        assert_eq!(classify(40021).reason, Some("cover-open-error"));
+        let out = sim.clear_faults();
+        let (msgs, done) = run(&mut sim, out, &mut parser);
+        assert_eq!(done.len(), 1);
+        assert!(
+            msgs.iter()
+                .any(|m| matches!(m, Message::JobEnd(e) if e.pages == Some(1)))
+        );
+    }
+
+    #[test]
+    fn a_jam_consumes_the_booklet_and_the_job_ends_short() {
+        let mut sim = SimPrinter::new(SimConfig::test_default(), 0);
+        let mut parser = ReplyParser::new();
+        let _ = sim.inject(Fault::JamAtPage(2));
+        let out = sim.feed(&job_bytes("J3", 2));
+        let (msgs, _) = run(&mut sim, out, &mut parser);
+        assert!(
+            msgs.iter()
+                .any(|m| matches!(m, Message::Device(s) if s.codes == [40022])),
+            "{msgs:?}"
+        );
+        assert_eq!(sim.hopper(), 48, "both booklets taken");
+        let out = sim.clear_faults();
+        let (msgs, done) = run(&mut sim, out, &mut parser);
+        let end = msgs
+            .iter()
+            .find_map(|m| match m {
+                Message::JobEnd(e) => Some(e.clone()),
+                _ => None,
+            })
+            .expect("END");
+        assert!(matches!(judge_end("J3", 2, &end), Outcome::Unknown(_)));
+        assert_eq!(done[0].printed.len(), 1);
+    }
+
+    #[test]
+    fn an_empty_hopper_waits_for_booklets() {
+        let mut cfg = SimConfig::test_default();
+        cfg.hopper = 0;
+        let mut sim = SimPrinter::new(cfg, 0);
+        let mut parser = ReplyParser::new();
+        let out = sim.feed(&job_bytes("J4", 1));
+        let (msgs, done) = run(&mut sim, out, &mut parser);
+        assert!(done.is_empty());
+        assert!(
+            msgs.iter()
+                .any(|m| matches!(m, Message::Device(s) if s.codes == [41101])),
+            "{msgs:?}"
+        );
+        assert_eq!(classify(41101).reason, Some("media-needed-error"));
+        let out = sim.refill(5);
+        let (_, done) = run(&mut sim, out, &mut parser);
+        assert_eq!(done.len(), 1);
+        assert_eq!(sim.hopper(), 4);
+    }
+
+    #[test]
+    fn a_power_cycle_mid_job_never_sends_an_end() {
+        let mut sim = SimPrinter::new(SimConfig::test_default(), 0);
+        let mut parser = ReplyParser::new();
+        let mut msgs = parser.feed(&[]);
+        let out = sim.feed(&job_bytes("J5", 1));
+        for o in out {
+            if let Output::Send(b) = o {
+                msgs.extend(parser.feed(&b));
+            }
+        }
+        let _ = sim.advance(1_500); // warm-up over, the booklet is being printed
+        let lost = sim.inject(Fault::PowerCycle);
+        assert!(matches!(
+            lost.as_slice(),
+            [Output::JobDone(JobRecord { result: None, .. })]
+        ));
+        let (m, _) = run(&mut sim, Vec::new(), &mut parser);
+        msgs.extend(m);
+        assert!(!msgs.iter().any(|m| matches!(m, Message::JobEnd(_))));
+        assert_eq!(sim.code(), 10001, "back after warm-up");
+    }
+
+    #[test]
+    fn unknown_commands_get_a_protocol_error_reply_and_garbled_replies_are_survivable() {
+        let mut sim = SimPrinter::new(SimConfig::test_default(), 0);
+        let mut parser = ReplyParser::new();
+        let out = sim.feed(b"@PJL FROBNICATE NOW\r\n");
+        let (msgs, _) = run(&mut sim, out, &mut parser);
+        assert!(msgs.iter().any(|m| matches!(m, Message::Other { header, lines } if header == "FROBNICATE NOW" && lines == &["?".to_owned()])), "{msgs:?}");
+        let _ = sim.inject(Fault::Garble);
+        let out = sim.feed(b"@PJL INFO ID\r\n@PJL ECHO AFTER\r\n");
+        let (msgs, _) = run(&mut sim, out, &mut parser);
+        assert!(msgs.contains(&Message::Echo("AFTER".into())), "{msgs:?}");
+        assert!(
+            !msgs
+                .iter()
+                .any(|m| matches!(m, Message::InfoId(id) if id.starts_with("PSTATION")))
+        );
+        let _ = sim.feed(&[0xFF, 0x00, 0x1B, b'%', b'\n']);
+    }
+}
