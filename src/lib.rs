@@ -8,6 +8,7 @@ pub mod layout;
 pub mod logging;
 pub mod mrz;
 pub mod policy;
+pub mod printer;
 pub mod problem;
 
 /// Today's date at the given UTC offset.

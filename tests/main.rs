@@ -4,6 +4,7 @@ mod cli;
 mod differential;
 mod fixtures;
 mod layout;
+mod printer;
 mod properties;
 mod tidy;
 mod util;

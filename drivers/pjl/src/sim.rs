@@ -152,6 +152,12 @@ impl SimPrinter {
         self.hopper
     }
 
+    /// Takes `n` booklets out of the hopper (an "out of booklets" fault when it reaches 0).
+    pub fn take_booklets(&mut self, n: u32) -> Vec<Output> {
+        self.hopper = self.hopper.saturating_sub(n);
+        self.advance(self.now)
+    }
+
     /// Loads `n` more booklets.
     pub fn refill(&mut self, n: u32) -> Vec<Output> {
         self.hopper += n;

@@ -1,0 +1,265 @@
+//! The simulated passport printer's I/O shell: serves one `pstation_pjl::sim::SimPrinter` over a
+//! pseudo-terminal (opened by the driver exactly like a serial port) or a TCP socket, paces its
+//! reads at the configured baud rate (a PTY moves bytes at memory speed), writes a PNG of every
+//! printed page and a JSON line per job to an output folder, and takes faults at run time.
+//!
+//! Design: the core is sans-IO and owns no clock; this shell gives it milliseconds since start
+//! from tokio's clock, so tests may pause time when no real I/O is involved.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pstation_pjl::pcl::Raster;
+use pstation_pjl::sim::{Fault, JobRecord, Output, SimConfig, SimPrinter};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Mutex, mpsc};
+use tokio::time::Instant;
+
+/// Run-time commands (from stdin, a control channel or a test).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Inject a fault.
+    Fault(Fault),
+    /// Clear operator faults (close the cover, remove the jam, go online).
+    Clear,
+    /// Load booklets.
+    Refill(u32),
+    /// Close the link (unplug the cable).
+    DropLink,
+    /// Stop reading from the host (the host's writes back up) until `Resume`.
+    Stall,
+    /// Read again after a stall.
+    Resume,
+    /// Delay every reply by this many milliseconds.
+    SlowReplies(u64),
+}
+
+/// Parses a control or `--fault` word: `cover-open`, `jam@page2`, `out-of-booklets`, `offline`,
+/// `power-cycle`, `link-drop`, `stall`, `resume`, `garble`, `slow=500`, `ink-low`, `hardware`,
+/// `clear`, `refill=10`.
+pub fn parse_control(word: &str) -> Option<Control> {
+    let w = word.trim().to_ascii_lowercase();
+    Some(match w.as_str() {
+        "cover-open" => Control::Fault(Fault::CoverOpen),
+        "offline" => Control::Fault(Fault::Offline),
+        "ink-low" => Control::Fault(Fault::InkLow),
+        "power-cycle" => Control::Fault(Fault::PowerCycle),
+        "garble" => Control::Fault(Fault::Garble),
+        "hardware" => Control::Fault(Fault::Hardware),
+        "out-of-booklets" => Control::Refill(0),
+        "clear" => Control::Clear,
+        "link-drop" => Control::DropLink,
+        "stall" => Control::Stall,
+        "resume" => Control::Resume,
+        _ => {
+            if let Some(n) = w.strip_prefix("jam@page") {
+                Control::Fault(Fault::JamAtPage(n.parse().ok().filter(|n| *n > 0)?))
+            } else if let Some(n) = w.strip_prefix("refill=") {
+                Control::Refill(n.parse().ok()?)
+            } else if let Some(ms) = w.strip_prefix("slow=") {
+                Control::SlowReplies(ms.parse().ok()?)
+            } else {
+                return None;
+            }
+        }
+    })
+}
+
+/// How the simulator runs.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// The core's settings.
+    pub printer: SimConfig,
+    /// Bytes per second are baud / 10 (8N1); 0 = no pacing.
+    pub baud: u32,
+    /// Where pages (PNG) and the job log (`jobs.jsonl`) go.
+    pub out_dir: Option<PathBuf>,
+}
+
+/// Why the simulator stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The transport failed.
+    #[error("simulator I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The shared printer, its start time and its state not tied to one connection.
+pub struct Printer {
+    core: Mutex<SimPrinter>,
+    start: Instant,
+    opts: SimOptions,
+    stalled: Mutex<bool>,
+    slow_ms: Mutex<u64>,
+}
+
+impl Printer {
+    /// A printer switched on now.
+    pub fn new(opts: SimOptions) -> Arc<Self> {
+        Arc::new(Self {
+            core: Mutex::new(SimPrinter::new(opts.printer.clone(), 0)),
+            start: Instant::now(),
+            opts,
+            stalled: Mutex::new(false),
+            slow_ms: Mutex::new(0),
+        })
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// Applies a control command; returns `true` when the link must be dropped.
+    pub async fn control(&self, c: &Control) -> (Vec<Output>, bool) {
+        let mut core = self.core.lock().await;
+        let now = self.now_ms();
+        let _ = core.advance(now);
+        match c {
+            Control::Fault(f) => (core.inject(*f), false),
+            Control::Clear => (core.clear_faults(), false),
+            Control::Refill(0) => {
+                let n = core.hopper();
+                (core.take_booklets(n), false)
+            }
+            Control::Refill(n) => (core.refill(*n), false),
+            Control::DropLink => (Vec::new(), true),
+            Control::Stall => {
+                *self.stalled.lock().await = true;
+                (Vec::new(), false)
+            }
+            Control::Resume => {
+                *self.stalled.lock().await = false;
+                (Vec::new(), false)
+            }
+            Control::SlowReplies(ms) => {
+                *self.slow_ms.lock().await = *ms;
+                (Vec::new(), false)
+            }
+        }
+    }
+
+    async fn record(&self, job: &JobRecord) {
+        let Some(dir) = &self.opts.out_dir else {
+            return;
+        };
+        let safe: String = job
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut files = Vec::new();
+        for (i, page) in job.printed.iter().enumerate() {
+            let path = dir.join(format!("{safe}-page{}.png", i + 1));
+            if let Some(png) = raster_png(page)
+                && tokio::fs::write(&path, png).await.is_ok()
+            {
+                files.push(path.display().to_string());
+            }
+        }
+        let line = serde_json::json!({
+            "name": job.name,
+            "pages_received": job.pages_received,
+            "pages_printed": job.printed.len(),
+            "bytes": job.bytes,
+            "result": job.result,
+            "end_ms": self.now_ms(),
+            "png": files,
+        });
+        let log = dir.join("jobs.jsonl");
+        let mut f = match tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .await
+        {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot write the simulator's job log");
+                return;
+            }
+        };
+        let _ = f.write_all(format!("{line}\n").as_bytes()).await;
+    }
+}
+
+/// A 1-bit page as a PNG (ink black on white).
+pub fn raster_png(page: &Raster) -> Option<Vec<u8>> {
+    let img = image::GrayImage::from_fn(page.width, page.height, |x, y| {
+        image::Luma([if page.get(x, y) { 0 } else { 255 }])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).ok()?;
+    Some(out.into_inner())
+}
+
+/// Serves one connection until the host closes it, the link is dropped, or I/O fails.
+pub async fn serve<S>(
+    printer: Arc<Printer>,
+    stream: S,
+    mut control: mpsc::Receiver<Control>,
+) -> Result<(), SimError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let mut buf = vec![0u8; 256];
+    let per_byte = (printer.opts.baud > 0)
+        .then(|| Duration::from_secs_f64(10.0 / f64::from(printer.opts.baud)));
+    loop {
+        let deadline = {
+            let core = printer.core.lock().await;
+            core.next_deadline()
+                .map(|ms| printer.start + Duration::from_millis(ms))
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
+        };
+        let stalled = *printer.stalled.lock().await;
+        let outputs = tokio::select! {
+            n = rd.read(&mut buf), if !stalled => {
+                let n = n?;
+                if n == 0 {
+                    return Ok(());
+                }
+                if let Some(d) = per_byte {
+                    tokio::time::sleep(d * n as u32).await;
+                }
+                let mut core = printer.core.lock().await;
+                let now = printer.now_ms();
+                let mut out = core.advance(now);
+                out.extend(core.feed(&buf[..n]));
+                out
+            }
+            c = control.recv() => {
+                let Some(c) = c else { return Ok(()) };
+                let (out, drop_link) = printer.control(&c).await;
+                if drop_link {
+                    return Ok(());
+                }
+                out
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                let mut core = printer.core.lock().await;
+                core.advance(printer.now_ms())
+            }
+        };
+        let slow = *printer.slow_ms.lock().await;
+        for o in outputs {
+            match o {
+                Output::Send(bytes) => {
+                    if slow > 0 {
+                        tokio::time::sleep(Duration::from_millis(slow)).await;
+                    }
+                    wr.write_all(&bytes).await?;
+                    wr.flush().await?;
+                }
+                Output::JobDone(job) => printer.record(&job).await,
+            }
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! The PJL + PCL printer driver: identity and status over a byte stream, and `print`, which
+//! returns the confirmed outcome — completed only on `END` with our job name and page count.
+//!
+//! Design: one owner (a task) holds the driver; it writes through one half of the stream while
+//! it keeps reading and dispatching status from the other, so unsolicited status never backs up.
+//! Every read and write is bounded by a timeout. An outcome that cannot be known — link lost
+//! after the first byte, the printer silent, no `END` in time — is `Unknown`, never a guess.
+
+use std::time::Duration;
+
+use pstation_pjl::pcl::{Raster, encode_page};
+use pstation_pjl::pjl::{self, DeviceStatus, JobOptions, Message, ReplyParser};
+use pstation_pjl::status::{Outcome, PrinterState, classify, judge_end};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::transport::Stream;
+
+/// Timeouts and reporting of the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverSettings {
+    /// A reply (up to its `ECHO`) must arrive within this.
+    pub reply_timeout: Duration,
+    /// One chunk of job data must be accepted within this.
+    pub write_timeout: Duration,
+    /// Time allowed per page, once the printer is ready, before the outcome becomes unknown.
+    pub page_timeout: Duration,
+    /// How long a job may stay paused by an operator condition (cover open, jam, no booklets).
+    pub max_pause: Duration,
+    /// `USTATUS TIMED` heartbeat (seconds); the printer counts as silent after three missed.
+    pub heartbeat_s: u16,
+}
+
+impl DriverSettings {
+    /// Defaults for a passport printer on a serial line.
+    pub const DEFAULT: Self = Self {
+        reply_timeout: Duration::from_secs(5),
+        write_timeout: Duration::from_secs(30),
+        page_timeout: Duration::from_secs(180),
+        max_pause: Duration::from_secs(3600),
+        heartbeat_s: 30,
+    };
+}
+
+/// The link to the printer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Talking.
+    Up,
+    /// Closed or failed: reported as `offline-report`.
+    Lost,
+}
+
+/// What the operator sees about the printer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterStatus {
+    /// idle / processing / stopped.
+    pub state: PrinterState,
+    /// IPP-style reasons (`cover-open-error`, `media-jam-error`, `offline-report` ...).
+    pub reasons: Vec<&'static str>,
+    /// The device codes last reported.
+    pub codes: Vec<u32>,
+    /// Panel text, for humans.
+    pub display: Option<String>,
+    /// The link.
+    pub link: Link,
+}
+
+impl PrinterStatus {
+    fn unknown() -> Self {
+        Self {
+            state: PrinterState::Stopped,
+            reasons: vec!["connecting-to-device-report"],
+            codes: Vec::new(),
+            display: None,
+            link: Link::Up,
+        }
+    }
+
+    fn from_device(s: &DeviceStatus, previous: PrinterState) -> Self {
+        let mut state = None;
+        let mut reasons = Vec::new();
+        for &code in &s.codes {
+            let c = classify(code);
+            if state.is_none() || c.state == Some(PrinterState::Stopped) {
+                state = c.state.or(state);
+            }
+            if let Some(r) = c.reason {
+                reasons.push(r);
+            }
+        }
+        if s.online == Some(false) && state != Some(PrinterState::Stopped) {
+            state = Some(PrinterState::Stopped);
+            if reasons.is_empty() {
+                reasons.push("offline-report");
+            }
+        }
+        Self {
+            state: state.unwrap_or(previous),
+            reasons,
+            codes: s.codes.clone(),
+            display: s.display.clone(),
+            link: Link::Up,
+        }
+    }
+
+    /// Whether a job may start now.
+    pub fn ready(&self) -> bool {
+        self.link == Link::Up && self.state != PrinterState::Stopped
+    }
+}
+
+/// Who the printer is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// `INFO ID`.
+    pub model: String,
+    /// `INFO PAGECOUNT`.
+    pub page_count: Option<u64>,
+    /// `INFO CONFIG` lines.
+    pub config: Vec<String>,
+}
+
+/// The confirmed result of `print`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrintOutcome {
+    /// Nothing was sent: safe to retry.
+    NotStarted {
+        /// Why.
+        reason: String,
+    },
+    /// `END` with our name, the page count sent and `RESULT=OK` (or none).
+    Completed {
+        /// Pages reported.
+        pages: u32,
+    },
+    /// Cancelled at the printer's panel.
+    CanceledAtDevice,
+    /// Cancelled by the host.
+    CanceledByHost,
+    /// Cannot be known; an operator must look at the booklet. Never reprint automatically.
+    Unknown {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A driver-level failure outside a print (identity and status queries).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DriverError {
+    /// No reply in time.
+    #[error(
+        "printer-timeout: no reply to {0} in time — check the cable, baud rate and flow control"
+    )]
+    Timeout(&'static str),
+    /// The link closed or failed.
+    #[error("link-lost: {0} — check the cable and power; the station reconnects by itself")]
+    LinkLost(String),
+    /// A job name or token the protocol cannot carry.
+    #[error("protocol: {0}")]
+    Protocol(String),
+}
+
+/// One printer, owned by one task.
+pub struct PjlPrinter {
+    rd: ReadHalf<Box<dyn Stream>>,
+    wr: WriteHalf<Box<dyn Stream>>,
+    parser: ReplyParser,
+    settings: DriverSettings,
+    status: watch::Sender<PrinterStatus>,
+    token: u64,
+    buf: Vec<u8>,
+}
+
+impl PjlPrinter {
+    /// Takes over an open stream.
+    pub fn attach(stream: Box<dyn Stream>, settings: DriverSettings) -> Self {
+        let (rd, wr) = tokio::io::split(stream);
+        let (status, _) = watch::channel(PrinterStatus::unknown());
+        Self {
+            rd,
+            wr,
+            parser: ReplyParser::new(),
+            settings,
+            status,
+            token: 0,
+            buf: vec![0; 4096],
+        }
+    }
+
+    /// A live view of the printer's status.
+    pub fn subscribe(&self) -> watch::Receiver<PrinterStatus> {
+        self.status.subscribe()
+    }
+
+    /// The status last seen.
+    pub fn last_status(&self) -> PrinterStatus {
+        self.status.borrow().clone()
+    }
+
+    fn next_token(&mut self) -> String {
+        self.token += 1;
+        format!("PST{}-{}", std::process::id(), self.token)
+    }
+
+    fn lost(&mut self, why: &str) -> DriverError {
+        self.status.send_modify(|s| {
+            s.link = Link::Lost;
+            s.state = PrinterState::Stopped;
+            s.reasons = vec!["offline-report"];
+        });
+        DriverError::LinkLost(why.to_owned())
+    }
+
+    fn dispatch(&mut self, m: &Message) {
+        if let Message::Device(s) | Message::Timed(s) | Message::InfoStatus(s) = m {
+            let previous = self.status.borrow().state;
+            let next = PrinterStatus::from_device(s, previous);
+            self.status.send_if_modified(|cur| {
+                if *cur == next {
+                    false
+                } else {
+                    *cur = next;
+                    true
+                }
+            });
+        }
+    }
+
+    /// Reads once (bounded by `until`), returning the messages parsed.
+    async fn read_some(&mut self, until: Instant) -> Result<Vec<Message>, ReadEnd> {
+        match tokio::time::timeout_at(until, self.rd.read(&mut self.buf)).await {
+            Err(_) => Err(ReadEnd::Timeout),
+            Ok(Ok(0)) => Err(ReadEnd::Closed(
+                "the printer closed the link (read 0 bytes)".into(),
+            )),
+            Ok(Err(e)) => Err(ReadEnd::Closed(format!("read failed: {e}"))),
+            Ok(Ok(n)) => {
+                let msgs = self.parser.feed(&self.buf[..n]);
+                for m in &msgs {
+                    self.dispatch(m);
+                }
+                Ok(msgs)
+            }
+        }
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), DriverError> {
+        let limit = self.settings.write_timeout;
+        match tokio::time::timeout(limit, async {
+            self.wr.write_all(bytes).await?;
+            self.wr.flush().await
+        })
+        .await
+        {
+            Err(_) => Err(DriverError::Timeout("a write")),
+            Ok(Err(e)) => Err(self.lost(&format!("write failed: {e}"))),
+            Ok(Ok(())) => Ok(()),
+        }
+    }
+
+    /// Sends `command` followed by an ECHO and returns everything read up to that echo; stale
+    /// input from before is discarded by the echo token.
+    pub async fn request(
+        &mut self,
+        command: &str,
+        what: &'static str,
+    ) -> Result<Vec<Message>, DriverError> {
+        let token = self.next_token();
+        let bytes =
+            pjl::request(command, &token).map_err(|e| DriverError::Protocol(e.to_string()))?;
+        self.write(&bytes).await?;
+        let until = Instant::now() + self.settings.reply_timeout;
+        let mut got = Vec::new();
+        loop {
+            match self.read_some(until).await {
+                Ok(msgs) => {
+                    for m in msgs {
+                        if m == Message::Echo(token.clone()) {
+                            return Ok(got);
+                        }
+                        got.push(m);
+                    }
+                }
+                Err(ReadEnd::Timeout) => return Err(DriverError::Timeout(what)),
+                Err(ReadEnd::Closed(why)) => return Err(self.lost(&why)),
+            }
+        }
+    }
+
+    /// `INFO ID`, `INFO PAGECOUNT`, `INFO CONFIG`.
+    pub async fn identity(&mut self) -> Result<Identity, DriverError> {
+        let mut id = Identity {
+            model: String::new(),
+            page_count: None,
+            config: Vec::new(),
+        };
+        for m in self.request("INFO ID", "INFO ID").await? {
+            if let Message::InfoId(model) = m {
+                id.model = model;
+            }
+        }
+        for m in self.request("INFO PAGECOUNT", "INFO PAGECOUNT").await? {
+            if let Message::PageCount(n) = m {
+                id.page_count = n;
+            }
+        }
+        for m in self.request("INFO CONFIG", "INFO CONFIG").await? {
+            if let Message::Info { lines, .. } = m {
+                id.config = lines;
+            }
+        }
+        Ok(id)
+    }
+
+    /// `INFO STATUS`, also published to subscribers.
+    pub async fn status(&mut self) -> Result<PrinterStatus, DriverError> {
+        self.request("INFO STATUS", "INFO STATUS").await?;
+        Ok(self.last_status())
+    }
+
+    /// Prints `pages` as job `name` and returns the confirmed outcome. `progress` is called with
+    /// the number of sheets delivered so far.
+    pub async fn print(
+        &mut self,
+        name: &str,
+        pages: &[Raster],
+        dpi: u32,
+        mut progress: impl FnMut(u32),
+    ) -> PrintOutcome {
+        // Before the first byte of the job: anything that fails is safe to retry.
+        let status = match self.status().await {
+            Ok(s) => s,
+            Err(e) => {
+                return PrintOutcome::NotStarted {
+                    reason: e.to_string(),
+                };
+            }
+        };
+        if !status.ready() {
+            return PrintOutcome::NotStarted {
+                reason: format!("the printer is not ready: {}", status.reasons.join(", ")),
+            };
+        }
+        let mut pcl = Vec::new();
+        for page in pages {
+            encode_page(page, dpi, &mut pcl);
+        }
+        let token = self.next_token();
+        let job = match pjl::job(
+            &JobOptions {
+                name,
+                echo_token: &token,
+                heartbeat_s: self.settings.heartbeat_s,
+            },
+            &pcl,
+        ) {
+            Ok(j) => j,
+            Err(e) => {
+                return PrintOutcome::NotStarted {
+                    reason: e.to_string(),
+                };
+            }
+        };
+        let expected = pages.len() as u32;
+
+        // Send in chunks while reading, so status never backs up behind our data.
+        let mut sent = 0usize;
+        let mut delivered = 0u32;
+        let mut end = None;
+        for chunk in job.chunks(1024) {
+            let write = tokio::time::timeout(self.settings.write_timeout, async {
+                self.wr.write_all(chunk).await?;
+                self.wr.flush().await
+            });
+            match write.await {
+                Ok(Ok(())) => sent += chunk.len(),
+                Ok(Err(e)) => {
+                    let why = format!("write failed: {e}");
+                    let _ = self.lost(&why);
+                    return if sent == 0 {
+                        PrintOutcome::NotStarted { reason: why }
+                    } else {
+                        PrintOutcome::Unknown {
+                            reason: format!("link lost while sending: {why}"),
+                        }
+                    };
+                }
+                Err(_) => {
+                    return PrintOutcome::Unknown {
+                        reason: "the printer stopped accepting data (write timed out)".to_owned(),
+                    };
+                }
+            }
+            // Drain whatever the printer said meanwhile, without waiting.
+            while let Ok(msgs) = self
+                .read_some(Instant::now() + Duration::from_millis(1))
+                .await
+            {
+                for m in msgs {
+                    match m {
+                        Message::Page(n) => {
+                            delivered = n;
+                            progress(n);
+                        }
+                        Message::JobEnd(e) if end.is_none() => end = Some(e),
+                        _ => {}
+                    }
+                }
+            }
+        }
+
+        // Wait for END. The clock runs only while the printer is ready; an operator condition
+        // (cover, jam, booklets) pauses it, up to `max_pause`.
+        let silence = Duration::from_secs(u64::from(self.settings.heartbeat_s.max(5)) * 3);
+        let mut budget = self.settings.page_timeout * expected.max(1);
+        let mut paused = Duration::ZERO;
+        let mut last_tick = Instant::now();
+        while end.is_none() {
+            let until = Instant::now() + silence.min(Duration::from_secs(1).max(silence / 10));
+            let result = self.read_some(until).await;
+            let now = Instant::now();
+            let elapsed = now - last_tick;
+            last_tick = now;
+            if self.last_status().state == PrinterState::Stopped {
+                paused += elapsed;
+                if paused > self.settings.max_pause {
+                    return PrintOutcome::Unknown {
+                        reason: format!(
+                            "the printer stayed stopped ({}) too long",
+                            self.last_status().reasons.join(", ")
+                        ),
+                    };
+                }
+            } else if let Some(left) = budget.checked_sub(elapsed) {
+                budget = left;
+            } else {
+                return PrintOutcome::Unknown {
+                    reason: format!(
+                        "no end of job from the printer in time ({delivered} of {expected} sheets reported)"
+                    ),
+                };
+            }
+            match result {
+                Ok(msgs) => {
+                    for m in msgs {
+                        match m {
+                            Message::Page(n) => {
+                                delivered = n;
+                                progress(n);
+                            }
+                            Message::JobEnd(e) if end.is_none() => end = Some(e),
+                            _ => {}
+                        }
+                    }
+                }
+                Err(ReadEnd::Timeout) => {}
+                Err(ReadEnd::Closed(why)) => {
+                    let _ = self.lost(&why);
+                    return PrintOutcome::Unknown {
+                        reason: format!("link lost during the job: {why}"),
+                    };
+                }
+            }
+        }
+        let Some(end) = end else {
+            return PrintOutcome::Unknown {
+                reason: "no end of job".to_owned(),
+            };
+        };
+        match judge_end(name, expected, &end) {
+            Outcome::Completed => PrintOutcome::Completed { pages: expected },
+            Outcome::CanceledAtDevice => PrintOutcome::CanceledAtDevice,
+            Outcome::CanceledByHost => PrintOutcome::CanceledByHost,
+            Outcome::Unknown(reason) => PrintOutcome::Unknown { reason },
+        }
+    }
+}
+
+enum ReadEnd {
+    Timeout,
+    Closed(String),
+}

@@ -1,0 +1,130 @@
+//! Byte-stream transports selected by a device URI: serial (`serialport` via `tokio-serial`, no
+//! libudev), the USB printer class node opened as a file, and raw TCP. Every failure carries a
+//! stable code and what to try.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::uri::{DeviceUri, Flow, Parity};
+
+/// Anything the driver can talk through.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A transport that could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message} — {hint}")]
+pub struct TransportError {
+    /// Stable code.
+    pub code: &'static str,
+    /// What happened.
+    pub message: String,
+    /// What a technician can try.
+    pub hint: &'static str,
+}
+
+fn from_io(what: &str, e: &std::io::Error) -> TransportError {
+    use std::io::ErrorKind::*;
+    let (code, hint) = match e.kind() {
+        PermissionDenied => (
+            "device-permission",
+            "add the station's user to the dialout (serial) or lp (usblp) group, or check the udev rule",
+        ),
+        NotFound => (
+            "device-not-found",
+            "check the cable and the device path; prefer /dev/serial/by-id/... or the udev name",
+        ),
+        ConnectionRefused | TimedOut | HostUnreachable | NetworkUnreachable => (
+            "device-unreachable",
+            "check that the printer (or simulator) is on and listening on that host and port",
+        ),
+        WouldBlock | ResourceBusy | AddrInUse => (
+            "device-busy",
+            "another program holds the device; stop it (only one may own a printer)",
+        ),
+        _ => ("device-io", "check the cable, power and the device URI"),
+    };
+    TransportError {
+        code,
+        message: format!("{what}: {e}"),
+        hint,
+    }
+}
+
+/// Opens the transport of `uri` (exclusive for serial ports), bounded by `timeout`.
+pub async fn open(uri: &DeviceUri, timeout: Duration) -> Result<Box<dyn Stream>, TransportError> {
+    let opened = tokio::time::timeout(timeout, open_inner(uri)).await;
+    opened.unwrap_or_else(|_| {
+        Err(TransportError {
+            code: "device-timeout",
+            message: format!(
+                "opening the device took longer than {} s",
+                timeout.as_secs()
+            ),
+            hint: "check the cable and power; a USB device may be resetting",
+        })
+    })
+}
+
+async fn open_inner(uri: &DeviceUri) -> Result<Box<dyn Stream>, TransportError> {
+    match uri {
+        DeviceUri::Serial {
+            path,
+            baud,
+            flow,
+            parity,
+            data_bits,
+            stop_bits,
+        } => {
+            use tokio_serial::SerialPortBuilderExt;
+            let display = path.display().to_string();
+            let builder = tokio_serial::new(display.clone(), *baud)
+                .flow_control(match flow {
+                    Flow::RtsCts => tokio_serial::FlowControl::Hardware,
+                    Flow::None => tokio_serial::FlowControl::None,
+                })
+                .parity(match parity {
+                    Parity::None => tokio_serial::Parity::None,
+                    Parity::Even => tokio_serial::Parity::Even,
+                    Parity::Odd => tokio_serial::Parity::Odd,
+                })
+                .data_bits(if *data_bits == 7 {
+                    tokio_serial::DataBits::Seven
+                } else {
+                    tokio_serial::DataBits::Eight
+                })
+                .stop_bits(if *stop_bits == 2 {
+                    tokio_serial::StopBits::Two
+                } else {
+                    tokio_serial::StopBits::One
+                });
+            match builder.open_native_async() {
+                Ok(port) => Ok(Box::new(port)),
+                Err(e) => {
+                    let io: std::io::Error = e.into();
+                    let mut err = from_io(&display, &io);
+                    if io.to_string().contains("lock") {
+                        err.code = "device-busy";
+                        err.hint = "another program holds the device; stop it (only one may own a printer)";
+                    }
+                    Err(err)
+                }
+            }
+        }
+        DeviceUri::Usblp { path } => tokio::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .await
+            .map(|f| Box::new(f) as Box<dyn Stream>)
+            .map_err(|e| from_io(&path.display().to_string(), &e)),
+        DeviceUri::Tcp { addr } => tokio::net::TcpStream::connect(addr)
+            .await
+            .map(|s| {
+                let _ = s.set_nodelay(true);
+                Box::new(s) as Box<dyn Stream>
+            })
+            .map_err(|e| from_io(addr, &e)),
+    }
+}

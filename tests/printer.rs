@@ -1,0 +1,242 @@
+//! The PJL driver against the simulated passport printer, over TCP and over a real PTY opened
+//! through `serialport`: each fault yields the right state, reasons and job outcome.
+//!
+//! Real time with a fast simulator (50 ms warm-up, 100 ms per booklet); no assertion on how long
+//! anything took, only on what happened.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pstation::printer::pjl_driver::{DriverSettings, Link, PjlPrinter, PrintOutcome};
+use pstation::printer::transport;
+use pstation::printer::uri::DeviceUri;
+use pstation_pjl::pcl::Raster;
+use pstation_pjl::sim::SimConfig;
+use pstation_sim::{Control, Printer, SimOptions, parse_control, serve};
+use tokio::sync::mpsc;
+
+fn fast() -> SimOptions {
+    SimOptions {
+        printer: SimConfig {
+            model: "PSTATION SIMULATED PASSPORT PRINTER".into(),
+            warm_up_ms: 50,
+            page_ms: 100,
+            hopper: 10,
+            page_count: 7,
+        },
+        baud: 0,
+        out_dir: None,
+    }
+}
+
+fn settings() -> DriverSettings {
+    DriverSettings {
+        reply_timeout: Duration::from_secs(5),
+        write_timeout: Duration::from_secs(5),
+        page_timeout: Duration::from_secs(3),
+        max_pause: Duration::from_secs(20),
+        heartbeat_s: 5,
+    }
+}
+
+fn page() -> Raster {
+    let mut r = Raster::blank(400, 60);
+    for y in 10..50 {
+        for x in 5..40 {
+            r.bits[y * r.stride + x] = 0xA5;
+        }
+    }
+    r
+}
+
+/// A simulator on an ephemeral TCP port; returns its URI and a control sender.
+async fn tcp_sim(opts: SimOptions) -> (DeviceUri, mpsc::Sender<Control>, Arc<Printer>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let printer = Printer::new(opts);
+    let (tx, rx) = mpsc::channel(16);
+    let p = printer.clone();
+    tokio::spawn(async move {
+        if let Ok((sock, _)) = listener.accept().await {
+            let _ = serve(p, sock, rx).await;
+        }
+    });
+    (
+        DeviceUri::parse(&format!("tcp://{addr}")).expect("uri"),
+        tx,
+        printer,
+    )
+}
+
+async fn connect(uri: &DeviceUri) -> PjlPrinter {
+    let stream = transport::open(uri, Duration::from_secs(5))
+        .await
+        .expect("open");
+    PjlPrinter::attach(stream, settings())
+}
+
+async fn wait_ready(p: &mut PjlPrinter) {
+    for _ in 0..100 {
+        if p.status().await.expect("status").ready() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("never ready: {:?}", p.last_status());
+}
+
+#[tokio::test]
+async fn a_job_completes_and_the_identity_reads_back_over_tcp() {
+    let (uri, _tx, _) = tcp_sim(fast()).await;
+    let mut p = connect(&uri).await;
+    let id = p.identity().await.expect("identity");
+    assert_eq!(id.model, "PSTATION SIMULATED PASSPORT PRINTER");
+    assert_eq!(id.page_count, Some(7));
+    wait_ready(&mut p).await;
+    let mut sheets = Vec::new();
+    let outcome = p
+        .print("SMD-2026-000123-a1", &[page()], 300, |n| sheets.push(n))
+        .await;
+    assert_eq!(outcome, PrintOutcome::Completed { pages: 1 });
+    assert_eq!(sheets, [1]);
+    assert_eq!(p.identity().await.expect("identity").page_count, Some(8));
+}
+
+#[tokio::test]
+async fn a_cover_open_before_the_job_means_not_started_and_clearing_recovers() {
+    let (uri, tx, _) = tcp_sim(fast()).await;
+    let mut p = connect(&uri).await;
+    wait_ready(&mut p).await;
+    tx.send(Control::Fault(pstation_pjl::sim::Fault::CoverOpen))
+        .await
+        .expect("control");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let outcome = p.print("J-cover", &[page()], 300, |_| {}).await;
+    assert!(
+        matches!(outcome, PrintOutcome::NotStarted { ref reason } if reason.contains("cover-open-error")),
+        "{outcome:?}"
+    );
+    assert!(p.last_status().reasons.contains(&"cover-open-error"));
+    tx.send(Control::Clear).await.expect("control");
+    wait_ready(&mut p).await;
+    assert_eq!(
+        p.print("J-cover", &[page()], 300, |_| {}).await,
+        PrintOutcome::Completed { pages: 1 }
+    );
+}
+
+#[tokio::test]
+async fn a_cover_opened_mid_job_pauses_it_and_closing_it_completes_it() {
+    let mut opts = fast();
+    opts.printer.page_ms = 600;
+    let (uri, tx, _) = tcp_sim(opts).await;
+    let mut p = connect(&uri).await;
+    wait_ready(&mut p).await;
+    let control = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        tx.send(Control::Fault(pstation_pjl::sim::Fault::CoverOpen))
+            .await
+            .expect("control");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        tx.send(Control::Clear).await.expect("control");
+        tx
+    });
+    let outcome = p.print("J-mid", &[page(), page()], 300, |_| {}).await;
+    assert_eq!(outcome, PrintOutcome::Completed { pages: 2 });
+    let _ = control.await;
+}
+
+#[tokio::test]
+async fn a_jam_makes_the_outcome_unknown() {
+    let (uri, tx, _) = tcp_sim(fast()).await;
+    let mut p = connect(&uri).await;
+    wait_ready(&mut p).await;
+    tx.send(parse_control("jam@page1").expect("control"))
+        .await
+        .expect("control");
+    let clear = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        tx.send(Control::Clear).await.expect("control");
+        tx
+    });
+    let outcome = p.print("J-jam", &[page()], 300, |_| {}).await;
+    assert!(
+        matches!(outcome, PrintOutcome::Unknown { .. }),
+        "{outcome:?}"
+    );
+    let _ = clear.await;
+}
+
+#[tokio::test]
+async fn a_power_cycle_mid_job_makes_the_outcome_unknown() {
+    let mut opts = fast();
+    opts.printer.page_ms = 400;
+    let (uri, tx, _) = tcp_sim(opts).await;
+    let mut p = connect(&uri).await;
+    wait_ready(&mut p).await;
+    let cycle = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        tx.send(Control::Fault(pstation_pjl::sim::Fault::PowerCycle))
+            .await
+            .expect("control");
+        tx
+    });
+    let outcome = p.print("J-power", &[page()], 300, |_| {}).await;
+    assert!(
+        matches!(outcome, PrintOutcome::Unknown { .. }),
+        "{outcome:?}"
+    );
+    let _ = cycle.await;
+}
+
+#[tokio::test]
+async fn an_unplugged_cable_mid_job_makes_the_outcome_unknown_and_the_link_lost() {
+    let mut opts = fast();
+    opts.printer.page_ms = 1_000;
+    let (uri, tx, _) = tcp_sim(opts).await;
+    let mut p = connect(&uri).await;
+    wait_ready(&mut p).await;
+    let drop = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tx.send(Control::DropLink).await.expect("control");
+        tx
+    });
+    let outcome = p.print("J-unplug", &[page()], 300, |_| {}).await;
+    assert!(
+        matches!(outcome, PrintOutcome::Unknown { ref reason } if reason.contains("link lost")),
+        "{outcome:?}"
+    );
+    assert_eq!(p.last_status().link, Link::Lost);
+    assert!(p.last_status().reasons.contains(&"offline-report"));
+    let _ = drop.await;
+}
+
+#[tokio::test]
+async fn a_job_completes_over_a_real_pty_opened_through_serialport() {
+    let (master, slave) = tokio_serial::SerialStream::pair().expect("pty pair");
+    let path = {
+        use tokio_serial::SerialPort;
+        slave.name().expect("slave path")
+    };
+    let printer = Printer::new(fast());
+    let (_tx, rx) = mpsc::channel(4);
+    let server = tokio::spawn(async move { serve(printer, master, rx).await });
+    let uri = DeviceUri::parse(&format!("serial://{path}?baud=115200&flow=none")).expect("uri");
+    let mut p = connect(&uri).await;
+    wait_ready(&mut p).await;
+    assert_eq!(
+        p.print("J-pty", &[page()], 300, |_| {}).await,
+        PrintOutcome::Completed { pages: 1 }
+    );
+    // A second open of the same port is refused: one owner per printer.
+    let second = transport::open(&uri, Duration::from_secs(2)).await;
+    assert!(
+        matches!(second, Err(ref e) if e.code == "device-busy"),
+        "{:?}",
+        second.err()
+    );
+    drop(slave);
+    server.abort();
+}
