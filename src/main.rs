@@ -9,8 +9,8 @@ use pstation::cli::{self, Cli};
 fn main() -> ExitCode {
     let args = Cli::parse();
     pstation::logging::init(args.log_format, &args.log_level);
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let exit = cli::run(args.command, &mut stdout.lock(), &mut stderr.lock());
+    // Unlocked handles: each write takes the lock briefly, so log lines from other threads
+    // (the simulator, diagnostics) are never blocked behind a long-running command.
+    let exit = cli::run(args.command, &mut std::io::stdout(), &mut std::io::stderr());
     ExitCode::from(exit.code())
 }

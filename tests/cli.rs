@@ -479,3 +479,118 @@ fn render_refuses_outputs_that_would_overwrite_each_other() {
     assert_eq!(out.lines().count(), 1);
     assert!(err.contains("duplicate-job-id"), "{err}");
 }
+
+/// A `pstation sim` child process on an ephemeral TCP port and a PTY, killed on drop.
+struct SimProcess {
+    child: std::process::Child,
+    port: String,
+    pty: String,
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_sim(out: &std::path::Path, extra: &[&str]) -> SimProcess {
+    use std::io::BufRead;
+    let bin = assert_cmd::cargo::cargo_bin("pstation");
+    let mut child = std::process::Command::new(bin)
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--pty",
+            "--baud",
+            "0",
+            "--page-ms",
+            "100",
+            "--warm-up-ms",
+            "50",
+            "--out",
+        ])
+        .arg(out)
+        .args(extra)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn sim");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut port = String::new();
+    let mut pty = String::new();
+    while port.is_empty() || pty.is_empty() {
+        let line = lines
+            .next()
+            .expect("sim printed its endpoints")
+            .expect("line");
+        if let Some(addr) = line.strip_prefix("listening ") {
+            port = addr.rsplit(':').next().expect("port").to_owned();
+        } else if let Some(path) = line.strip_prefix("pty ") {
+            pty = path.to_owned();
+        }
+    }
+    SimProcess { child, port, pty }
+}
+
+#[test]
+fn diag_probes_and_prints_a_test_page_on_the_simulator() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = start_sim(dir.path(), &[]);
+    let tcp = format!("tcp://127.0.0.1:{}", sim.port);
+    let (code, out, err) = run(pstation().args(["diag", "probe", "--device", &tcp]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("model PSTATION SIMULATED PASSPORT PRINTER"),
+        "{out}"
+    );
+    let serial = format!("serial://{}?flow=none", sim.pty);
+    let (code, out, err) = run(pstation().args(["diag", "test-page", "--device", &serial]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("completed: 1 page(s) confirmed"), "{out}");
+    // The simulator logs the job and keeps the page as a PNG.
+    let mut log = String::new();
+    for _ in 0..200 {
+        log = std::fs::read_to_string(dir.path().join("jobs.jsonl")).unwrap_or_default();
+        if !log.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let entry: serde_json::Value =
+        serde_json::from_str(log.lines().next().expect("a job line")).expect("json");
+    assert_eq!(entry["result"], "OK");
+    assert_eq!(entry["pages_printed"], 1);
+    let png = entry["png"][0].as_str().expect("png path");
+    let page = image::open(png).expect("png");
+    assert_eq!((page.width(), page.height()), (1476, 1039));
+}
+
+#[test]
+fn diag_reports_a_printer_fault_and_bad_devices_with_codes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = start_sim(dir.path(), &["--fault", "cover-open"]);
+    let tcp = format!("tcp://127.0.0.1:{}", sim.port);
+    let (code, out, _) = run(pstation().args(["diag", "status", "--device", &tcp]));
+    assert_eq!(code, 0);
+    assert!(out.contains("cover-open-error"), "{out}");
+    let (code, _, err) = run(pstation().args(["diag", "test-page", "--device", &tcp]));
+    assert_eq!(code, 4);
+    assert!(
+        err.contains("not-started") && err.contains("cover-open-error"),
+        "{err}"
+    );
+    let (code, _, err) = run(pstation().args(["diag", "probe", "--device", "lpt://nowhere"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("device-uri"), "{err}");
+    let (code, _, err) =
+        run(pstation().args(["diag", "probe", "--device", "serial:///dev/does-not-exist"]));
+    assert_eq!(code, 4);
+    assert!(err.contains("device-not-found"), "{err}");
+    let (code, _, err) = run(pstation().args(["sim", "--fault", "meteor"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown-fault"), "{err}");
+}

@@ -4,10 +4,13 @@
 //!
 //! Exit codes: 0 success; 1 a check ran and failed (`mrz --check`); 2 invalid input (usage,
 //! job, configuration, unreadable file) — one line per problem on stderr, nothing on stdout;
-//! 3 internal error (a bug: e.g. a generated MRZ failed its own verification).
+//! 3 internal error (a bug: e.g. a generated MRZ failed its own verification); 4 the printer
+//! could not be reached or did not confirm (diagnostics).
 
 mod demo;
+mod diag;
 mod render;
+mod sim;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -112,11 +115,82 @@ pub enum Command {
         #[arg(long, value_name = "DATE")]
         today: Option<String>,
     },
+    /// Run the simulated passport printer on a PTY and/or TCP (control words on stdin).
+    Sim {
+        /// Listen on TCP (e.g. 127.0.0.1:0; the bound port is printed).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Serve on a pseudo-terminal (the default when --listen is absent); prints its path.
+        #[arg(long)]
+        pty: bool,
+        /// Make a symlink at PATH to the pseudo-terminal.
+        #[arg(long, value_name = "PATH")]
+        link: Option<PathBuf>,
+        /// Pace reads at this baud rate (8N1); 0 = no pacing.
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+        /// Write a PNG per printed page and jobs.jsonl here.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// A fault at start: cover-open, jam@page1, out-of-booklets, offline, power-cycle,
+        /// link-drop, stall, garble, slow=MS, ink-low, hardware (repeatable).
+        #[arg(long, value_name = "FAULT")]
+        fault: Vec<String>,
+        /// Blank booklets in the hopper.
+        #[arg(long, default_value_t = 50)]
+        hopper: u32,
+        /// Time to personalise one booklet, in ms.
+        #[arg(long, default_value_t = 8_000)]
+        page_ms: u64,
+        /// Warm-up after power-on, in ms.
+        #[arg(long, default_value_t = 3_000)]
+        warm_up_ms: u64,
+    },
+    /// Technician diagnostics: ports, probe, status, test page, raw PJL console.
+    Diag {
+        /// What to do.
+        #[command(subcommand)]
+        action: DiagCommand,
+    },
     /// Configuration tools.
     Config {
         /// What to do.
         #[command(subcommand)]
         action: ConfigAction,
+    },
+}
+
+/// `pstation diag …`.
+#[derive(Debug, Subcommand)]
+pub enum DiagCommand {
+    /// List serial ports (with USB VID/PID/serial number) and USB printer-class nodes.
+    Ports,
+    /// Model, firmware configuration, page count and status of a printer.
+    Probe {
+        /// Device URI (serial://..., usblp://..., tcp://...).
+        #[arg(long)]
+        device: String,
+    },
+    /// The printer's status now, or on every change with --watch.
+    Status {
+        /// Device URI.
+        #[arg(long)]
+        device: String,
+        /// Keep watching until interrupted.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Print the calibration page; exit 0 only when the printer confirms it came out.
+    TestPage {
+        /// Device URI.
+        #[arg(long)]
+        device: String,
+    },
+    /// Raw PJL: one command per line on stdin, the replies on stdout.
+    Console {
+        /// Device URI.
+        #[arg(long)]
+        device: String,
     },
 }
 
@@ -143,6 +217,8 @@ pub enum Exit {
     InvalidInput,
     /// 3: internal error.
     Internal,
+    /// 4: the device could not be reached or did not confirm.
+    Device,
 }
 
 impl Exit {
@@ -153,6 +229,7 @@ impl Exit {
             Exit::CheckFailed => 1,
             Exit::InvalidInput => 2,
             Exit::Internal => 3,
+            Exit::Device => 4,
         }
     }
 }
@@ -191,6 +268,42 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             today,
         } => validate(&job, policy, config.as_deref(), today.as_deref(), out, err),
         Command::Config { action } => config_command(action, out, err),
+        Command::Sim {
+            listen,
+            pty,
+            link,
+            baud,
+            out: out_dir,
+            fault,
+            hopper,
+            page_ms,
+            warm_up_ms,
+        } => sim::run(
+            sim::SimArgs {
+                listen,
+                pty,
+                link,
+                baud,
+                out: out_dir,
+                faults: fault,
+                hopper,
+                page_ms,
+                warm_up_ms,
+            },
+            out,
+            err,
+        ),
+        Command::Diag { action } => diag::run(
+            match action {
+                DiagCommand::Ports => diag::DiagAction::Ports,
+                DiagCommand::Probe { device } => diag::DiagAction::Probe(device),
+                DiagCommand::Status { device, watch } => diag::DiagAction::Status(device, watch),
+                DiagCommand::TestPage { device } => diag::DiagAction::TestPage(device),
+                DiagCommand::Console { device } => diag::DiagAction::Console(device),
+            },
+            out,
+            err,
+        ),
         Command::Render {
             jobs,
             calibration,

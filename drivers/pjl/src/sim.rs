@@ -217,12 +217,10 @@ impl SimPrinter {
 
     /// The device status code now.
     pub fn code(&self) -> u32 {
-        if self.now < self.ready_at {
-            return 10003;
-        }
         if self.jammed {
             return 40022;
         }
+        // Operator conditions show even while warming up.
         for f in &self.faults {
             match f {
                 Fault::CoverOpen => return 40021,
@@ -230,6 +228,9 @@ impl SimPrinter {
                 Fault::Hardware => return 50000,
                 Fault::JamAtPage(_) | Fault::InkLow | Fault::PowerCycle | Fault::Garble => {}
             }
+        }
+        if self.now < self.ready_at {
+            return 10003;
         }
         if self.hopper == 0
             && self

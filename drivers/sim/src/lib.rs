@@ -23,7 +23,7 @@ pub enum Control {
     Fault(Fault),
     /// Clear operator faults (close the cover, remove the jam, go online).
     Clear,
-    /// Load booklets.
+    /// Load booklets (`Refill(0)` empties the hopper: "out of booklets").
     Refill(u32),
     /// Close the link (unplug the cable).
     DropLink,
@@ -212,6 +212,7 @@ where
     let mut buf = vec![0u8; 256];
     let per_byte = (printer.opts.baud > 0)
         .then(|| Duration::from_secs_f64(10.0 / f64::from(printer.opts.baud)));
+    let mut control_open = true;
     loop {
         let deadline = {
             let core = printer.core.lock().await;
@@ -235,8 +236,12 @@ where
                 out.extend(core.feed(&buf[..n]));
                 out
             }
-            c = control.recv() => {
-                let Some(c) = c else { return Ok(()) };
+            c = control.recv(), if control_open => {
+                let Some(c) = c else {
+                    // No more run-time control for this session; keep serving.
+                    control_open = false;
+                    continue;
+                };
                 let (out, drop_link) = printer.control(&c).await;
                 if drop_link {
                     return Ok(());
@@ -261,5 +266,39 @@ where
                 Output::JobDone(job) => printer.record(&job).await,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_words_parse_and_unknown_ones_do_not() {
+        assert_eq!(
+            parse_control("cover-open"),
+            Some(Control::Fault(Fault::CoverOpen))
+        );
+        assert_eq!(
+            parse_control(" JAM@PAGE2 "),
+            Some(Control::Fault(Fault::JamAtPage(2)))
+        );
+        assert_eq!(parse_control("refill=10"), Some(Control::Refill(10)));
+        assert_eq!(parse_control("out-of-booklets"), Some(Control::Refill(0)));
+        assert_eq!(parse_control("slow=250"), Some(Control::SlowReplies(250)));
+        assert_eq!(parse_control("link-drop"), Some(Control::DropLink));
+        for bad in ["", "jam@page0", "jam@pagex", "refill=-1", "meteor"] {
+            assert_eq!(parse_control(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_page_becomes_a_black_on_white_png() {
+        let mut r = Raster::blank(16, 2);
+        r.bits[0] = 0x80;
+        let png = raster_png(&r).expect("png");
+        let img = image::load_from_memory(&png).expect("decodes").to_luma8();
+        assert_eq!(img.get_pixel(0, 0).0, [0]);
+        assert_eq!(img.get_pixel(1, 0).0, [255]);
     }
 }

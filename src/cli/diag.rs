@@ -1,0 +1,261 @@
+//! `pstation diag`: technician diagnostics — list ports, probe a printer, watch its status,
+//! print the calibration page with a confirmed outcome, and a raw PJL console. Every failure
+//! prints a stable code and what to try.
+
+use std::io::Write;
+use std::time::Duration;
+
+use super::{CmdResult, Exit};
+use crate::layout::build::Layout;
+use crate::layout::fonts::Fonts;
+use crate::layout::pdf::render_pdf;
+use crate::layout::raster::render_page;
+use crate::layout::template::Template;
+use crate::printer::pjl_driver::{DriverSettings, PjlPrinter, PrintOutcome, PrinterStatus};
+use crate::printer::transport;
+use crate::printer::uri::DeviceUri;
+
+/// What to diagnose.
+#[derive(Debug, Clone)]
+pub enum DiagAction {
+    /// Serial ports and USB printer-class nodes.
+    Ports,
+    /// Model, page count, configuration, status.
+    Probe(String),
+    /// Status now (and on every change with `watch`).
+    Status(String, bool),
+    /// Print the calibration page and report the confirmed outcome.
+    TestPage(String),
+    /// Raw PJL: one command per stdin line, replies printed.
+    Console(String),
+}
+
+fn runtime(err: &mut dyn Write) -> std::io::Result<Option<tokio::runtime::Runtime>> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Ok(Some(r)),
+        Err(e) => {
+            writeln!(err, "$: internal-error: cannot start the runtime: {e}")?;
+            Ok(None)
+        }
+    }
+}
+
+/// Opens the printer, or says why not: a bad URI is invalid input (exit 2), a device that
+/// cannot be opened is a device failure (exit 4).
+async fn connect(uri: &str, err: &mut dyn Write) -> std::io::Result<Result<PjlPrinter, Exit>> {
+    let uri = match DeviceUri::parse(uri) {
+        Ok(u) => u,
+        Err(e) => {
+            writeln!(err, "--device: {e}")?;
+            return Ok(Err(Exit::InvalidInput));
+        }
+    };
+    match transport::open(&uri, Duration::from_secs(10)).await {
+        Ok(s) => Ok(Ok(PjlPrinter::attach(s, DriverSettings::DEFAULT))),
+        Err(e) => {
+            writeln!(err, "{e}")?;
+            Ok(Err(Exit::Device))
+        }
+    }
+}
+
+fn show_status(out: &mut dyn Write, s: &PrinterStatus) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "state {:?}; reasons [{}]; codes {:?}; panel {:?}; link {:?}",
+        s.state,
+        s.reasons.join(", "),
+        s.codes,
+        s.display.as_deref().unwrap_or(""),
+        s.link
+    )
+}
+
+pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    if let DiagAction::Ports = action {
+        match tokio_serial::available_ports() {
+            Ok(ports) => {
+                for p in ports {
+                    match p.port_type {
+                        tokio_serial::SerialPortType::UsbPort(u) => writeln!(
+                            out,
+                            "serial://{}  usb {:04x}:{:04x} serial {} ({} {})",
+                            p.port_name,
+                            u.vid,
+                            u.pid,
+                            u.serial_number.as_deref().unwrap_or("-"),
+                            u.manufacturer.as_deref().unwrap_or(""),
+                            u.product.as_deref().unwrap_or("")
+                        )?,
+                        other => writeln!(out, "serial://{}  {other:?}", p.port_name)?,
+                    }
+                }
+            }
+            Err(e) => writeln!(err, "ports: device-io: cannot list serial ports: {e}")?,
+        }
+        if let Ok(entries) = std::fs::read_dir("/dev/usb") {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("lp") {
+                    writeln!(out, "usblp:///dev/usb/{name}  USB printer class")?;
+                }
+            }
+        }
+        writeln!(
+            out,
+            "(pseudo-terminals, e.g. the simulator's, are never listed: use their path)"
+        )?;
+        return Ok(Exit::Ok);
+    }
+    let Some(rt) = runtime(err)? else {
+        return Ok(Exit::Internal);
+    };
+    rt.block_on(async move {
+        match action {
+            DiagAction::Ports => Ok(Exit::Ok),
+            DiagAction::Probe(uri) => {
+                let mut p = match connect(&uri, err).await? {
+                    Ok(p) => p,
+                    Err(exit) => return Ok(exit),
+                };
+                match p.identity().await {
+                    Ok(id) => {
+                        writeln!(out, "model {}", id.model)?;
+                        writeln!(out, "page count {}", id.page_count.map_or("unknown".to_owned(), |n| n.to_string()))?;
+                        for line in id.config {
+                            writeln!(out, "config {line}")?;
+                        }
+                    }
+                    Err(e) => {
+                        writeln!(err, "{e}")?;
+                        return Ok(Exit::Device);
+                    }
+                }
+                match p.status().await {
+                    Ok(s) => show_status(out, &s)?,
+                    Err(e) => {
+                        writeln!(err, "{e}")?;
+                        return Ok(Exit::Device);
+                    }
+                }
+                Ok(Exit::Ok)
+            }
+            DiagAction::Status(uri, watch) => {
+                let mut p = match connect(&uri, err).await? {
+                    Ok(p) => p,
+                    Err(exit) => return Ok(exit),
+                };
+                let mut last = None;
+                loop {
+                    match p.status().await {
+                        Ok(s) => {
+                            if last.as_ref() != Some(&s) {
+                                show_status(out, &s)?;
+                                out.flush()?;
+                                last = Some(s);
+                            }
+                        }
+                        Err(e) => {
+                            writeln!(err, "{e}")?;
+                            return Ok(Exit::Device);
+                        }
+                    }
+                    if !watch {
+                        return Ok(Exit::Ok);
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = tokio::signal::ctrl_c() => return Ok(Exit::Ok),
+                    }
+                }
+            }
+            DiagAction::TestPage(uri) => {
+                let fonts = match Fonts::shared() {
+                    Ok(f) => f,
+                    Err(e) => {
+                        writeln!(err, "$: internal-error: {e}")?;
+                        return Ok(Exit::Internal);
+                    }
+                };
+                let Ok(template) = Template::default_template(&fonts) else {
+                    writeln!(err, "$: internal-error: the shipped template is invalid")?;
+                    return Ok(Exit::Internal);
+                };
+                let settings = match crate::config::Settings::default_settings() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        writeln!(err, "$: internal-error: {e}")?;
+                        return Ok(Exit::Internal);
+                    }
+                };
+                let layout = Layout {
+                    template: &template,
+                    fonts: &fonts,
+                    limits: settings.render.limits,
+                    calibration: settings.render.calibration,
+                };
+                let pdf = render_pdf(&layout.calibration_page(), &fonts, "calibration");
+                let raster = match render_page(&pdf, 300) {
+                    Ok(r) => r.mono(),
+                    Err(e) => {
+                        writeln!(err, "$: internal-error: {e}")?;
+                        return Ok(Exit::Internal);
+                    }
+                };
+                let mut p = match connect(&uri, err).await? {
+                    Ok(p) => p,
+                    Err(exit) => return Ok(exit),
+                };
+                let name = format!("TEST-PAGE-{}", std::process::id());
+                let outcome = p.print(&name, &[raster], 300, |n| {
+                    let _ = writeln!(out, "sheet {n} delivered");
+                }).await;
+                match outcome {
+                    PrintOutcome::Completed { pages } => {
+                        writeln!(out, "completed: {pages} page(s) confirmed by the printer")?;
+                        Ok(Exit::Ok)
+                    }
+                    PrintOutcome::NotStarted { reason } => {
+                        writeln!(err, "test-page: not-started: {reason} — fix the printer and try again (nothing was sent)")?;
+                        Ok(Exit::Device)
+                    }
+                    PrintOutcome::Unknown { reason } => {
+                        writeln!(err, "test-page: outcome-unknown: {reason} — look at the printer before trying again")?;
+                        Ok(Exit::Device)
+                    }
+                    other => {
+                        writeln!(err, "test-page: canceled: {other:?}")?;
+                        Ok(Exit::Device)
+                    }
+                }
+            }
+            DiagAction::Console(uri) => {
+                use tokio::io::AsyncBufReadExt;
+                let mut p = match connect(&uri, err).await? {
+                    Ok(p) => p,
+                    Err(exit) => return Ok(exit),
+                };
+                let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let cmd = line.trim().trim_start_matches("@PJL").trim().to_owned();
+                    if cmd.is_empty() {
+                        continue;
+                    }
+                    match p.request(&cmd, "the console command").await {
+                        Ok(msgs) => {
+                            for m in msgs {
+                                writeln!(out, "{m:?}")?;
+                            }
+                        }
+                        Err(e) => writeln!(err, "{e}")?,
+                    }
+                    out.flush()?;
+                }
+                Ok(Exit::Ok)
+            }
+        }
+    })
+}

@@ -1,0 +1,190 @@
+//! `pstation sim`: the simulated passport printer on a PTY (prints the slave path; `--link`
+//! makes a symlink) and/or TCP (`--listen 127.0.0.1:0` prints the bound port). Faults chosen at
+//! start with `--fault`, and at run time by typing control words on stdin (`cover-open`,
+//! `clear`, `jam@page2`, `refill=10`, `link-drop`, ...).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pstation_pjl::sim::SimConfig;
+use pstation_sim::{Control, Printer, SimOptions, parse_control, serve};
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::{Mutex, mpsc};
+
+use super::{CmdResult, Exit};
+
+/// `pstation sim` arguments.
+#[derive(Debug, Clone)]
+pub struct SimArgs {
+    /// TCP address to listen on.
+    pub listen: Option<String>,
+    /// Serve on a pseudo-terminal.
+    pub pty: bool,
+    /// Symlink to the PTY slave.
+    pub link: Option<PathBuf>,
+    /// Pacing.
+    pub baud: u32,
+    /// Output folder.
+    pub out: Option<PathBuf>,
+    /// Faults at start.
+    pub faults: Vec<String>,
+    /// Booklets in the hopper.
+    pub hopper: u32,
+    /// Per-booklet time.
+    pub page_ms: u64,
+    /// Warm-up time.
+    pub warm_up_ms: u64,
+}
+
+/// The control senders of the live sessions (TCP and PTY may both be connected).
+type Sessions = Arc<Mutex<Vec<mpsc::Sender<Control>>>>;
+
+pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    let mut start_faults = Vec::new();
+    for f in &args.faults {
+        match parse_control(f) {
+            Some(c) => start_faults.push(c),
+            None => {
+                writeln!(
+                    err,
+                    "--fault: unknown-fault: {f:?}; try cover-open, jam@page1, out-of-booklets, offline, power-cycle, link-drop, stall, garble, slow=500, ink-low, hardware"
+                )?;
+                return Ok(Exit::InvalidInput);
+            }
+        }
+    }
+    if let Some(dir) = &args.out
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        writeln!(
+            err,
+            "{}: io: cannot create the output folder: {e}",
+            dir.display()
+        )?;
+        return Ok(Exit::InvalidInput);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            writeln!(err, "$: internal-error: cannot start the runtime: {e}")?;
+            return Ok(Exit::Internal);
+        }
+    };
+    let opts = SimOptions {
+        printer: SimConfig {
+            model: "PSTATION SIMULATED PASSPORT PRINTER".to_owned(),
+            warm_up_ms: args.warm_up_ms,
+            page_ms: args.page_ms,
+            hopper: args.hopper,
+            page_count: 0,
+        },
+        baud: args.baud,
+        out_dir: args.out.clone(),
+    };
+    runtime.block_on(async move {
+        let printer = Printer::new(opts);
+        for c in &start_faults {
+            let _ = printer.control(c).await;
+        }
+        let session: Sessions = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        if let Some(addr) = &args.listen {
+            let listener = match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => l,
+                Err(e) => {
+                    writeln!(err, "--listen: device-busy: cannot listen on {addr}: {e}")?;
+                    return Ok(Exit::InvalidInput);
+                }
+            };
+            let bound = listener.local_addr()?;
+            writeln!(out, "listening {bound}")?;
+            out.flush()?;
+            let (p, s) = (printer.clone(), session.clone());
+            tasks.push(tokio::spawn(async move {
+                while let Ok((sock, peer)) = listener.accept().await {
+                    tracing::info!(%peer, "simulator: host connected");
+                    let (tx, rx) = mpsc::channel(16);
+                    s.lock().await.push(tx);
+                    if let Err(e) = serve(p.clone(), sock, rx).await {
+                        tracing::info!(error = %e, "simulator: connection ended");
+                    }
+                }
+            }));
+        }
+        if args.pty || args.listen.is_none() {
+            let (p, s, link) = (printer.clone(), session.clone(), args.link.clone());
+            let (ready_tx, mut ready_rx) = mpsc::channel::<String>(4);
+            tasks.push(tokio::spawn(async move {
+                // A new PTY pair per session: "unplugging" closes the master.
+                loop {
+                    let Ok((master, slave)) = tokio_serial::SerialStream::pair() else {
+                        return;
+                    };
+                    let path = {
+                        use tokio_serial::SerialPort;
+                        slave.name().unwrap_or_default()
+                    };
+                    if let Some(link) = &link {
+                        let _ = std::fs::remove_file(link);
+                        let _ = std::os::unix::fs::symlink(&path, link);
+                    }
+                    let _ = ready_tx.send(path).await;
+                    let (tx, rx) = mpsc::channel(16);
+                    s.lock().await.push(tx);
+                    // Keep the slave open ourselves so the master does not read EIO between
+                    // host connections.
+                    let _keep = slave;
+                    let _ = serve(p.clone(), master, rx).await;
+                }
+            }));
+            if let Some(path) = ready_rx.recv().await {
+                writeln!(out, "pty {path}")?;
+                out.flush()?;
+            }
+            tokio::spawn(async move { while ready_rx.recv().await.is_some() {} });
+        }
+        // Control words on stdin.
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        loop {
+            tokio::select! {
+                line = lines.next_line() => {
+                    let Ok(Some(line)) = line else { break };
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    match parse_control(&line) {
+                        Some(c) => {
+                            let mut live = session.lock().await;
+                            live.retain(|tx| !tx.is_closed());
+                            if live.is_empty() {
+                                let _ = printer.control(&c).await;
+                            } else {
+                                // The printer is shared: one session applies the fault; a link
+                                // drop goes to every connected host.
+                                for (i, tx) in live.iter().enumerate() {
+                                    if i == 0 || c == Control::DropLink {
+                                        let _ = tx.send(c.clone()).await;
+                                    }
+                                }
+                            }
+                            writeln!(out, "ok {}", line.trim())?;
+                        }
+                        None => writeln!(err, "control: unknown-command: {:?}", line.trim())?,
+                    }
+                    out.flush()?;
+                }
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        // stdin closed: keep serving until interrupted.
+        let _ = tokio::signal::ctrl_c().await;
+        for t in tasks {
+            t.abort();
+        }
+        Ok(Exit::Ok)
+    })
+}
