@@ -240,3 +240,127 @@ async fn a_job_completes_over_a_real_pty_opened_through_serialport() {
     drop(slave);
     server.abort();
 }
+
+#[tokio::test]
+async fn every_misreported_end_is_a_cancellation_or_unknown_never_completed() {
+    for (word, expect) in [
+        ("end=user-canceled", "canceled-at-device"),
+        ("end=host-canceled", "canceled-by-host"),
+        ("end=resource-canceled", "unknown"),
+        ("end=wrong-name", "unknown"),
+        ("end=wrong-pages", "unknown"),
+    ] {
+        let (uri, tx, _) = tcp_sim(fast()).await;
+        let mut p = connect(&uri).await;
+        wait_ready(&mut p).await;
+        tx.send(parse_control(word).expect("control"))
+            .await
+            .expect("control");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let outcome = p.print("J-end", &[page()], 300, |_| {}).await;
+        let got = match outcome {
+            PrintOutcome::CanceledAtDevice => "canceled-at-device",
+            PrintOutcome::CanceledByHost => "canceled-by-host",
+            PrintOutcome::Unknown { .. } => "unknown",
+            _ => "other",
+        };
+        assert_eq!(got, expect, "{word}: {outcome:?}");
+    }
+}
+
+#[tokio::test]
+async fn ink_low_is_a_warning_offline_refuses_to_start_and_garbled_replies_are_survived() {
+    let (uri, tx, _) = tcp_sim(fast()).await;
+    let mut p = connect(&uri).await;
+    wait_ready(&mut p).await;
+    tx.send(parse_control("ink-low").expect("control"))
+        .await
+        .expect("control");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let status = p.status().await.expect("status");
+    assert!(
+        status.ready() && status.reasons.contains(&"toner-low-report"),
+        "{status:?}"
+    );
+    assert_eq!(
+        p.print("J-ink", &[page()], 300, |_| {}).await,
+        PrintOutcome::Completed { pages: 1 }
+    );
+
+    tx.send(parse_control("garble").expect("control"))
+        .await
+        .expect("control");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The garbled reply is dropped; the next requests and the job go through.
+    let _ = p.status().await;
+    wait_ready(&mut p).await;
+    assert_eq!(
+        p.print("J-garble", &[page()], 300, |_| {}).await,
+        PrintOutcome::Completed { pages: 1 }
+    );
+
+    tx.send(parse_control("offline").expect("control"))
+        .await
+        .expect("control");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let outcome = p.print("J-off", &[page()], 300, |_| {}).await;
+    assert!(
+        matches!(outcome, PrintOutcome::NotStarted { ref reason } if reason.contains("offline-report")),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_printer_makes_the_outcome_unknown() {
+    let (uri, tx, _) = tcp_sim(fast()).await;
+    let mut p = connect(&uri).await;
+    wait_ready(&mut p).await;
+    tx.send(Control::Stall).await.expect("control");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let outcome = p.print("J-stall", &[page()], 300, |_| {}).await;
+    // Either the status request times out before the job (nothing sent) or the END never comes.
+    assert!(
+        matches!(
+            outcome,
+            PrintOutcome::NotStarted { .. } | PrintOutcome::Unknown { .. }
+        ),
+        "{outcome:?}"
+    );
+    assert_ne!(outcome, PrintOutcome::Completed { pages: 1 });
+}
+
+#[tokio::test]
+async fn the_driver_reopens_a_device_that_appears_later() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("ttyPRN");
+    let uri = DeviceUri::parse(&format!("serial://{}?flow=none", link.display())).expect("uri");
+    let link2 = link.clone();
+    // The printer is plugged in 300 ms after the station starts looking for it.
+    let plug = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (master, slave) = tokio_serial::SerialStream::pair().expect("pty pair");
+        let path = {
+            use tokio_serial::SerialPort;
+            slave.name().expect("slave path")
+        };
+        std::os::unix::fs::symlink(&path, &link2).expect("symlink");
+        let (_tx, rx) = mpsc::channel(4);
+        let _ = serve(Printer::new(fast()), master, rx).await;
+        drop(slave);
+    });
+    let stream = transport::open_with_backoff(
+        &uri,
+        Duration::from_secs(2),
+        Duration::from_millis(400),
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("opened once plugged in");
+    let mut p = PjlPrinter::attach(stream, settings());
+    wait_ready(&mut p).await;
+    assert_eq!(
+        p.print("J-replug", &[page()], 300, |_| {}).await,
+        PrintOutcome::Completed { pages: 1 }
+    );
+    plug.abort();
+}

@@ -67,6 +67,39 @@ pub async fn open(uri: &DeviceUri, timeout: Duration) -> Result<Box<dyn Stream>,
     })
 }
 
+/// Opens `uri`, retrying with exponential back-off (100 ms doubling to `max_delay`) while the
+/// device is missing, unreachable or busy — an unplugged cable, a printer switched off, a USB
+/// device re-enumerating — until `give_up` has passed. Permission and URI problems fail at once
+/// (retrying cannot fix them).
+pub async fn open_with_backoff(
+    uri: &DeviceUri,
+    per_attempt: Duration,
+    max_delay: Duration,
+    give_up: Duration,
+) -> Result<Box<dyn Stream>, TransportError> {
+    let deadline = tokio::time::Instant::now() + give_up;
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match open(uri, per_attempt).await {
+            Ok(s) => return Ok(s),
+            Err(e) if e.code == "device-permission" => return Err(e),
+            Err(e) => {
+                let now = tokio::time::Instant::now();
+                if now + delay > deadline {
+                    return Err(e);
+                }
+                tracing::debug!(
+                    code = e.code,
+                    delay_ms = delay.as_millis() as u64,
+                    "device not available; retrying"
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(max_delay);
+            }
+        }
+    }
+}
+
 async fn open_inner(uri: &DeviceUri) -> Result<Box<dyn Stream>, TransportError> {
     match uri {
         DeviceUri::Serial {

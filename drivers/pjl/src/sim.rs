@@ -28,6 +28,23 @@ pub enum Fault {
     Garble,
     /// Hardware failure (50000) until cleared.
     Hardware,
+    /// The next job's `END` misreports: a result or a name or page count the host did not send.
+    BadEnd(BadEnd),
+}
+
+/// How the next `END` misreports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadEnd {
+    /// `RESULT=USER_CANCELED` (cancelled at the panel).
+    UserCanceled,
+    /// `RESULT=HOST_CANCELED`.
+    HostCanceled,
+    /// `RESULT=RESOURCE_CANCELED`.
+    ResourceCanceled,
+    /// Another job's name.
+    WrongName,
+    /// One page fewer than printed.
+    WrongPages,
 }
 
 /// Something the core produced.
@@ -226,7 +243,11 @@ impl SimPrinter {
                 Fault::CoverOpen => return 40021,
                 Fault::Offline => return 40079,
                 Fault::Hardware => return 50000,
-                Fault::JamAtPage(_) | Fault::InkLow | Fault::PowerCycle | Fault::Garble => {}
+                Fault::JamAtPage(_)
+                | Fault::InkLow
+                | Fault::PowerCycle
+                | Fault::Garble
+                | Fault::BadEnd(_) => {}
             }
         }
         if self.now < self.ready_at {
@@ -439,10 +460,23 @@ impl SimPrinter {
     fn end_job(&mut self, job: ActiveJob, result: &'static str) -> Vec<Output> {
         let mut out = Vec::new();
         let pages = job.printed;
+        let bad = self.faults.iter().find_map(|f| match f {
+            Fault::BadEnd(b) => Some(*b),
+            _ => None,
+        });
+        self.faults.retain(|f| !matches!(f, Fault::BadEnd(_)));
+        let (mut name, mut reported, mut result) = (job.name.clone(), pages, result);
+        match bad {
+            Some(BadEnd::UserCanceled) => result = "USER_CANCELED",
+            Some(BadEnd::HostCanceled) => result = "HOST_CANCELED",
+            Some(BadEnd::ResourceCanceled) => result = "RESOURCE_CANCELED",
+            Some(BadEnd::WrongName) => name = format!("{name}-OTHER"),
+            Some(BadEnd::WrongPages) => reported = pages.saturating_sub(1),
+            None => {}
+        }
         if self.notify.job {
             out.push(self.frame(format!(
-                "@PJL USTATUS JOB\r\nEND\r\nNAME=\"{}\"\r\nPAGES={pages}\r\nRESULT={result}\r\n",
-                job.name
+                "@PJL USTATUS JOB\r\nEND\r\nNAME=\"{name}\"\r\nPAGES={reported}\r\nRESULT={result}\r\n"
             )));
         }
         out.push(Output::JobDone(JobRecord {

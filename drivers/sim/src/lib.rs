@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pstation_pjl::pcl::Raster;
-use pstation_pjl::sim::{Fault, JobRecord, Output, SimConfig, SimPrinter};
+use pstation_pjl::sim::{BadEnd, Fault, JobRecord, Output, SimConfig, SimPrinter};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Mutex, mpsc};
 use tokio::time::Instant;
@@ -37,7 +37,8 @@ pub enum Control {
 
 /// Parses a control or `--fault` word: `cover-open`, `jam@page2`, `out-of-booklets`, `offline`,
 /// `power-cycle`, `link-drop`, `stall`, `resume`, `garble`, `slow=500`, `ink-low`, `hardware`,
-/// `clear`, `refill=10`.
+/// `clear`, `refill=10`, and the next job's END: `end=user-canceled`, `end=host-canceled`,
+/// `end=resource-canceled`, `end=wrong-name`, `end=wrong-pages`.
 pub fn parse_control(word: &str) -> Option<Control> {
     let w = word.trim().to_ascii_lowercase();
     Some(match w.as_str() {
@@ -52,6 +53,11 @@ pub fn parse_control(word: &str) -> Option<Control> {
         "link-drop" => Control::DropLink,
         "stall" => Control::Stall,
         "resume" => Control::Resume,
+        "end=user-canceled" => Control::Fault(Fault::BadEnd(BadEnd::UserCanceled)),
+        "end=host-canceled" => Control::Fault(Fault::BadEnd(BadEnd::HostCanceled)),
+        "end=resource-canceled" => Control::Fault(Fault::BadEnd(BadEnd::ResourceCanceled)),
+        "end=wrong-name" => Control::Fault(Fault::BadEnd(BadEnd::WrongName)),
+        "end=wrong-pages" => Control::Fault(Fault::BadEnd(BadEnd::WrongPages)),
         _ => {
             if let Some(n) = w.strip_prefix("jam@page") {
                 Control::Fault(Fault::JamAtPage(n.parse().ok().filter(|n| *n > 0)?))
