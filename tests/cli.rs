@@ -564,6 +564,7 @@ fn diag_probes_and_prints_a_test_page_on_the_simulator() {
         serde_json::from_str(log.lines().next().expect("a job line")).expect("json");
     assert_eq!(entry["result"], "OK");
     assert_eq!(entry["pages_printed"], 1);
+    assert!(entry["start_ms"].as_u64() <= entry["end_ms"].as_u64());
     let png = entry["png"][0].as_str().expect("png path");
     let page = image::open(png).expect("png");
     assert_eq!((page.width(), page.height()), (1476, 1039));

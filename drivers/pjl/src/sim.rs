@@ -69,6 +69,8 @@ pub struct JobRecord {
     pub bytes: usize,
     /// `RESULT=` reported (`None` when no END was sent, e.g. power cycle).
     pub result: Option<&'static str>,
+    /// When `JOB` arrived (simulator milliseconds).
+    pub started_ms: u64,
 }
 
 /// Simulator settings.
@@ -116,6 +118,7 @@ struct ActiveJob {
     /// When the page being printed comes out.
     next_page_at: Option<u64>,
     ended: bool,
+    started_ms: u64,
 }
 
 /// The simulated printer.
@@ -197,6 +200,7 @@ impl SimPrinter {
                         pages_received: 0,
                         bytes: job.bytes,
                         result: None,
+                        started_ms: job.started_ms,
                     }));
                 }
                 self.queue.clear();
@@ -440,6 +444,7 @@ impl SimPrinter {
                     printed: 0,
                     next_page_at: None,
                     ended: false,
+                    started_ms: self.now,
                 });
             }
             ["EOJ", ..] => {
@@ -485,6 +490,7 @@ impl SimPrinter {
             printed: job.pages.into_iter().take(pages).collect(),
             bytes: job.bytes,
             result: Some(result),
+            started_ms: job.started_ms,
         }));
         out
     }

@@ -175,6 +175,7 @@ impl Printer {
             "pages_printed": job.printed.len(),
             "bytes": job.bytes,
             "result": job.result,
+            "start_ms": job.started_ms,
             "end_ms": self.now_ms(),
             "png": files,
         });
