@@ -301,7 +301,11 @@ fn demo_runs_on_the_embedded_defaults() {
         "{out}"
     );
     assert!(out.contains("many-problems: REFUSED (5 problems)"), "{out}");
-    assert!(out.contains("4 accepted, 3 refused."), "{out}");
+    assert!(
+        out.contains("4 accepted, 3 refused, 4 printed and confirmed by the printer."),
+        "{out}"
+    );
+    assert!(dir.path().join("pstation-demo/printer/jobs.jsonl").exists());
 }
 
 #[test]

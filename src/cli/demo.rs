@@ -1,11 +1,14 @@
 //! `pstation demo`: the main job on the embedded defaults. At this stage of the product it runs
 //! the sample jobs shipped in the binary through validation, the station policy and the MRZ
-//! engine, lays out the data page of every accepted job (PDF + PNG preview in `--out-dir`), and
-//! shows what the station would accept and what it would refuse, and why.
+//! engine, lays out the data page of every accepted job (PDF + PNG preview in `--out-dir`),
+//! prints it on the simulated passport printer (started in-process on a loopback port; its pages
+//! land in `--out-dir/printer/`) through the real PJL driver, and shows what the station would
+//! accept, refuse and why, and each printer-confirmed outcome.
 
 use std::io::Write;
 
 use std::path::Path;
+use std::time::Duration;
 
 use crate::config::Settings;
 use crate::job::{self, ValidateOptions};
@@ -15,6 +18,9 @@ use crate::layout::pdf::render_pdf;
 use crate::layout::raster::render_page;
 use crate::layout::template::Template;
 use crate::mrz;
+use crate::printer::pjl_driver::{DriverSettings, PjlPrinter, PrintOutcome};
+use crate::printer::transport;
+use crate::printer::uri::DeviceUri;
 
 /// The sample jobs (synthetic people; see `fixtures/README.md`).
 const SAMPLES: &[(&str, &str)] = &[
@@ -103,7 +109,29 @@ pub(super) fn run(
         settings.policy.issuing_state
     )?;
     writeln!(out)?;
-    let (mut accepted, mut refused) = (0, 0);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            writeln!(err, "$: internal-error: cannot start the runtime: {e}")?;
+            return Ok(super::Exit::Internal);
+        }
+    };
+    let mut printer = runtime.block_on(start_simulated_printer(&out_dir.join("printer")));
+    match &printer {
+        Ok(_) => writeln!(
+            out,
+            "Simulated passport printer started (pages in {}).\n",
+            out_dir.join("printer").display()
+        )?,
+        Err(e) => writeln!(
+            out,
+            "The simulated printer could not start ({e}); pages will be laid out only.\n"
+        )?,
+    }
+    let (mut accepted, mut refused, mut confirmed) = (0, 0, 0);
     for (name, text) in SAMPLES {
         let opts = ValidateOptions {
             require_portrait: true,
@@ -171,6 +199,27 @@ pub(super) fn run(
                     }
                     Err(e) => writeln!(out, "    preview failed: {e}")?,
                 }
+                if let Ok(p) = printer.as_mut() {
+                    let outcome = render_page(&pdf, 300).map(|r| r.mono()).map(|raster| {
+                        runtime.block_on(p.print(
+                            &format!("{}-a1", job.job_id),
+                            &[raster],
+                            300,
+                            |_| {},
+                        ))
+                    });
+                    match outcome {
+                        Ok(PrintOutcome::Completed { pages }) => {
+                            confirmed += 1;
+                            writeln!(
+                                out,
+                                "    printed: {pages} page confirmed by the printer (END with our job name and page count)"
+                            )?;
+                        }
+                        Ok(other) => writeln!(out, "    printed: NOT confirmed: {other:?}")?,
+                        Err(e) => writeln!(out, "    raster failed: {e}")?,
+                    }
+                }
                 writeln!(out)?;
             }
             Err(e) => {
@@ -180,10 +229,56 @@ pub(super) fn run(
             }
         }
     }
-    writeln!(out, "{accepted} accepted, {refused} refused.")?;
     writeln!(
         out,
-        "Next stages add the simulated printer and the durable queue to this demo."
+        "{accepted} accepted, {refused} refused, {confirmed} printed and confirmed by the printer."
     )?;
+    writeln!(
+        out,
+        "Next stages add the durable queue (SQLite), booklet accounting and the daemon to this demo."
+    )?;
+    drop(printer);
+    runtime.shutdown_background();
     Ok(super::Exit::Ok)
+}
+
+/// Starts the simulator on an ephemeral loopback port and connects the PJL driver to it.
+async fn start_simulated_printer(pages: &Path) -> Result<PjlPrinter, String> {
+    tokio::fs::create_dir_all(pages)
+        .await
+        .map_err(|e| format!("{}: {e}", pages.display()))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let sim = pstation_sim::Printer::new(pstation_sim::SimOptions {
+        printer: pstation_pjl::sim::SimConfig {
+            model: "PSTATION SIMULATED PASSPORT PRINTER".to_owned(),
+            warm_up_ms: 200,
+            page_ms: 300,
+            hopper: 50,
+            page_count: 0,
+        },
+        baud: 0,
+        out_dir: Some(pages.to_path_buf()),
+    });
+    tokio::spawn(async move {
+        if let Ok((sock, _)) = listener.accept().await {
+            let (_tx, rx) = tokio::sync::mpsc::channel(1);
+            let _ = pstation_sim::serve(sim, sock, rx).await;
+        }
+    });
+    let uri = DeviceUri::parse(&format!("tcp://{addr}")).map_err(|e| e.to_string())?;
+    let stream = transport::open(&uri, Duration::from_secs(5))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut printer = PjlPrinter::attach(stream, DriverSettings::DEFAULT);
+    // Wait for the warm-up to finish.
+    for _ in 0..50 {
+        if printer.status().await.map_err(|e| e.to_string())?.ready() {
+            return Ok(printer);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err("the simulated printer did not become ready".to_owned())
 }
