@@ -216,7 +216,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (mut rd, mut wr) = tokio::io::split(stream);
-    let mut buf = vec![0u8; 256];
+    let mut buf = vec![0u8; 4096];
+    // When the bytes read so far would have finished arriving over a real line: sleeping until
+    // this absolute time keeps timer rounding from accumulating over a long job.
+    let mut line_free = Instant::now();
     let per_byte = (printer.opts.baud > 0)
         .then(|| Duration::from_secs_f64(10.0 / f64::from(printer.opts.baud)));
     let mut control_open = true;
@@ -235,7 +238,8 @@ where
                     return Ok(());
                 }
                 if let Some(d) = per_byte {
-                    tokio::time::sleep(d * n as u32).await;
+                    line_free = line_free.max(Instant::now()) + d * n as u32;
+                    tokio::time::sleep_until(line_free).await;
                 }
                 let mut core = printer.core.lock().await;
                 let now = printer.now_ms();
