@@ -101,7 +101,12 @@ fn main() {
         for i in 0..runs {
             let start = Instant::now();
             let outcome = printer
-                .print(&format!("BENCH-{i:06}-a1"), &[raster.clone()], 300, |_| {})
+                .print(
+                    &format!("BENCH-{i:06}-a1"),
+                    std::slice::from_ref(&raster),
+                    300,
+                    |_| {},
+                )
                 .await;
             let t = start.elapsed().as_secs_f64();
             assert_eq!(outcome, PrintOutcome::Completed { pages: 1 });
