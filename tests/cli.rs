@@ -599,3 +599,29 @@ fn diag_reports_a_printer_fault_and_bad_devices_with_codes() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown-fault"), "{err}");
 }
+
+#[test]
+fn diag_loopback_through_a_usblp_style_node() {
+    // A FIFO opened read-write is its own loopback: what is written comes back. It stands in for
+    // a loopback plug and exercises the usblp transport (a device node opened as a file).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("lp0");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let uri = format!("usblp://{}", fifo.display());
+    let (code, out, err) =
+        run(pstation().args(["diag", "loopback", "--bytes", "20000", "--device", &uri]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("loopback ok: 20000 bytes intact"), "{out}");
+    let (code, _, err) = run(pstation().args([
+        "diag",
+        "loopback",
+        "--device",
+        "usblp:///dev/nonexistent-lp9",
+    ]));
+    assert_eq!(code, 4);
+    assert!(err.contains("device-not-found"), "{err}");
+}

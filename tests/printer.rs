@@ -105,6 +105,26 @@ async fn a_job_completes_and_the_identity_reads_back_over_tcp() {
 }
 
 #[tokio::test]
+async fn the_station_sees_only_the_driver_trait() {
+    use pstation::printer::driver::{PrinterDriver, open_driver};
+    let (uri, _tx, _) = tcp_sim(fast()).await;
+    let mut driver: Box<dyn PrinterDriver> = open_driver(&uri, settings()).await.expect("open");
+    assert_eq!(driver.family(), "pjl-pcl");
+    let mut status = driver.subscribe();
+    for _ in 0..100 {
+        if driver.status().await.expect("status").ready() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(status.borrow_and_update().ready());
+    let outcome = driver
+        .print("J-trait", &[page()], 300, Box::new(|_| {}))
+        .await;
+    assert_eq!(outcome, PrintOutcome::Completed { pages: 1 });
+}
+
+#[tokio::test]
 async fn a_cover_open_before_the_job_means_not_started_and_clearing_recovers() {
     let (uri, tx, _) = tcp_sim(fast()).await;
     let mut p = connect(&uri).await;
@@ -363,4 +383,22 @@ async fn the_driver_reopens_a_device_that_appears_later() {
         PrintOutcome::Completed { pages: 1 }
     );
     plug.abort();
+}
+
+#[tokio::test]
+async fn an_online_warning_from_the_start_still_counts_as_ready() {
+    // Regression (review): warm-up sets Stopped; a later 10006 with ONLINE=TRUE must mean ready.
+    let mut opts = fast();
+    opts.printer.hopper = 1;
+    let (uri, tx, _) = tcp_sim(opts).await;
+    tx.send(parse_control("ink-low").expect("control"))
+        .await
+        .expect("control");
+    let mut p = connect(&uri).await;
+    wait_ready(&mut p).await;
+    // The hopper's last booklet prints too.
+    assert_eq!(
+        p.print("J-last", &[page()], 300, |_| {}).await,
+        PrintOutcome::Completed { pages: 1 }
+    );
 }

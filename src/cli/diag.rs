@@ -28,6 +28,57 @@ pub enum DiagAction {
     TestPage(String),
     /// Raw PJL: one command per stdin line, replies printed.
     Console(String),
+    /// Serial loopback (TX wired to RX): integrity and throughput of `bytes` bytes.
+    Loopback(String, usize),
+}
+
+/// Sends a pattern and reads it back through a loopback plug; returns bytes per second.
+async fn loopback(uri: &DeviceUri, bytes: usize) -> Result<f64, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = transport::open(uri, Duration::from_secs(10))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    // Every byte value, in an order that is not a simple counter, so swapped or dropped bytes
+    // show up.
+    let pattern: Vec<u8> = (0..bytes)
+        .map(|i| ((i * 7 + i / 256) % 256) as u8)
+        .collect();
+    let start = std::time::Instant::now();
+    let expected = pattern.clone();
+    let writer = tokio::spawn(async move {
+        for chunk in pattern.chunks(1024) {
+            wr.write_all(chunk).await?;
+        }
+        wr.flush().await?;
+        Ok::<_, std::io::Error>(wr)
+    });
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 4096];
+    while got < bytes {
+        let n = match tokio::time::timeout(Duration::from_secs(5), rd.read(&mut buf)).await {
+            Err(_) => {
+                return Err(format!(
+                    "loopback-timeout: {got} of {bytes} bytes came back — fit the loopback plug (TX to RX, RTS to CTS) and check the baud rate"
+                ));
+            }
+            Ok(Err(e)) => return Err(format!("link-lost: {e}")),
+            Ok(Ok(0)) => return Err("link-lost: the device closed (read 0 bytes)".to_owned()),
+            Ok(Ok(n)) => n,
+        };
+        for (i, &b) in buf[..n].iter().enumerate() {
+            let at = got + i;
+            if expected.get(at) != Some(&b) {
+                return Err(format!(
+                    "loopback-mismatch: byte {at}: sent 0x{:02x}, got 0x{b:02x} — check parity, data bits and flow control (never XON/XOFF)",
+                    expected.get(at).copied().unwrap_or(0)
+                ));
+            }
+        }
+        got += n;
+    }
+    let _ = writer.await;
+    Ok(bytes as f64 / start.elapsed().as_secs_f64().max(1e-9))
 }
 
 fn runtime(err: &mut dyn Write) -> std::io::Result<Option<tokio::runtime::Runtime>> {
@@ -116,6 +167,25 @@ pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) 
     rt.block_on(async move {
         match action {
             DiagAction::Ports => Ok(Exit::Ok),
+            DiagAction::Loopback(uri, bytes) => {
+                let uri = match DeviceUri::parse(&uri) {
+                    Ok(u) => u,
+                    Err(e) => {
+                        writeln!(err, "--device: {e}")?;
+                        return Ok(Exit::InvalidInput);
+                    }
+                };
+                match loopback(&uri, bytes).await {
+                    Ok(rate) => {
+                        writeln!(out, "loopback ok: {bytes} bytes intact, {rate:.0} bytes/s")?;
+                        Ok(Exit::Ok)
+                    }
+                    Err(e) => {
+                        writeln!(err, "{e}")?;
+                        Ok(Exit::Device)
+                    }
+                }
+            }
             DiagAction::Probe(uri) => {
                 let mut p = match connect(&uri, err).await? {
                     Ok(p) => p,

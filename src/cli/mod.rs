@@ -192,6 +192,15 @@ pub enum DiagCommand {
         #[arg(long)]
         device: String,
     },
+    /// Serial loopback test (TX wired to RX): data integrity and throughput.
+    Loopback {
+        /// Device URI.
+        #[arg(long)]
+        device: String,
+        /// How many bytes to send.
+        #[arg(long, default_value_t = 65_536)]
+        bytes: usize,
+    },
 }
 
 /// `pstation config …`.
@@ -300,6 +309,9 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
                 DiagCommand::Status { device, watch } => diag::DiagAction::Status(device, watch),
                 DiagCommand::TestPage { device } => diag::DiagAction::TestPage(device),
                 DiagCommand::Console { device } => diag::DiagAction::Console(device),
+                DiagCommand::Loopback { device, bytes } => {
+                    diag::DiagAction::Loopback(device, bytes)
+                }
             },
             out,
             err,

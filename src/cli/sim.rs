@@ -149,6 +149,7 @@ pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Cm
         }
         // Control words on stdin.
         let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        let mut interrupted = false;
         loop {
             tokio::select! {
                 line = lines.next_line() => {
@@ -177,11 +178,16 @@ pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Cm
                     }
                     out.flush()?;
                 }
-                _ = tokio::signal::ctrl_c() => break,
+                _ = tokio::signal::ctrl_c() => {
+                    interrupted = true;
+                    break;
+                }
             }
         }
-        // stdin closed: keep serving until interrupted.
-        let _ = tokio::signal::ctrl_c().await;
+        // When stdin closes (not on Ctrl-C), keep serving until interrupted.
+        if !interrupted {
+            let _ = tokio::signal::ctrl_c().await;
+        }
         for t in tasks {
             t.abort();
         }

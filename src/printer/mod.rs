@@ -4,6 +4,7 @@
 //! Boundary: a second printer family is a new module (or crate) with its own driver beside
 //! `pjl_driver`; the station will talk to drivers only through their confirmed outcomes.
 
+pub mod driver;
 pub mod pjl_driver;
 pub mod transport;
 pub mod uri;

@@ -96,6 +96,10 @@ impl PrinterStatus {
                 reasons.push("offline-report");
             }
         }
+        // Warnings (toner low, a tray empty) set no state; online means it can print.
+        if state.is_none() && s.online == Some(true) && previous == PrinterState::Stopped {
+            state = Some(PrinterState::Idle);
+        }
         Self {
             state: state.unwrap_or(previous),
             reasons,
@@ -367,31 +371,57 @@ impl PjlPrinter {
 
         // Send in chunks while reading, so status never backs up behind our data.
         let mut sent = 0usize;
-        let mut delivered = 0u32;
-        let mut end = None;
+        let mut tracker = JobTracker {
+            name: name.to_owned(),
+            token: token.clone(),
+            synced: false,
+            started: false,
+            delivered: 0,
+            end: None,
+        };
         for chunk in job.chunks(1024) {
-            let write = tokio::time::timeout(self.settings.write_timeout, async {
-                self.wr.write_all(chunk).await?;
-                self.wr.flush().await
-            });
-            match write.await {
-                Ok(Ok(())) => sent += chunk.len(),
-                Ok(Err(e)) => {
-                    let why = format!("write failed: {e}");
-                    let _ = self.lost(&why);
-                    return if sent == 0 {
-                        PrintOutcome::NotStarted { reason: why }
-                    } else {
-                        PrintOutcome::Unknown {
-                            reason: format!("link lost while sending: {why}"),
-                        }
-                    };
+            let mut off = 0;
+            while off < chunk.len() {
+                let write =
+                    tokio::time::timeout(self.settings.write_timeout, self.wr.write(&chunk[off..]));
+                match write.await {
+                    Ok(Ok(0)) | Ok(Err(_)) => {
+                        let why = "the link refused data (write failed)".to_owned();
+                        let _ = self.lost(&why);
+                        // Only a failure before any byte was accepted is safe to retry.
+                        return if sent == 0 {
+                            PrintOutcome::NotStarted { reason: why }
+                        } else {
+                            PrintOutcome::Unknown {
+                                reason: format!("link lost while sending after {sent} bytes"),
+                            }
+                        };
+                    }
+                    Ok(Ok(n)) => {
+                        off += n;
+                        sent += n;
+                    }
+                    Err(_) => {
+                        return if sent == 0 {
+                            PrintOutcome::NotStarted {
+                                reason: "the printer accepted no data (write timed out)".to_owned(),
+                            }
+                        } else {
+                            PrintOutcome::Unknown {
+                                reason: "the printer stopped accepting data (write timed out)"
+                                    .to_owned(),
+                            }
+                        };
+                    }
                 }
-                Err(_) => {
-                    return PrintOutcome::Unknown {
-                        reason: "the printer stopped accepting data (write timed out)".to_owned(),
-                    };
-                }
+            }
+            if let Ok(Err(_)) | Err(_) =
+                tokio::time::timeout(self.settings.write_timeout, self.wr.flush()).await
+            {
+                let _ = self.lost("flush failed");
+                return PrintOutcome::Unknown {
+                    reason: format!("link lost while sending after {sent} bytes"),
+                };
             }
             // Drain whatever the printer said meanwhile, without waiting.
             while let Ok(msgs) = self
@@ -399,14 +429,7 @@ impl PjlPrinter {
                 .await
             {
                 for m in msgs {
-                    match m {
-                        Message::Page(n) => {
-                            delivered = n;
-                            progress(n);
-                        }
-                        Message::JobEnd(e) if end.is_none() => end = Some(e),
-                        _ => {}
-                    }
+                    track(m, &mut tracker, &mut progress);
                 }
             }
         }
@@ -417,7 +440,8 @@ impl PjlPrinter {
         let mut budget = self.settings.page_timeout * expected.max(1);
         let mut paused = Duration::ZERO;
         let mut last_tick = Instant::now();
-        while end.is_none() {
+        let mut last_heard = Instant::now();
+        while tracker.end.is_none() {
             let until = Instant::now() + silence.min(Duration::from_secs(1).max(silence / 10));
             let result = self.read_some(until).await;
             let now = Instant::now();
@@ -438,24 +462,29 @@ impl PjlPrinter {
             } else {
                 return PrintOutcome::Unknown {
                     reason: format!(
-                        "no end of job from the printer in time ({delivered} of {expected} sheets reported)"
+                        "no end of job from the printer in time ({} of {expected} sheets reported)",
+                        tracker.delivered
                     ),
                 };
             }
             match result {
                 Ok(msgs) => {
+                    last_heard = now;
                     for m in msgs {
-                        match m {
-                            Message::Page(n) => {
-                                delivered = n;
-                                progress(n);
-                            }
-                            Message::JobEnd(e) if end.is_none() => end = Some(e),
-                            _ => {}
-                        }
+                        track(m, &mut tracker, &mut progress);
                     }
                 }
-                Err(ReadEnd::Timeout) => {}
+                Err(ReadEnd::Timeout) => {
+                    if self.settings.heartbeat_s > 0 && now - last_heard > silence {
+                        let _ = self.lost("no heartbeat from the printer");
+                        return PrintOutcome::Unknown {
+                            reason: format!(
+                                "the printer went silent (no heartbeat for {} s)",
+                                silence.as_secs()
+                            ),
+                        };
+                    }
+                }
                 Err(ReadEnd::Closed(why)) => {
                     let _ = self.lost(&why);
                     return PrintOutcome::Unknown {
@@ -464,7 +493,7 @@ impl PjlPrinter {
                 }
             }
         }
-        let Some(end) = end else {
+        let Some(end) = tracker.end else {
             return PrintOutcome::Unknown {
                 reason: "no end of job".to_owned(),
             };
@@ -481,4 +510,37 @@ impl PjlPrinter {
 enum ReadEnd {
     Timeout,
     Closed(String),
+}
+
+/// What `print` has seen of its own job so far.
+struct JobTracker {
+    name: String,
+    token: String,
+    /// The job's ECHO came back: everything after it belongs to this job's time.
+    synced: bool,
+    /// `USTATUS JOB START` with our name.
+    started: bool,
+    delivered: u32,
+    end: Option<pstation_pjl::status::JobEnd>,
+}
+
+/// Dispatches one message to the job being printed: stale input before the job's echo, and
+/// pages or ends of other jobs, are ignored (an END for another name does not end ours).
+fn track(m: Message, t: &mut JobTracker, progress: &mut impl FnMut(u32)) {
+    match m {
+        Message::Echo(tok) if tok == t.token => t.synced = true,
+        Message::JobStart { name } if t.synced && name == t.name => t.started = true,
+        Message::Page(n) if t.started => {
+            t.delivered = n;
+            progress(n);
+        }
+        Message::JobEnd(e) if t.synced && t.end.is_none() => {
+            if e.name == t.name {
+                t.end = Some(e);
+            } else {
+                tracing::warn!(other = %e.name, "the printer ended another job while ours was printing");
+            }
+        }
+        _ => {}
+    }
 }

@@ -67,6 +67,59 @@ pub async fn open(uri: &DeviceUri, timeout: Duration) -> Result<Box<dyn Stream>,
     })
 }
 
+/// The USB printer-class node is not a tty and not pollable, so it gets two named threads doing
+/// blocking reads and writes, bridged to an in-memory duplex stream: reads and writes never block
+/// each other, and no blocking call runs on the async runtime. When the driver drops its end,
+/// the writer thread ends; the reader thread ends at the device's next read error or EOF.
+fn usblp(path: &std::path::Path) -> std::io::Result<Box<dyn Stream>> {
+    use std::io::{Read, Write};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut device_r = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let mut device_w = device_r.try_clone()?;
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let (mut theirs_rd, mut theirs_wr) = tokio::io::split(theirs);
+    let handle = tokio::runtime::Handle::current();
+    let handle_w = handle.clone();
+    std::thread::Builder::new()
+        .name("usblp-reader".to_owned())
+        .spawn(move || {
+            let mut buf = vec![0u8; 4096];
+            loop {
+                match device_r.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if handle.block_on(theirs_wr.write_all(&buf[..n])).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        })?;
+    std::thread::Builder::new()
+        .name("usblp-writer".to_owned())
+        .spawn(move || {
+            let mut buf = vec![0u8; 4096];
+            loop {
+                match handle_w.block_on(theirs_rd.read(&mut buf)) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if device_w
+                            .write_all(&buf[..n])
+                            .and_then(|()| device_w.flush())
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+        })?;
+    Ok(Box::new(ours))
+}
+
 /// Opens `uri`, retrying with exponential back-off (100 ms doubling to `max_delay`) while the
 /// device is missing, unreachable or busy — an unplugged cable, a printer switched off, a USB
 /// device re-enumerating — until `give_up` has passed. Permission and URI problems fail at once
@@ -145,13 +198,9 @@ async fn open_inner(uri: &DeviceUri) -> Result<Box<dyn Stream>, TransportError> 
                 }
             }
         }
-        DeviceUri::Usblp { path } => tokio::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .await
-            .map(|f| Box::new(f) as Box<dyn Stream>)
-            .map_err(|e| from_io(&path.display().to_string(), &e)),
+        DeviceUri::Usblp { path } => {
+            usblp(path).map_err(|e| from_io(&path.display().to_string(), &e))
+        }
         DeviceUri::Tcp { addr } => tokio::net::TcpStream::connect(addr)
             .await
             .map(|s| {

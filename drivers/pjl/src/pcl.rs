@@ -226,6 +226,8 @@ pub enum PclError {
 
 /// The largest page the decoder accepts (pixels each way).
 pub const MAX_DIMENSION: usize = 20_000;
+/// The most pages one stream may carry (further pages are dropped, bounding memory).
+pub const MAX_PAGES: usize = 16;
 
 /// Decodes a PCL stream's raster pages (what a printer would print). Unknown escapes are skipped.
 #[derive(Debug, Default)]
@@ -268,6 +270,11 @@ impl PclDecoder {
     }
 
     fn finish_page(&mut self) {
+        if self.pages.len() >= MAX_PAGES {
+            self.rows.clear();
+            self.y = 0;
+            return;
+        }
         let stride = self.stride();
         let height = self.height_px.max(self.rows.len());
         if stride == 0 || height == 0 {
@@ -402,7 +409,7 @@ impl PclDecoder {
                 self.mode = value;
             }
             (b'*', b'b', b'Y') => {
-                if self.y + value > MAX_DIMENSION {
+                if self.y.saturating_add(value) > MAX_DIMENSION {
                     return Err(PclError::Geometry {
                         offset: at,
                         what: "raster offset beyond 20000 rows",

@@ -257,11 +257,13 @@ impl SimPrinter {
         if self.now < self.ready_at {
             return 10003;
         }
+        // Booklets are needed only when the next page has to take one (not while the last
+        // booklet is still being printed).
         if self.hopper == 0
             && self
                 .queue
-                .iter()
-                .any(|j| j.ended && j.printed < j.pages.len())
+                .first()
+                .is_some_and(|j| j.ended && j.next_page_at.is_none() && j.printed < j.pages.len())
         {
             return 41101; // foreground media mount: booklets needed
         }
@@ -497,7 +499,15 @@ impl SimPrinter {
 
     /// Moves time forward to `now` (never backwards) and returns what happened meanwhile.
     pub fn advance(&mut self, now: u64) -> Vec<Output> {
+        let before = self.now;
         self.now = self.now.max(now);
+        // A page in progress does not advance while the printer is stopped (cover open,
+        // offline): its completion moves back by the time spent stopped.
+        if !Self::online(self.code())
+            && let Some(at) = self.queue.first_mut().and_then(|j| j.next_page_at.as_mut())
+        {
+            *at += self.now - before;
+        }
         let mut out = Vec::new();
         loop {
             let code = self.code();
@@ -564,7 +574,9 @@ impl SimPrinter {
         if self.now < self.ready_at {
             consider(self.ready_at);
         }
-        if let Some(at) = self.queue.first().and_then(|j| j.next_page_at) {
+        if Self::online(self.code())
+            && let Some(at) = self.queue.first().and_then(|j| j.next_page_at)
+        {
             consider(at);
         }
         if self.notify.timed_s > 0 {

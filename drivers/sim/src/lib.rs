@@ -120,8 +120,9 @@ impl Printer {
     pub async fn control(&self, c: &Control) -> (Vec<Output>, bool) {
         let mut core = self.core.lock().await;
         let now = self.now_ms();
-        let _ = core.advance(now);
-        match c {
+        // Whatever was due before the command happens first, and is kept.
+        let mut due = core.advance(now);
+        let (out, drop_link) = match c {
             Control::Fault(f) => (core.inject(*f), false),
             Control::Clear => (core.clear_faults(), false),
             Control::Refill(0) => {
@@ -142,7 +143,9 @@ impl Printer {
                 *self.slow_ms.lock().await = *ms;
                 (Vec::new(), false)
             }
-        }
+        };
+        due.extend(out);
+        (due, drop_link)
     }
 
     async fn record(&self, job: &JobRecord) {
