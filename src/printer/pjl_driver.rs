@@ -175,6 +175,8 @@ pub struct PjlPrinter {
     status: watch::Sender<PrinterStatus>,
     token: u64,
     buf: Vec<u8>,
+    /// Messages read past a request's echo, handed to the next reader first.
+    pending: std::collections::VecDeque<Message>,
 }
 
 impl PjlPrinter {
@@ -190,6 +192,7 @@ impl PjlPrinter {
             status,
             token: 0,
             buf: vec![0; 4096],
+            pending: std::collections::VecDeque::new(),
         }
     }
 
@@ -234,6 +237,9 @@ impl PjlPrinter {
 
     /// Reads once (bounded by `until`), returning the messages parsed.
     async fn read_some(&mut self, until: Instant) -> Result<Vec<Message>, ReadEnd> {
+        if !self.pending.is_empty() {
+            return Ok(self.pending.drain(..).collect());
+        }
         match tokio::time::timeout_at(until, self.rd.read(&mut self.buf)).await {
             Err(_) => Err(ReadEnd::Timeout),
             Ok(Ok(0)) => Err(ReadEnd::Closed(
@@ -280,8 +286,11 @@ impl PjlPrinter {
         loop {
             match self.read_some(until).await {
                 Ok(msgs) => {
-                    for m in msgs {
+                    let mut rest = msgs.into_iter();
+                    for m in rest.by_ref() {
                         if m == Message::Echo(token.clone()) {
+                            // Whatever came after the echo belongs to the next reader.
+                            self.pending.extend(rest);
                             return Ok(got);
                         }
                         got.push(m);

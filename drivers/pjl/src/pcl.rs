@@ -307,6 +307,10 @@ impl PclDecoder {
                     i += 1;
                 }
                 ESC if data.get(i + 1) == Some(&b'E') => {
+                    // A reset ends a page that had no form feed (so two pages never merge).
+                    if !self.rows.is_empty() {
+                        self.finish_page();
+                    }
                     self.mode = 0;
                     i += 2;
                 }
@@ -630,6 +634,22 @@ mod tests {
         assert_eq!(stats.rows_mode2, 1);
         assert_eq!(stats.rows_mode3, 2);
         assert_eq!(PclDecoder::new().decode(&out).expect("decodes"), [page]);
+    }
+
+    #[test]
+    fn a_reset_without_a_form_feed_still_separates_pages() {
+        let mut a = Raster::blank(8, 1);
+        a.bits[0] = 0x81;
+        let mut one = Vec::new();
+        encode_page(&a, 300, &mut one);
+        // Drop the form feed of the first page.
+        one.pop();
+        let mut two = one.clone();
+        two.push(FF);
+        let mut stream = one;
+        stream.extend_from_slice(&two);
+        let pages = PclDecoder::new().decode(&stream).expect("decodes");
+        assert_eq!(pages.len(), 2);
     }
 
     #[test]

@@ -274,8 +274,15 @@ where
                     if slow > 0 {
                         tokio::time::sleep(Duration::from_millis(slow)).await;
                     }
-                    wr.write_all(&bytes).await?;
-                    wr.flush().await?;
+                    // A host that stops reading must not wedge the printer (and its controls).
+                    let write = async {
+                        wr.write_all(&bytes).await?;
+                        wr.flush().await
+                    };
+                    match tokio::time::timeout(Duration::from_secs(30), write).await {
+                        Ok(r) => r?,
+                        Err(_) => return Ok(()),
+                    }
                 }
                 Output::JobDone(job) => printer.record(&job).await,
             }
