@@ -2,10 +2,12 @@
 //! raster, for a fixture job carrying the 600 x 800 photo-like JPEG portrait. Prints the PDF
 //! size once so BENCHMARKS.md can record it.
 
+mod common;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pstation::job::{MediaType, Portrait, ValidateOptions, parse_job};
+use pstation::job::{MediaType, Portrait};
 use pstation::layout::build::{Calibration, Layout};
 use pstation::layout::fonts::Fonts;
 use pstation::layout::page::ImageRole;
@@ -17,15 +19,7 @@ use pstation::mrz::{self, MrzOptions};
 
 fn bench(c: &mut Criterion) {
     let root = env!("CARGO_MANIFEST_DIR");
-    let job_bytes =
-        std::fs::read(format!("{root}/fixtures/jobs/valid/santoso-budi.json")).expect("fixture");
-    let mut job = parse_job(
-        &job_bytes,
-        &ValidateOptions {
-            require_portrait: true,
-        },
-    )
-    .expect("valid");
+    let mut job = common::budi_job();
     job.portrait = Some(Portrait {
         media_type: MediaType::Jpeg,
         data: std::fs::read(format!("{root}/fixtures/portraits/silhouette-600x800.jpg"))

@@ -2,43 +2,16 @@
 //! as PCL raster (modes 2/3, blank rows skipped) inside the PJL job envelope. Prints the bytes on
 //! the wire against the uncompressed raster once, for BENCHMARKS.md.
 
+mod common;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pstation::job::{ValidateOptions, parse_job};
-use pstation::layout::build::{Calibration, Layout};
-use pstation::layout::fonts::Fonts;
-use pstation::layout::pdf::render_pdf;
-use pstation::layout::portrait::PortraitLimits;
-use pstation::layout::raster::render_page;
-use pstation::layout::template::Template;
-use pstation::mrz::{self, MrzOptions};
 use pstation_pjl::pcl::encode_page;
 use pstation_pjl::pjl::{JobOptions, job};
 
 fn bench(c: &mut Criterion) {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let bytes =
-        std::fs::read(format!("{root}/fixtures/jobs/valid/santoso-budi.json")).expect("fixture");
-    let job_data = parse_job(
-        &bytes,
-        &ValidateOptions {
-            require_portrait: true,
-        },
-    )
-    .expect("valid");
-    let fonts = Fonts::shared().expect("fonts");
-    let template = Template::default_template(&fonts).expect("template");
-    let layout = Layout {
-        template: &template,
-        fonts: &fonts,
-        limits: PortraitLimits::DEFAULT,
-        calibration: Calibration::default(),
-    };
-    let td3 = mrz::generate(&job_data.td3_input(), &MrzOptions::ICAO_DEFAULT).expect("mrz");
-    let page = layout.data_page(&job_data, &td3).expect("page");
-    let pdf = render_pdf(&page, &fonts, "bench");
-    let raster = render_page(&pdf, 300).expect("raster").mono();
+    let raster = common::budi_mono_300();
     let mut pcl = Vec::new();
     let stats = encode_page(&raster, 300, &mut pcl);
     let wire = job(

@@ -3,16 +3,10 @@
 //! end to end and compared with the link's limit, bytes × 10 / baud. `cargo bench --bench
 //! transfer` runs 5 prints; under `cargo test` it runs one as a smoke test.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use pstation::job::{ValidateOptions, parse_job};
-use pstation::layout::build::{Calibration, Layout};
-use pstation::layout::fonts::Fonts;
-use pstation::layout::pdf::render_pdf;
-use pstation::layout::portrait::PortraitLimits;
-use pstation::layout::raster::render_page;
-use pstation::layout::template::Template;
-use pstation::mrz::{self, MrzOptions};
 use pstation::printer::pjl_driver::{DriverSettings, PjlPrinter, PrintOutcome};
 use pstation::printer::transport;
 use pstation::printer::uri::DeviceUri;
@@ -29,29 +23,7 @@ fn main() {
     } else {
         1
     };
-    let root = env!("CARGO_MANIFEST_DIR");
-    let bytes =
-        std::fs::read(format!("{root}/fixtures/jobs/valid/santoso-budi.json")).expect("fixture");
-    let job_data = parse_job(
-        &bytes,
-        &ValidateOptions {
-            require_portrait: true,
-        },
-    )
-    .expect("valid");
-    let fonts = Fonts::shared().expect("fonts");
-    let template = Template::default_template(&fonts).expect("template");
-    let layout = Layout {
-        template: &template,
-        fonts: &fonts,
-        limits: PortraitLimits::DEFAULT,
-        calibration: Calibration::default(),
-    };
-    let td3 = mrz::generate(&job_data.td3_input(), &MrzOptions::ICAO_DEFAULT).expect("mrz");
-    let page = layout.data_page(&job_data, &td3).expect("page");
-    let raster = render_page(&render_pdf(&page, &fonts, "bench"), 300)
-        .expect("raster")
-        .mono();
+    let raster = common::budi_mono_300();
     let mut pcl = Vec::new();
     encode_page(&raster, 300, &mut pcl);
     let wire = job(

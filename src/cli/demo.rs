@@ -109,15 +109,8 @@ pub(super) fn run(
         settings.policy.issuing_state
     )?;
     writeln!(out)?;
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            writeln!(err, "$: internal-error: cannot start the runtime: {e}")?;
-            return Ok(super::Exit::Internal);
-        }
+    let Some(runtime) = super::runtime(err)? else {
+        return Ok(super::Exit::Internal);
     };
     let mut printer = runtime.block_on(start_simulated_printer(&out_dir.join("printer")));
     match &printer {

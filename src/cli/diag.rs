@@ -81,19 +81,6 @@ async fn loopback(uri: &DeviceUri, bytes: usize) -> Result<f64, String> {
     Ok(bytes as f64 / start.elapsed().as_secs_f64().max(1e-9))
 }
 
-fn runtime(err: &mut dyn Write) -> std::io::Result<Option<tokio::runtime::Runtime>> {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => Ok(Some(r)),
-        Err(e) => {
-            writeln!(err, "$: internal-error: cannot start the runtime: {e}")?;
-            Ok(None)
-        }
-    }
-}
-
 /// Opens the printer, or says why not: a bad URI is invalid input (exit 2), a device that
 /// cannot be opened is a device failure (exit 4).
 async fn connect(uri: &str, err: &mut dyn Write) -> std::io::Result<Result<PjlPrinter, Exit>> {
@@ -161,7 +148,7 @@ pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) 
         )?;
         return Ok(Exit::Ok);
     }
-    let Some(rt) = runtime(err)? else {
+    let Some(rt) = super::runtime(err)? else {
         return Ok(Exit::Internal);
     };
     rt.block_on(async move {

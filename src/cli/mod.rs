@@ -44,8 +44,8 @@ pub enum Command {
     /// Run the station demo on the embedded defaults (sample jobs, no configuration needed).
     Demo {
         /// Judge the policy as on this date (YYYY-MM-DD) instead of today.
-        #[arg(long, value_name = "DATE")]
-        today: Option<String>,
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        today: Option<time::Date>,
         /// Where the data pages of accepted jobs are written.
         #[arg(long, value_name = "DIR", default_value = "pstation-demo")]
         out_dir: PathBuf,
@@ -74,8 +74,8 @@ pub enum Command {
         #[arg(long, env = "PSTATION_CONFIG")]
         config: Option<PathBuf>,
         /// Judge the policy as on this date (YYYY-MM-DD) instead of today.
-        #[arg(long, value_name = "DATE")]
-        today: Option<String>,
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        today: Option<time::Date>,
     },
     /// Lay out TD3 data pages as PDF (and PNG preview), or the calibration page.
     Render {
@@ -112,8 +112,8 @@ pub enum Command {
         #[arg(long)]
         icao_only: bool,
         /// Judge the policy as on this date (YYYY-MM-DD) instead of today.
-        #[arg(long, value_name = "DATE")]
-        today: Option<String>,
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        today: Option<time::Date>,
     },
     /// Run the simulated passport printer on a PTY and/or TCP (control words on stdin).
     Sim {
@@ -247,14 +247,7 @@ impl Exit {
 /// to `err`.
 pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
     let result = match command {
-        Command::Demo { today, out_dir } => match today.as_deref().map(|s| (s, parse_today(s))) {
-            Some((s, None)) => {
-                writeln!(err, "--today: date-format: {s:?} is not a date YYYY-MM-DD")
-                    .map(|()| Exit::InvalidInput)
-            }
-            Some((_, Some(d))) => demo::run(Some(d), &out_dir, out, err),
-            None => demo::run(None, &out_dir, out, err),
-        },
+        Command::Demo { today, out_dir } => demo::run(today, &out_dir, out, err),
         Command::Mrz {
             check: Some(lines), ..
         } => mrz_check(&lines, out, err),
@@ -275,7 +268,7 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             policy,
             config,
             today,
-        } => validate(&job, policy, config.as_deref(), today.as_deref(), out, err),
+        } => validate(&job, policy, config.as_deref(), today, out, err),
         Command::Config { action } => config_command(action, out, err),
         Command::Sim {
             listen,
@@ -329,30 +322,24 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             template,
             icao_only,
             today,
-        } => match today.as_deref().map(|s| (s, parse_today(s))) {
-            Some((s, None)) => {
-                writeln!(err, "--today: date-format: {s:?} is not a date YYYY-MM-DD")
-                    .map(|()| Exit::InvalidInput)
-            }
-            parsed => render::run(
-                render::RenderArgs {
-                    icao_only,
-                    today: parsed.and_then(|(_, d)| d),
-                    jobs,
-                    calibration,
-                    out: out_file,
-                    out_dir,
-                    png,
-                    dpi,
-                    offset_x,
-                    offset_y,
-                    config,
-                    template,
-                },
-                out,
-                err,
-            ),
-        },
+        } => render::run(
+            render::RenderArgs {
+                icao_only,
+                today,
+                jobs,
+                calibration,
+                out: out_file,
+                out_dir,
+                png,
+                dpi,
+                offset_x,
+                offset_y,
+                config,
+                template,
+            },
+            out,
+            err,
+        ),
     };
     // A failed write to stdout/stderr (e.g. a closed pipe) leaves nothing useful to report.
     result.unwrap_or(Exit::Internal)
@@ -522,32 +509,39 @@ fn mrz_check(lines: &[String], out: &mut dyn Write, err: &mut dyn Write) -> CmdR
     }
 }
 
-fn parse_today(s: &str) -> Option<time::Date> {
+/// `--today`: an ISO date, parsed by clap (a bad value is a usage error, exit 2).
+fn parse_date(s: &str) -> Result<time::Date, String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(s, &format).ok()
+    time::Date::parse(s, &format)
+        .map_err(|_| format!("date-format: {s:?} is not a date YYYY-MM-DD"))
+}
+
+/// The tokio runtime for the commands that do I/O (demo, sim, diag), or `None` after saying why.
+pub(crate) fn runtime(err: &mut dyn Write) -> std::io::Result<Option<tokio::runtime::Runtime>> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Ok(Some(r)),
+        Err(e) => {
+            writeln!(err, "$: internal-error: cannot start the runtime: {e}")?;
+            Ok(None)
+        }
+    }
 }
 
 fn validate(
     path: &Path,
     policy: bool,
     config: Option<&Path>,
-    today: Option<&str>,
+    today: Option<time::Date>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
     let Some(settings) = load_settings(config, err)? else {
         return Ok(Exit::InvalidInput);
     };
-    let today = match today {
-        None => crate::today_at(settings.utc_offset),
-        Some(s) => match parse_today(s) {
-            Some(d) => d,
-            None => {
-                writeln!(err, "--today: date-format: {s:?} is not a date YYYY-MM-DD")?;
-                return Ok(Exit::InvalidInput);
-            }
-        },
-    };
+    let today = today.unwrap_or_else(|| crate::today_at(settings.utc_offset));
     let opts = ValidateOptions {
         require_portrait: true,
     };

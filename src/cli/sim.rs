@@ -64,15 +64,8 @@ pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Cm
         )?;
         return Ok(Exit::InvalidInput);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            writeln!(err, "$: internal-error: cannot start the runtime: {e}")?;
-            return Ok(Exit::Internal);
-        }
+    let Some(runtime) = super::runtime(err)? else {
+        return Ok(Exit::Internal);
     };
     let opts = SimOptions {
         printer: SimConfig {

@@ -108,6 +108,17 @@ fn date_viz(d: Date, months: &[String]) -> String {
     format!("{:02} {month} {:04}", d.day(), d.year())
 }
 
+/// Ruler tick length for millimetre `mm`: long every 10, medium every 5, short otherwise.
+fn tick_mm(mm: i32) -> f32 {
+    if mm % 10 == 0 {
+        2.5
+    } else if mm % 5 == 0 {
+        1.6
+    } else {
+        0.9
+    }
+}
+
 /// Splits a name into lines of at most `max` characters at spaces (a longer word is split).
 fn wrap(name: &str, max: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
@@ -449,13 +460,7 @@ impl Layout<'_> {
         let (ry, x0, x1) = (26.0, 2.0, 123.0);
         items.push(line(x0, ry, x1, ry, 0.1));
         for mm in (x0 as i32)..=(x1 as i32) {
-            let len = if mm % 10 == 0 {
-                2.5
-            } else if mm % 5 == 0 {
-                1.6
-            } else {
-                0.9
-            };
+            let len = tick_mm(mm);
             items.push(line(mm as f32, ry, mm as f32, ry + len, 0.1));
             if mm % 10 == 0 && mm <= 110 {
                 items.push(label(mm as f32 + 0.3, ry + 1.6, &mm.to_string()));
@@ -465,13 +470,7 @@ impl Layout<'_> {
         let (rx, y0, y1) = (123.5, 2.0, 86.0);
         items.push(line(rx, y0, rx, y1, 0.1));
         for mm in (y0 as i32)..=(y1 as i32) {
-            let len = if mm % 10 == 0 {
-                2.5
-            } else if mm % 5 == 0 {
-                1.6
-            } else {
-                0.9
-            };
+            let len = tick_mm(mm);
             items.push(line(rx - len, mm as f32, rx, mm as f32, 0.1));
             if mm % 10 == 0 && mm >= 30 {
                 items.push(label(rx - 5.0, mm as f32 + 0.4, &mm.to_string()));
