@@ -54,6 +54,7 @@ fn main() {
                 page_ms: 1,
                 hopper: 1000,
                 page_count: 0,
+                io_timeout_ms: 15_000,
             },
             baud: BAUD,
             out_dir: None,
@@ -77,6 +78,7 @@ fn main() {
                     &format!("BENCH-{i:06}-a1"),
                     std::slice::from_ref(&raster),
                     300,
+                    &tokio_util::sync::CancellationToken::new(),
                     |_| {},
                 )
                 .await;

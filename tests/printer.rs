@@ -14,6 +14,7 @@ use pstation_pjl::pcl::Raster;
 use pstation_pjl::sim::SimConfig;
 use pstation_sim::{Control, Printer, SimOptions, parse_control, serve};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 fn fast() -> SimOptions {
     SimOptions {
@@ -23,6 +24,7 @@ fn fast() -> SimOptions {
             page_ms: 100,
             hopper: 10,
             page_count: 7,
+            io_timeout_ms: 15_000,
         },
         baud: 0,
         out_dir: None,
@@ -97,7 +99,13 @@ async fn a_job_completes_and_the_identity_reads_back_over_tcp() {
     wait_ready(&mut p).await;
     let mut sheets = Vec::new();
     let outcome = p
-        .print("SMD-2026-000123-a1", &[page()], 300, |n| sheets.push(n))
+        .print(
+            "SMD-2026-000123-a1",
+            &[page()],
+            300,
+            &CancellationToken::new(),
+            |n| sheets.push(n),
+        )
         .await;
     assert_eq!(outcome, PrintOutcome::Completed { pages: 1 });
     assert_eq!(sheets, [1]);
@@ -119,7 +127,13 @@ async fn the_station_sees_only_the_driver_trait() {
     }
     assert!(status.borrow_and_update().ready());
     let outcome = driver
-        .print("J-trait", &[page()], 300, Box::new(|_| {}))
+        .print(
+            "J-trait",
+            &[page()],
+            300,
+            &CancellationToken::new(),
+            Box::new(|_| {}),
+        )
         .await;
     assert_eq!(outcome, PrintOutcome::Completed { pages: 1 });
 }
@@ -133,7 +147,9 @@ async fn a_cover_open_before_the_job_means_not_started_and_clearing_recovers() {
         .await
         .expect("control");
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let outcome = p.print("J-cover", &[page()], 300, |_| {}).await;
+    let outcome = p
+        .print("J-cover", &[page()], 300, &CancellationToken::new(), |_| {})
+        .await;
     assert!(
         matches!(outcome, PrintOutcome::NotStarted { ref reason } if reason.contains("cover-open-error")),
         "{outcome:?}"
@@ -142,7 +158,8 @@ async fn a_cover_open_before_the_job_means_not_started_and_clearing_recovers() {
     tx.send(Control::Clear).await.expect("control");
     wait_ready(&mut p).await;
     assert_eq!(
-        p.print("J-cover", &[page()], 300, |_| {}).await,
+        p.print("J-cover", &[page()], 300, &CancellationToken::new(), |_| {})
+            .await,
         PrintOutcome::Completed { pages: 1 }
     );
 }
@@ -163,7 +180,15 @@ async fn a_cover_opened_mid_job_pauses_it_and_closing_it_completes_it() {
         tx.send(Control::Clear).await.expect("control");
         tx
     });
-    let outcome = p.print("J-mid", &[page(), page()], 300, |_| {}).await;
+    let outcome = p
+        .print(
+            "J-mid",
+            &[page(), page()],
+            300,
+            &CancellationToken::new(),
+            |_| {},
+        )
+        .await;
     assert_eq!(outcome, PrintOutcome::Completed { pages: 2 });
     let _ = control.await;
 }
@@ -181,7 +206,9 @@ async fn a_jam_makes_the_outcome_unknown() {
         tx.send(Control::Clear).await.expect("control");
         tx
     });
-    let outcome = p.print("J-jam", &[page()], 300, |_| {}).await;
+    let outcome = p
+        .print("J-jam", &[page()], 300, &CancellationToken::new(), |_| {})
+        .await;
     assert!(
         matches!(outcome, PrintOutcome::Unknown { .. }),
         "{outcome:?}"
@@ -203,7 +230,9 @@ async fn a_power_cycle_mid_job_makes_the_outcome_unknown() {
             .expect("control");
         tx
     });
-    let outcome = p.print("J-power", &[page()], 300, |_| {}).await;
+    let outcome = p
+        .print("J-power", &[page()], 300, &CancellationToken::new(), |_| {})
+        .await;
     assert!(
         matches!(outcome, PrintOutcome::Unknown { .. }),
         "{outcome:?}"
@@ -223,7 +252,15 @@ async fn an_unplugged_cable_mid_job_makes_the_outcome_unknown_and_the_link_lost(
         tx.send(Control::DropLink).await.expect("control");
         tx
     });
-    let outcome = p.print("J-unplug", &[page()], 300, |_| {}).await;
+    let outcome = p
+        .print(
+            "J-unplug",
+            &[page()],
+            300,
+            &CancellationToken::new(),
+            |_| {},
+        )
+        .await;
     assert!(
         matches!(outcome, PrintOutcome::Unknown { ref reason } if reason.contains("link lost")),
         "{outcome:?}"
@@ -247,7 +284,8 @@ async fn a_job_completes_over_a_real_pty_opened_through_serialport() {
     let mut p = connect(&uri).await;
     wait_ready(&mut p).await;
     assert_eq!(
-        p.print("J-pty", &[page()], 300, |_| {}).await,
+        p.print("J-pty", &[page()], 300, &CancellationToken::new(), |_| {})
+            .await,
         PrintOutcome::Completed { pages: 1 }
     );
     // A second open of the same port is refused: one owner per printer.
@@ -277,7 +315,9 @@ async fn every_misreported_end_is_a_cancellation_or_unknown_never_completed() {
             .await
             .expect("control");
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let outcome = p.print("J-end", &[page()], 300, |_| {}).await;
+        let outcome = p
+            .print("J-end", &[page()], 300, &CancellationToken::new(), |_| {})
+            .await;
         let got = match outcome {
             PrintOutcome::CanceledAtDevice => "canceled-at-device",
             PrintOutcome::CanceledByHost => "canceled-by-host",
@@ -303,7 +343,8 @@ async fn ink_low_is_a_warning_offline_refuses_to_start_and_garbled_replies_are_s
         "{status:?}"
     );
     assert_eq!(
-        p.print("J-ink", &[page()], 300, |_| {}).await,
+        p.print("J-ink", &[page()], 300, &CancellationToken::new(), |_| {})
+            .await,
         PrintOutcome::Completed { pages: 1 }
     );
 
@@ -315,7 +356,14 @@ async fn ink_low_is_a_warning_offline_refuses_to_start_and_garbled_replies_are_s
     let _ = p.status().await;
     wait_ready(&mut p).await;
     assert_eq!(
-        p.print("J-garble", &[page()], 300, |_| {}).await,
+        p.print(
+            "J-garble",
+            &[page()],
+            300,
+            &CancellationToken::new(),
+            |_| {}
+        )
+        .await,
         PrintOutcome::Completed { pages: 1 }
     );
 
@@ -323,7 +371,9 @@ async fn ink_low_is_a_warning_offline_refuses_to_start_and_garbled_replies_are_s
         .await
         .expect("control");
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let outcome = p.print("J-off", &[page()], 300, |_| {}).await;
+    let outcome = p
+        .print("J-off", &[page()], 300, &CancellationToken::new(), |_| {})
+        .await;
     assert!(
         matches!(outcome, PrintOutcome::NotStarted { ref reason } if reason.contains("offline-report")),
         "{outcome:?}"
@@ -337,7 +387,9 @@ async fn a_stalled_printer_makes_the_outcome_unknown() {
     wait_ready(&mut p).await;
     tx.send(Control::Stall).await.expect("control");
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let outcome = p.print("J-stall", &[page()], 300, |_| {}).await;
+    let outcome = p
+        .print("J-stall", &[page()], 300, &CancellationToken::new(), |_| {})
+        .await;
     // Either the status request times out before the job (nothing sent) or the END never comes.
     assert!(
         matches!(
@@ -379,7 +431,14 @@ async fn the_driver_reopens_a_device_that_appears_later() {
     let mut p = PjlPrinter::attach(stream, settings());
     wait_ready(&mut p).await;
     assert_eq!(
-        p.print("J-replug", &[page()], 300, |_| {}).await,
+        p.print(
+            "J-replug",
+            &[page()],
+            300,
+            &CancellationToken::new(),
+            |_| {}
+        )
+        .await,
         PrintOutcome::Completed { pages: 1 }
     );
     plug.abort();
@@ -398,7 +457,172 @@ async fn an_online_warning_from_the_start_still_counts_as_ready() {
     wait_ready(&mut p).await;
     // The hopper's last booklet prints too.
     assert_eq!(
-        p.print("J-last", &[page()], 300, |_| {}).await,
+        p.print("J-last", &[page()], 300, &CancellationToken::new(), |_| {})
+            .await,
         PrintOutcome::Completed { pages: 1 }
+    );
+}
+
+/// A page that compresses badly (a dense pseudo-random pattern), so its data takes long to send.
+fn heavy_page() -> Raster {
+    let mut r = Raster::blank(1600, 1000);
+    let mut x: u32 = 0x1234_5678;
+    for b in &mut r.bits {
+        // xorshift: deterministic noise.
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x as u8;
+    }
+    r
+}
+
+#[tokio::test]
+async fn a_cancel_before_the_first_byte_sends_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut opts = fast();
+    opts.out_dir = Some(dir.path().to_owned());
+    let (uri, _tx, printer) = tcp_sim(opts).await;
+    let mut p = connect(&uri).await;
+    wait_ready(&mut p).await;
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let outcome = p.print("J-cancel0", &[page()], 300, &cancel, |_| {}).await;
+    assert_eq!(outcome, PrintOutcome::CanceledByHost);
+    // The printer never heard of it: no booklet used, no job logged, and the next job prints.
+    assert_eq!(printer.hopper().await, 10);
+    assert_eq!(
+        p.print("J-after", &[page()], 300, &CancellationToken::new(), |_| {})
+            .await,
+        PrintOutcome::Completed { pages: 1 }
+    );
+    let log = std::fs::read_to_string(dir.path().join("jobs.jsonl")).expect("job log");
+    assert!(!log.contains("J-cancel0"), "{log}");
+}
+
+#[tokio::test]
+async fn a_cancel_while_sending_closes_the_job_and_never_claims_nothing_printed_when_a_sheet_came_out()
+ {
+    // Over a real PTY paced at 115200 baud the heavy page takes about 20 s to send; the PTY
+    // buffers some KB, so the driver is still sending when the cancel comes, and what it already
+    // wrote (the job header and the first rows) reaches the printer, at line speed.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut opts = fast();
+    opts.baud = 115_200;
+    opts.out_dir = Some(dir.path().to_owned());
+    let (master, slave) = tokio_serial::SerialStream::pair().expect("pty pair");
+    let path = {
+        use tokio_serial::SerialPort;
+        slave.name().expect("slave path")
+    };
+    let printer = Printer::new(opts);
+    let sim = printer.clone();
+    let server = tokio::spawn(async move { serve(sim, master, mpsc::channel(1).1).await });
+    let uri = DeviceUri::parse(&format!("serial://{path}?baud=115200&flow=none")).expect("uri");
+    let stream = transport::open(&uri, Duration::from_secs(5))
+        .await
+        .expect("open");
+    // What is already in the PTY buffer drains at line speed before the END can come.
+    let mut p = PjlPrinter::attach(
+        stream,
+        DriverSettings {
+            page_timeout: Duration::from_secs(60),
+            ..settings()
+        },
+    );
+    wait_ready(&mut p).await;
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        trigger.cancel();
+    });
+    let outcome = p
+        .print("J-cancel1", &[heavy_page()], 300, &cancel, |_| {})
+        .await;
+    // The partly drawn page is ejected by the printer (PCL semantics): the driver must say so.
+    assert!(
+        matches!(outcome, PrintOutcome::Unknown { ref reason } if reason.contains("1 sheet(s) out")),
+        "{outcome:?}"
+    );
+    // The printer is not blocked by the cut job: the next one completes.
+    assert_eq!(
+        p.print("J-next", &[page()], 300, &CancellationToken::new(), |_| {})
+            .await,
+        PrintOutcome::Completed { pages: 1 }
+    );
+    let log = std::fs::read_to_string(dir.path().join("jobs.jsonl")).expect("job log");
+    let jobs: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(jobs.len(), 2, "{log}");
+    assert_eq!(jobs[0]["name"], "J-cancel1");
+    assert_eq!(jobs[0]["ending"], "eoj");
+    assert_eq!(jobs[0]["pages_printed"], 1);
+    assert!(
+        jobs[0]["bytes"].as_u64().expect("bytes") < 100_000,
+        "the rest of the data was never sent: {log}"
+    );
+    assert_eq!(jobs[1]["name"], "J-next");
+    server.abort();
+    drop(slave);
+}
+
+#[tokio::test]
+async fn two_hosts_on_one_printer_each_hear_only_their_own_replies_and_jobs() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let printer = Printer::new(fast());
+    let p2 = printer.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let p = p2.clone();
+            tokio::spawn(async move { serve(p, sock, mpsc::channel(1).1).await });
+        }
+    });
+    // Host B: a raw connection that asks for device status and listens.
+    let mut b = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    {
+        use tokio::io::AsyncWriteExt;
+        let req = pstation_pjl::pjl::request("USTATUS DEVICE = ON", "HOST-B").expect("request");
+        b.write_all(&req).await.expect("write");
+    }
+    // Host A prints.
+    let uri = DeviceUri::parse(&format!("tcp://{addr}")).expect("uri");
+    let mut a = connect(&uri).await;
+    wait_ready(&mut a).await;
+    assert_eq!(
+        a.print(
+            "J-host-a",
+            &[page()],
+            300,
+            &CancellationToken::new(),
+            |_| {}
+        )
+        .await,
+        PrintOutcome::Completed { pages: 1 }
+    );
+    // Host B stops listening only after its own echo and a settle time past A's job.
+    let mut parser = pstation_pjl::pjl::ReplyParser::new();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        use tokio::io::AsyncReadExt;
+        match tokio::time::timeout(Duration::from_millis(300), b.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => seen.extend(parser.feed(&buf[..n])),
+            _ => break,
+        }
+    }
+    use pstation_pjl::pjl::Message;
+    assert!(seen.contains(&Message::Echo("HOST-B".into())), "{seen:?}");
+    assert!(
+        !seen.iter().any(|m| matches!(
+            m,
+            Message::JobStart { .. } | Message::JobEnd(_) | Message::Page(_)
+        ) || matches!(m, Message::Echo(t) if t != "HOST-B")),
+        "host B got host A's messages: {seen:?}"
     );
 }

@@ -198,6 +198,7 @@ pub(super) fn run(
                             &format!("{}-a1", job.job_id),
                             &[raster],
                             300,
+                            &tokio_util::sync::CancellationToken::new(),
                             |_| {},
                         ))
                     });
@@ -251,6 +252,7 @@ async fn start_simulated_printer(pages: &Path) -> Result<PjlPrinter, String> {
             page_ms: 300,
             hopper: 50,
             page_count: 0,
+            io_timeout_ms: 15_000,
         },
         baud: 0,
         out_dir: Some(pages.to_path_buf()),

@@ -267,9 +267,18 @@ pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) 
                     Err(exit) => return Ok(exit),
                 };
                 let name = format!("TEST-PAGE-{}", std::process::id());
-                let outcome = p.print(&name, &[raster], 300, |n| {
+                // Ctrl-C cancels the test page as far as the printer allows.
+                let cancel = tokio_util::sync::CancellationToken::new();
+                let on_interrupt = cancel.clone();
+                let watcher = tokio::spawn(async move {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        on_interrupt.cancel();
+                    }
+                });
+                let outcome = p.print(&name, &[raster], 300, &cancel, |n| {
                     let _ = writeln!(out, "sheet {n} delivered");
                 }).await;
+                watcher.abort();
                 match outcome {
                     PrintOutcome::Completed { pages } => {
                         writeln!(out, "completed: {pages} page(s) confirmed by the printer")?;

@@ -5,12 +5,11 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use pstation_pjl::sim::SimConfig;
-use pstation_sim::{Control, Printer, SimOptions, parse_control, serve};
+use pstation_sim::{Printer, SimOptions, no_control, parse_control, serve};
 use tokio::io::AsyncBufReadExt;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::mpsc;
 
 use super::{CmdResult, Exit};
 
@@ -36,9 +35,6 @@ pub struct SimArgs {
     /// Warm-up time.
     pub warm_up_ms: u64,
 }
-
-/// The control senders of the live sessions (TCP and PTY may both be connected).
-type Sessions = Arc<Mutex<Vec<mpsc::Sender<Control>>>>;
 
 pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
     let mut start_faults = Vec::new();
@@ -74,6 +70,7 @@ pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Cm
             page_ms: args.page_ms,
             hopper: args.hopper,
             page_count: 0,
+            io_timeout_ms: 15_000,
         },
         baud: args.baud,
         out_dir: args.out.clone(),
@@ -83,7 +80,6 @@ pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Cm
         for c in &start_faults {
             let _ = printer.control(c).await;
         }
-        let session: Sessions = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         if let Some(addr) = &args.listen {
             let listener = match tokio::net::TcpListener::bind(addr).await {
@@ -96,20 +92,22 @@ pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Cm
             let bound = listener.local_addr()?;
             writeln!(out, "listening {bound}")?;
             out.flush()?;
-            let (p, s) = (printer.clone(), session.clone());
+            let p = printer.clone();
             tasks.push(tokio::spawn(async move {
                 while let Ok((sock, peer)) = listener.accept().await {
                     tracing::info!(%peer, "simulator: host connected");
-                    let (tx, rx) = mpsc::channel(16);
-                    s.lock().await.push(tx);
-                    if let Err(e) = serve(p.clone(), sock, rx).await {
-                        tracing::info!(error = %e, "simulator: connection ended");
-                    }
+                    // Each TCP client is its own I/O channel of the printer.
+                    let p = p.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = serve(p, sock, no_control()).await {
+                            tracing::info!(error = %e, "simulator: connection ended");
+                        }
+                    });
                 }
             }));
         }
         if args.pty || args.listen.is_none() {
-            let (p, s, link) = (printer.clone(), session.clone(), args.link.clone());
+            let (p, link) = (printer.clone(), args.link.clone());
             let (ready_tx, mut ready_rx) = mpsc::channel::<String>(4);
             tasks.push(tokio::spawn(async move {
                 // A new PTY pair per session: "unplugging" closes the master.
@@ -126,12 +124,10 @@ pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Cm
                         let _ = std::os::unix::fs::symlink(&path, link);
                     }
                     let _ = ready_tx.send(path).await;
-                    let (tx, rx) = mpsc::channel(16);
-                    s.lock().await.push(tx);
                     // Keep the slave open ourselves so the master does not read EIO between
                     // host connections.
                     let _keep = slave;
-                    let _ = serve(p.clone(), master, rx).await;
+                    let _ = serve(p.clone(), master, no_control()).await;
                 }
             }));
             if let Some(path) = ready_rx.recv().await {
@@ -152,19 +148,8 @@ pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Cm
                     }
                     match parse_control(&line) {
                         Some(c) => {
-                            let mut live = session.lock().await;
-                            live.retain(|tx| !tx.is_closed());
-                            if live.is_empty() {
-                                let _ = printer.control(&c).await;
-                            } else {
-                                // The printer is shared: one session applies the fault; a link
-                                // drop goes to every connected host.
-                                for (i, tx) in live.iter().enumerate() {
-                                    if i == 0 || c == Control::DropLink {
-                                        let _ = tx.send(c.clone()).await;
-                                    }
-                                }
-                            }
+                            // Applied to the one printer; a link drop reaches every host.
+                            printer.control(&c).await;
                             writeln!(out, "ok {}", line.trim())?;
                         }
                         None => writeln!(err, "control: unknown-command: {:?}", line.trim())?,

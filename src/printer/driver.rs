@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use pstation_pjl::pcl::Raster;
+use tokio_util::sync::CancellationToken;
 
 use super::pjl_driver::{
     DriverError, DriverSettings, Identity, PjlPrinter, PrintOutcome, PrinterStatus,
@@ -28,11 +29,13 @@ pub trait PrinterDriver: Send {
     /// A live view of the status.
     fn subscribe(&self) -> tokio::sync::watch::Receiver<PrinterStatus>;
     /// Prints pages as job `name`; the outcome is confirmed by the device or `Unknown`.
+    /// `cancel` stops the job as far as the device allows (see `PjlPrinter::print`).
     fn print<'a>(
         &'a mut self,
         name: &'a str,
         pages: &'a [Raster],
         dpi: u32,
+        cancel: &'a CancellationToken,
         progress: Box<dyn FnMut(u32) + Send + 'a>,
     ) -> BoxFuture<'a, PrintOutcome>;
 }
@@ -59,9 +62,10 @@ impl PrinterDriver for PjlPrinter {
         name: &'a str,
         pages: &'a [Raster],
         dpi: u32,
+        cancel: &'a CancellationToken,
         progress: Box<dyn FnMut(u32) + Send + 'a>,
     ) -> BoxFuture<'a, PrintOutcome> {
-        Box::pin(PjlPrinter::print(self, name, pages, dpi, progress))
+        Box::pin(PjlPrinter::print(self, name, pages, dpi, cancel, progress))
     }
 }
 

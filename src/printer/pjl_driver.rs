@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use pstation_pjl::pcl::{Raster, encode_page};
 use pstation_pjl::pjl::{self, DeviceStatus, JobOptions, Message, ReplyParser};
-use pstation_pjl::status::{Outcome, PrinterState, classify, judge_end};
+use pstation_pjl::status::{Outcome, PrinterState, classify, judge_canceled, judge_end};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::transport::Stream;
 
@@ -141,7 +142,7 @@ pub enum PrintOutcome {
     },
     /// Cancelled at the printer's panel.
     CanceledAtDevice,
-    /// Cancelled by the host.
+    /// Cancelled by the host (the station) with no sheet out: nothing was printed.
     CanceledByHost,
     /// Cannot be known; an operator must look at the booklet. Never reprint automatically.
     Unknown {
@@ -335,13 +336,23 @@ impl PjlPrinter {
 
     /// Prints `pages` as job `name` and returns the confirmed outcome. `progress` is called with
     /// the number of sheets delivered so far.
+    ///
+    /// `cancel` stops the job: before the first byte it is `CanceledByHost` (nothing sent);
+    /// while sending, the rest of the data is dropped, the job is closed with `EOJ`, and only an
+    /// `END` reporting no sheet out counts as cancelled (anything else is `Unknown`: a booklet
+    /// may be partly printed). Once every byte is sent the booklet is being personalised and
+    /// cannot be stopped from the host; the outcome is then whatever the printer reports.
     pub async fn print(
         &mut self,
         name: &str,
         pages: &[Raster],
         dpi: u32,
+        cancel: &CancellationToken,
         mut progress: impl FnMut(u32),
     ) -> PrintOutcome {
+        if cancel.is_cancelled() {
+            return PrintOutcome::CanceledByHost;
+        }
         // Before the first byte of the job: anything that fails is safe to retry.
         let status = match self.status().await {
             Ok(s) => s,
@@ -388,12 +399,20 @@ impl PjlPrinter {
             delivered: 0,
             end: None,
         };
-        for chunk in job.chunks(1024) {
+        let mut canceled = false;
+        'send: for chunk in job.chunks(1024) {
             let mut off = 0;
             while off < chunk.len() {
-                let write =
-                    tokio::time::timeout(self.settings.write_timeout, self.wr.write(&chunk[off..]));
-                match write.await {
+                let limit = self.settings.write_timeout;
+                let write = tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => {
+                        canceled = true;
+                        break 'send;
+                    }
+                    w = tokio::time::timeout(limit, self.wr.write(&chunk[off..])) => w,
+                };
+                match write {
                     Ok(Ok(0)) | Ok(Err(_)) => {
                         let why = "the link refused data (write failed)".to_owned();
                         let _ = self.lost(&why);
@@ -442,15 +461,63 @@ impl PjlPrinter {
                 }
             }
         }
+        if canceled {
+            if sent == 0 {
+                return PrintOutcome::CanceledByHost;
+            }
+            tracing::info!(job = %name, sent, "cancelling a job while sending it");
+            // Close the job where the data stopped; the printer ends it with what it has.
+            let trailer = match pjl::end_of_job(name) {
+                Ok(t) => t,
+                Err(e) => {
+                    return PrintOutcome::Unknown {
+                        reason: format!("cancelled after {sent} bytes; cannot end the job: {e}"),
+                    };
+                }
+            };
+            if let Err(e) = self.write(&trailer).await {
+                return PrintOutcome::Unknown {
+                    reason: format!(
+                        "cancelled after {sent} bytes; the printer did not take the end of the job: {e}"
+                    ),
+                };
+            }
+        }
+        let end = match self.await_end(&mut tracker, expected, &mut progress).await {
+            Ok(end) => end,
+            Err(unknown) => return unknown,
+        };
+        let outcome = if canceled {
+            judge_canceled(name, &end)
+        } else {
+            judge_end(name, expected, &end)
+        };
+        match outcome {
+            Outcome::Completed => PrintOutcome::Completed { pages: expected },
+            Outcome::CanceledAtDevice => PrintOutcome::CanceledAtDevice,
+            Outcome::CanceledByHost => PrintOutcome::CanceledByHost,
+            Outcome::Unknown(reason) => PrintOutcome::Unknown { reason },
+        }
+    }
 
-        // Wait for END. The clock runs only while the printer is ready; an operator condition
-        // (cover, jam, booklets) pauses it, up to `max_pause`.
+    /// Waits for our job's `END`. The clock runs only while the printer is ready; an operator
+    /// condition (cover, jam, booklets) pauses it, up to `max_pause`. Silence, link loss and
+    /// running out of time are `Err(Unknown)`.
+    async fn await_end(
+        &mut self,
+        tracker: &mut JobTracker,
+        expected: u32,
+        progress: &mut impl FnMut(u32),
+    ) -> Result<pstation_pjl::status::JobEnd, PrintOutcome> {
         let silence = Duration::from_secs(u64::from(self.settings.heartbeat_s.max(5)) * 3);
         let mut budget = self.settings.page_timeout * expected.max(1);
         let mut paused = Duration::ZERO;
         let mut last_tick = Instant::now();
         let mut last_heard = Instant::now();
-        while tracker.end.is_none() {
+        loop {
+            if let Some(end) = tracker.end.take() {
+                return Ok(end);
+            }
             let until = Instant::now() + silence.min(Duration::from_secs(1).max(silence / 10));
             let result = self.read_some(until).await;
             let now = Instant::now();
@@ -459,59 +526,48 @@ impl PjlPrinter {
             if self.last_status().state == PrinterState::Stopped {
                 paused += elapsed;
                 if paused > self.settings.max_pause {
-                    return PrintOutcome::Unknown {
+                    return Err(PrintOutcome::Unknown {
                         reason: format!(
                             "the printer stayed stopped ({}) too long",
                             self.last_status().reasons.join(", ")
                         ),
-                    };
+                    });
                 }
             } else if let Some(left) = budget.checked_sub(elapsed) {
                 budget = left;
             } else {
-                return PrintOutcome::Unknown {
+                return Err(PrintOutcome::Unknown {
                     reason: format!(
                         "no end of job from the printer in time ({} of {expected} sheets reported)",
                         tracker.delivered
                     ),
-                };
+                });
             }
             match result {
                 Ok(msgs) => {
                     last_heard = now;
                     for m in msgs {
-                        track(m, &mut tracker, &mut progress);
+                        track(m, tracker, progress);
                     }
                 }
                 Err(ReadEnd::Timeout) => {
                     if self.settings.heartbeat_s > 0 && now - last_heard > silence {
                         let _ = self.lost("no heartbeat from the printer");
-                        return PrintOutcome::Unknown {
+                        return Err(PrintOutcome::Unknown {
                             reason: format!(
                                 "the printer went silent (no heartbeat for {} s)",
                                 silence.as_secs()
                             ),
-                        };
+                        });
                     }
                 }
                 Err(ReadEnd::Closed(why)) => {
                     let _ = self.lost(&why);
-                    return PrintOutcome::Unknown {
+                    return Err(PrintOutcome::Unknown {
                         reason: format!("link lost during the job: {why}"),
-                    };
+                    });
                 }
             }
-        }
-        let Some(end) = tracker.end else {
-            return PrintOutcome::Unknown {
-                reason: "no end of job".to_owned(),
-            };
-        };
-        match judge_end(name, expected, &end) {
-            Outcome::Completed => PrintOutcome::Completed { pages: expected },
-            Outcome::CanceledAtDevice => PrintOutcome::CanceledAtDevice,
-            Outcome::CanceledByHost => PrintOutcome::CanceledByHost,
-            Outcome::Unknown(reason) => PrintOutcome::Unknown { reason },
         }
     }
 }

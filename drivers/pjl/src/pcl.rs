@@ -299,6 +299,25 @@ impl PclDecoder {
 
     /// Decodes a whole PCL stream and returns its pages.
     pub fn decode(mut self, data: &[u8]) -> Result<Vec<Raster>, PclError> {
+        self.run(data)?;
+        if !self.rows.is_empty() {
+            self.finish_page();
+        }
+        Ok(self.pages)
+    }
+
+    /// Decodes a stream that may have been cut off or damaged, as a printer does: every page
+    /// decoded up to the first error, then the page in progress as far as it got (a PCL printer
+    /// ejects a partly drawn page at the next reset), and the error if there was one.
+    pub fn decode_partial(mut self, data: &[u8]) -> (Vec<Raster>, Option<PclError>) {
+        let error = self.run(data).err();
+        if !self.rows.is_empty() {
+            self.finish_page();
+        }
+        (self.pages, error)
+    }
+
+    fn run(&mut self, data: &[u8]) -> Result<(), PclError> {
         let mut i = 0;
         while i < data.len() {
             match data[i] {
@@ -320,10 +339,7 @@ impl PclDecoder {
                 _ => i += 1,
             }
         }
-        if !self.rows.is_empty() {
-            self.finish_page();
-        }
-        Ok(self.pages)
+        Ok(())
     }
 
     /// Parses one parameterised escape starting at `start`; returns the index after it.
@@ -677,6 +693,48 @@ mod tests {
         assert_eq!(
             PclDecoder::new().decode(b"\x1b\x1b\x1b*").expect("ignored"),
             []
+        );
+    }
+
+    #[test]
+    fn a_cut_off_stream_yields_its_whole_pages_and_the_page_in_progress() {
+        let mut a = Raster::blank(16, 4);
+        a.bits[0] = 0xFF;
+        a.bits[6] = 0x0F;
+        let mut stream = Vec::new();
+        encode_page(&a, 300, &mut stream);
+        let whole = stream.len();
+        encode_page(&a, 300, &mut stream);
+        // Cut the second page after its first row: the printer ejects what it drew.
+        // The first transfer command of the second page: `ESC*b#W` then # data bytes.
+        let tail = &stream[whole..];
+        let (data_at, count) = (0..tail.len())
+            .filter(|&i| tail[i..].starts_with(b"\x1b*b"))
+            .find_map(|i| {
+                let digits = tail[i + 3..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
+                let n: usize = std::str::from_utf8(&tail[i + 3..i + 3 + digits])
+                    .ok()?
+                    .parse()
+                    .ok()?;
+                (tail.get(i + 3 + digits) == Some(&b'W')).then_some((i + 4 + digits, n))
+            })
+            .expect("a transfer command");
+        let first_row_end = whole + data_at + count;
+        let (pages, error) = PclDecoder::new().decode_partial(&stream[..first_row_end]);
+        assert_eq!(error, None);
+        assert_eq!(pages.len(), 2);
+        assert_eq!(pages[0], a);
+        assert!(pages[1].get(0, 0), "the drawn row is there");
+        assert!(!pages[1].get(4, 3), "the rest is blank");
+        // Cut inside a compressed row: whole pages and the error.
+        let (pages, error) = PclDecoder::new().decode_partial(&stream[..first_row_end - 1]);
+        assert_eq!(pages.len(), 1);
+        assert!(
+            matches!(error, Some(PclError::Truncated { .. })),
+            "{error:?}"
         );
     }
 }

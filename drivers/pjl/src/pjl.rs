@@ -97,9 +97,17 @@ pub fn job(opts: &JobOptions<'_>, pcl: &[u8]) -> Result<Vec<u8>, PjlError> {
     out.extend(command(&format!("JOB NAME = \"{}\"", opts.name)));
     out.extend(command("ENTER LANGUAGE = PCL"));
     out.extend_from_slice(pcl);
-    out.extend_from_slice(UEL);
+    out.extend(end_of_job(opts.name)?);
+    Ok(out)
+}
+
+/// The end of a job's envelope: leaves PCL and closes the job. Sent alone, after a job's data
+/// was cut short, it ends the job at the printer (a host cancel).
+pub fn end_of_job(name: &str) -> Result<Vec<u8>, PjlError> {
+    check_token("job name", name)?;
+    let mut out = UEL.to_vec();
     out.extend_from_slice(b"@PJL\r\n");
-    out.extend(command(&format!("EOJ NAME = \"{}\"", opts.name)));
+    out.extend(command(&format!("EOJ NAME = \"{name}\"")));
     out.extend_from_slice(UEL);
     Ok(out)
 }

@@ -2,13 +2,23 @@
 //! bytes, answers like a PJL printer (replies and unsolicited `USTATUS`), "prints" each received
 //! page after a warm-up and a per-booklet print time, keeps a booklet hopper, and injects faults.
 //!
-//! Design: `feed` takes host bytes, `advance` takes the current time in milliseconds; both return
-//! `Output`s (bytes for the host, finished jobs). Time never comes from the clock, so tests are
-//! deterministic. Pacing at the baud rate, PTY/TCP serving, link drops and stalls belong to the
-//! I/O shell around this core.
+//! Design: `feed_from` takes host bytes from an I/O channel, `advance` takes the current time in
+//! milliseconds; both return `Output`s (bytes for one channel's host, finished jobs). Time never
+//! comes from the clock, so tests are deterministic. As on a real printer with several ports,
+//! replies and status belong to the channel that asked for them: a job's `USTATUS JOB`/`PAGE`
+//! go to the channel that sent the job, `USTATUS DEVICE`/`TIMED` to every channel that turned
+//! them on. A job left open (no `EOJ`: the host hung up, was killed, or the link dropped) ends at
+//! the channel's close, at the next `JOB` on that channel, or after the I/O timeout, printing
+//! what was received — it never blocks later jobs. Pacing at the baud rate, PTY/TCP serving,
+//! link drops and stalls belong to the I/O shell around this core.
+
+use std::collections::BTreeMap;
 
 use crate::pcl::{PclDecoder, Raster};
 use crate::pjl::UEL;
+
+/// An I/O channel (one host connection) of the printer.
+pub type Channel = u32;
 
 /// Faults a test or a technician can inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +32,7 @@ pub enum Fault {
     Offline,
     /// Ink / toner low (10006): a warning, printing goes on.
     InkLow,
-    /// Power cycle: the current job vanishes without an END; warm-up follows.
+    /// Power cycle: every job in the printer vanishes without an END; warm-up follows.
     PowerCycle,
     /// The next reply is garbled.
     Garble,
@@ -50,10 +60,43 @@ pub enum BadEnd {
 /// Something the core produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
-    /// Bytes to send to the host.
-    Send(Vec<u8>),
+    /// Bytes to send to the host on `channel`.
+    Send {
+        /// The channel the bytes belong to.
+        channel: Channel,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
     /// A job finished (its pages came out, or it ended otherwise).
     JobDone(JobRecord),
+}
+
+/// How a job's data ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEnding {
+    /// `EOJ` arrived.
+    Eoj,
+    /// The channel closed (hang-up, unplug) before `EOJ`.
+    ChannelClosed,
+    /// No data for the I/O timeout before `EOJ`.
+    IoTimeout,
+    /// A new `JOB` arrived on the channel before `EOJ`.
+    NextJob,
+    /// The printer was power-cycled before the job finished.
+    PowerCycle,
+}
+
+impl JobEnding {
+    /// A stable word for logs and the job log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Eoj => "eoj",
+            Self::ChannelClosed => "channel-closed",
+            Self::IoTimeout => "io-timeout",
+            Self::NextJob => "next-job",
+            Self::PowerCycle => "power-cycle",
+        }
+    }
 }
 
 /// What the simulator did with one job.
@@ -61,14 +104,18 @@ pub enum Output {
 pub struct JobRecord {
     /// `JOB NAME=`.
     pub name: String,
+    /// The channel that sent it.
+    pub channel: Channel,
     /// Pages that came out.
     pub printed: Vec<Raster>,
-    /// Pages received.
+    /// Pages received (a page cut off mid-data counts: the printer ejects what it drew).
     pub pages_received: u32,
     /// PJL/PCL bytes received for the job.
     pub bytes: usize,
     /// `RESULT=` reported (`None` when no END was sent, e.g. power cycle).
     pub result: Option<&'static str>,
+    /// How the job's data ended.
+    pub ending: JobEnding,
     /// When `JOB` arrived (simulator milliseconds).
     pub started_ms: u64,
 }
@@ -86,10 +133,13 @@ pub struct SimConfig {
     pub hopper: u32,
     /// Lifetime page count at start.
     pub page_count: u64,
+    /// A job with no data for this long before its `EOJ` is ended (HP's default I/O timeout is
+    /// 15 s).
+    pub io_timeout_ms: u64,
 }
 
 impl SimConfig {
-    /// A quick printer for tests: 1 s warm-up, 2 s per booklet, 50 booklets.
+    /// A quick printer for tests: 1 s warm-up, 2 s per booklet, 50 booklets, 15 s I/O timeout.
     pub fn test_default() -> Self {
         Self {
             model: "PSTATION SIMULATED PASSPORT PRINTER".to_owned(),
@@ -97,6 +147,7 @@ impl SimConfig {
             page_ms: 2_000,
             hopper: 50,
             page_count: 0,
+            io_timeout_ms: 15_000,
         }
     }
 }
@@ -109,16 +160,38 @@ struct Unsolicited {
     timed_s: u64,
 }
 
+/// What the printer keeps per I/O channel.
+#[derive(Debug, Default)]
+struct ChannelState {
+    line: Vec<u8>,
+    in_pcl: bool,
+    pcl: Vec<u8>,
+    notify: Unsolicited,
+    last_timed: u64,
+    /// Bytes received outside a job (they count towards the next job).
+    loose_bytes: usize,
+    /// When the channel last received a byte.
+    last_rx: u64,
+}
+
 #[derive(Debug)]
 struct ActiveJob {
     name: String,
+    channel: Channel,
     pages: Vec<Raster>,
     bytes: usize,
     printed: usize,
     /// When the page being printed comes out.
     next_page_at: Option<u64>,
-    ended: bool,
+    /// How its data ended (`None` while data may still come).
+    ending: Option<JobEnding>,
     started_ms: u64,
+}
+
+impl ActiveJob {
+    fn ended(&self) -> bool {
+        self.ending.is_some()
+    }
 }
 
 /// The simulated printer.
@@ -127,17 +200,12 @@ pub struct SimPrinter {
     cfg: SimConfig,
     now: u64,
     ready_at: u64,
-    line: Vec<u8>,
-    in_pcl: bool,
-    pcl: Vec<u8>,
-    notify: Unsolicited,
-    last_timed: u64,
+    channels: BTreeMap<Channel, ChannelState>,
     faults: Vec<Fault>,
     garble_next: bool,
     hopper: u32,
     page_count: u64,
     queue: Vec<ActiveJob>,
-    current_bytes: usize,
     last_code: u32,
     jammed: bool,
 }
@@ -151,17 +219,12 @@ impl SimPrinter {
             ready_at: now + cfg.warm_up_ms,
             cfg,
             now,
-            line: Vec::new(),
-            in_pcl: false,
-            pcl: Vec::new(),
-            notify: Unsolicited::default(),
-            last_timed: now,
+            channels: BTreeMap::new(),
             faults: Vec::new(),
             garble_next: false,
             hopper,
             page_count,
             queue: Vec::new(),
-            current_bytes: 0,
             last_code: 10003,
             jammed: false,
         }
@@ -172,6 +235,11 @@ impl SimPrinter {
         self.hopper
     }
 
+    /// The engine's lifetime page count.
+    pub fn page_count(&self) -> u64 {
+        self.page_count
+    }
+
     /// Takes `n` booklets out of the hopper (an "out of booklets" fault when it reaches 0).
     pub fn take_booklets(&mut self, n: u32) -> Vec<Output> {
         self.hopper = self.hopper.saturating_sub(n);
@@ -180,7 +248,7 @@ impl SimPrinter {
 
     /// Loads `n` more booklets.
     pub fn refill(&mut self, n: u32) -> Vec<Output> {
-        self.hopper += n;
+        self.hopper = self.hopper.saturating_add(n);
         self.advance(self.now)
     }
 
@@ -189,27 +257,35 @@ impl SimPrinter {
         match fault {
             Fault::Garble => self.garble_next = true,
             Fault::PowerCycle => {
-                let mut out = Vec::new();
-                // The job in progress vanishes: no END is ever sent for it.
-                if let Some(job) = self.queue.first_mut() {
-                    job.ended = true;
-                    let job = self.queue.remove(0);
-                    out.push(Output::JobDone(JobRecord {
-                        name: job.name,
-                        printed: job.pages.into_iter().take(job.printed).collect(),
-                        pages_received: 0,
-                        bytes: job.bytes,
-                        result: None,
-                        started_ms: job.started_ms,
-                    }));
-                }
-                self.queue.clear();
+                // Every job in the printer vanishes: no END is ever sent for any of them. The
+                // record keeps what had come out and what had been received.
+                let out = self
+                    .queue
+                    .drain(..)
+                    .map(|job| {
+                        Output::JobDone(JobRecord {
+                            name: job.name,
+                            channel: job.channel,
+                            pages_received: job.pages.len() as u32,
+                            printed: job.pages.into_iter().take(job.printed).collect(),
+                            bytes: job.bytes,
+                            result: None,
+                            ending: JobEnding::PowerCycle,
+                            started_ms: job.started_ms,
+                        })
+                    })
+                    .collect();
                 self.faults.clear();
                 self.jammed = false;
-                self.notify = Unsolicited::default();
-                self.in_pcl = false;
-                self.pcl.clear();
-                self.line.clear();
+                // Status settings, half-read lines and PCL data are volatile.
+                let now = self.now;
+                for st in self.channels.values_mut() {
+                    *st = ChannelState {
+                        last_rx: now,
+                        last_timed: now,
+                        ..ChannelState::default()
+                    };
+                }
                 self.ready_at = self.now + self.cfg.warm_up_ms;
                 self.last_code = 10003;
                 return out;
@@ -234,6 +310,33 @@ impl SimPrinter {
         }
         out.extend(self.advance(self.now));
         out
+    }
+
+    /// The host on `channel` went away (hang-up, unplug, connection closed): its open job ends
+    /// with what was received, and the channel's settings are forgotten.
+    pub fn close_channel(&mut self, channel: Channel) -> Vec<Output> {
+        if let Some(mut st) = self.channels.remove(&channel) {
+            self.cut_open_job(channel, &mut st, JobEnding::ChannelClosed);
+        }
+        self.advance(self.now)
+    }
+
+    /// Ends `channel`'s open job (if any), decoding the PCL data it had as far as it got.
+    fn cut_open_job(&mut self, channel: Channel, st: &mut ChannelState, why: JobEnding) {
+        let partial = std::mem::take(&mut st.pcl);
+        let was_in_pcl = std::mem::take(&mut st.in_pcl);
+        if let Some(job) = self
+            .queue
+            .iter_mut()
+            .rev()
+            .find(|j| j.channel == channel && !j.ended())
+        {
+            if was_in_pcl {
+                job.pages
+                    .extend(PclDecoder::new().decode_partial(&partial).0);
+            }
+            job.ending = Some(why);
+        }
     }
 
     /// The device status code now.
@@ -263,11 +366,11 @@ impl SimPrinter {
             && self
                 .queue
                 .first()
-                .is_some_and(|j| j.ended && j.next_page_at.is_none() && j.printed < j.pages.len())
+                .is_some_and(|j| j.ended() && j.next_page_at.is_none() && j.printed < j.pages.len())
         {
             return 41101; // foreground media mount: booklets needed
         }
-        if self.queue.first().is_some_and(|j| j.ended) {
+        if self.queue.first().is_some_and(ActiveJob::ended) {
             return 10023;
         }
         if self.faults.contains(&Fault::InkLow) {
@@ -295,7 +398,7 @@ impl SimPrinter {
         }
     }
 
-    fn frame(&mut self, text: String) -> Output {
+    fn frame(&mut self, channel: Channel, text: String) -> Output {
         let mut bytes = text.into_bytes();
         bytes.push(0x0C);
         if self.garble_next {
@@ -307,7 +410,7 @@ impl SimPrinter {
             }
             bytes.truncate(bytes.len() * 3 / 4);
         }
-        Output::Send(bytes)
+        Output::Send { channel, bytes }
     }
 
     fn status_lines(&self, code: u32) -> String {
@@ -318,43 +421,67 @@ impl SimPrinter {
         )
     }
 
-    /// Feeds host bytes received at the current time.
+    /// Feeds host bytes received on channel 0 at the current time.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Output> {
+        self.feed_from(0, bytes)
+    }
+
+    /// Feeds host bytes received on `channel` at the current time.
+    pub fn feed_from(&mut self, channel: Channel, bytes: &[u8]) -> Vec<Output> {
         let mut out = Vec::new();
+        // The channel's state is taken out while its bytes are parsed and put back after.
+        let mut st = self
+            .channels
+            .remove(&channel)
+            .unwrap_or_else(|| ChannelState {
+                last_timed: self.now,
+                ..ChannelState::default()
+            });
+        st.last_rx = self.now;
         for &b in bytes {
-            if let Some(job) = self.queue.last_mut()
-                && !job.ended
+            if let Some(job) = self
+                .queue
+                .iter_mut()
+                .rev()
+                .find(|j| j.channel == channel && !j.ended())
             {
                 job.bytes += 1;
             } else {
-                self.current_bytes += 1;
+                st.loose_bytes += 1;
             }
-            if self.in_pcl {
-                self.pcl.push(b);
-                if self.pcl.ends_with(UEL) {
-                    let len = self.pcl.len() - UEL.len();
-                    let data: Vec<u8> = self.pcl.drain(..).take(len).collect();
-                    self.in_pcl = false;
-                    let pages = PclDecoder::new().decode(&data).unwrap_or_default();
-                    if let Some(job) = self.queue.last_mut().filter(|j| !j.ended) {
+            if st.in_pcl {
+                st.pcl.push(b);
+                if st.pcl.ends_with(UEL) {
+                    let len = st.pcl.len() - UEL.len();
+                    let data: Vec<u8> = st.pcl.drain(..).take(len).collect();
+                    st.in_pcl = false;
+                    // A UEL resets PCL: a page drawn only in part is ejected as it is.
+                    let (pages, _) = PclDecoder::new().decode_partial(&data);
+                    if let Some(job) = self
+                        .queue
+                        .iter_mut()
+                        .rev()
+                        .find(|j| j.channel == channel && !j.ended())
+                    {
                         job.pages.extend(pages);
                     }
-                    self.line.clear();
+                    st.line.clear();
                 }
                 continue;
             }
             if b == b'\n' {
-                let line = std::mem::take(&mut self.line);
-                out.extend(self.command_line(&line));
-            } else if self.line.len() < 1024 {
-                self.line.push(b);
+                let line = std::mem::take(&mut st.line);
+                out.extend(self.command_line(channel, &mut st, &line));
+            } else if st.line.len() < 1024 {
+                st.line.push(b);
             }
         }
+        self.channels.insert(channel, st);
         out.extend(self.advance(self.now));
         out
     }
 
-    fn command_line(&mut self, raw: &[u8]) -> Vec<Output> {
+    fn command_line(&mut self, channel: Channel, st: &mut ChannelState, raw: &[u8]) -> Vec<Output> {
         let mut text = String::from_utf8_lossy(raw).into_owned();
         while let Some(pos) = text.find("\u{1b}%-12345X") {
             text.replace_range(pos..pos + 9, "");
@@ -384,30 +511,30 @@ impl SimPrinter {
         match words.as_slice() {
             ["ECHO", ..] => {
                 let words = cmd.get(4..).unwrap_or("").trim();
-                out.push(self.frame(format!("@PJL ECHO {words}\r\n")));
+                out.push(self.frame(channel, format!("@PJL ECHO {words}\r\n")));
             }
             ["INFO", "ID", ..] => {
                 let model = self.cfg.model.clone();
-                out.push(self.frame(format!("@PJL INFO ID\r\n\"{model}\"\r\n")));
+                out.push(self.frame(channel, format!("@PJL INFO ID\r\n\"{model}\"\r\n")));
             }
             ["INFO", "STATUS", ..] => {
                 let lines = self.status_lines(self.code());
-                out.push(self.frame(format!("@PJL INFO STATUS\r\n{lines}")));
+                out.push(self.frame(channel, format!("@PJL INFO STATUS\r\n{lines}")));
             }
             ["INFO", "PAGECOUNT", ..] => {
                 let n = self.page_count;
-                out.push(self.frame(format!("@PJL INFO PAGECOUNT\r\nPAGECOUNT={n}\r\n")));
+                out.push(self.frame(channel, format!("@PJL INFO PAGECOUNT\r\nPAGECOUNT={n}\r\n")));
             }
             ["INFO", "CONFIG", ..] => {
                 let hopper = self.hopper;
-                out.push(self.frame(format!(
+                out.push(self.frame(channel, format!(
                     "@PJL INFO CONFIG\r\nRESOLUTION=300\r\nBOOKLETS={hopper}\r\nLANGUAGES [1 ENUMERATED]\r\n\tPCL\r\n"
                 )));
             }
             ["INFO", "USTATUS", ..] => {
-                let n = self.notify;
+                let n = st.notify;
                 let onoff = |b: bool| if b { "ON" } else { "OFF" };
-                out.push(self.frame(format!(
+                out.push(self.frame(channel, format!(
                     "@PJL INFO USTATUS\r\nDEVICE={} [3 ENUMERATED]\r\n\tOFF\r\n\tON\r\n\tVERBOSE\r\nJOB={} [2 ENUMERATED]\r\n\tOFF\r\n\tON\r\nPAGE={} [2 ENUMERATED]\r\n\tOFF\r\n\tON\r\nTIMED={} [2 RANGE]\r\n\t5\r\n\t300\r\n",
                     onoff(n.device),
                     onoff(n.job),
@@ -415,51 +542,60 @@ impl SimPrinter {
                     n.timed_s
                 )));
             }
-            ["USTATUSOFF", ..] => self.notify = Unsolicited::default(),
+            ["USTATUSOFF", ..] => st.notify = Unsolicited::default(),
             ["USTATUS", kind, ..] => {
                 let value = setting(kind).unwrap_or_default();
                 let on = value == "ON" || value == "VERBOSE";
                 match *kind {
-                    "DEVICE" => self.notify.device = on,
-                    "JOB" => self.notify.job = on,
-                    "PAGE" => self.notify.page = on,
+                    "DEVICE" => st.notify.device = on,
+                    "JOB" => st.notify.job = on,
+                    "PAGE" => st.notify.page = on,
                     "TIMED" => {
-                        self.notify.timed_s = value
+                        st.notify.timed_s = value
                             .parse::<u64>()
                             .map_or(0, |v| if v == 0 { 0 } else { v.clamp(5, 300) });
-                        self.last_timed = self.now;
+                        st.last_timed = self.now;
                     }
-                    _ => out.push(self.frame(format!("@PJL {cmd}\r\n?\r\n"))),
+                    _ => out.push(self.frame(channel, format!("@PJL {cmd}\r\n?\r\n"))),
                 }
             }
             ["JOB", ..] => {
+                // Nested jobs are not supported: a JOB before the previous job's EOJ ends it.
+                self.cut_open_job(channel, st, JobEnding::NextJob);
                 let name = quoted_name();
-                if self.notify.job {
-                    out.push(
-                        self.frame(format!("@PJL USTATUS JOB\r\nSTART\r\nNAME=\"{name}\"\r\n")),
-                    );
+                if st.notify.job {
+                    out.push(self.frame(
+                        channel,
+                        format!("@PJL USTATUS JOB\r\nSTART\r\nNAME=\"{name}\"\r\n"),
+                    ));
                 }
                 self.queue.push(ActiveJob {
                     name,
+                    channel,
                     pages: Vec::new(),
-                    bytes: std::mem::take(&mut self.current_bytes),
+                    bytes: std::mem::take(&mut st.loose_bytes),
                     printed: 0,
                     next_page_at: None,
-                    ended: false,
+                    ending: None,
                     started_ms: self.now,
                 });
             }
             ["EOJ", ..] => {
-                if let Some(job) = self.queue.iter_mut().rev().find(|j| !j.ended) {
-                    job.ended = true;
+                if let Some(job) = self
+                    .queue
+                    .iter_mut()
+                    .rev()
+                    .find(|j| j.channel == channel && !j.ended())
+                {
+                    job.ending = Some(JobEnding::Eoj);
                 }
             }
             ["ENTER", ..] if upper.contains("PCL") => {
-                self.in_pcl = true;
-                self.pcl.clear();
+                st.in_pcl = true;
+                st.pcl.clear();
             }
             ["COMMENT", ..] | ["SET", ..] | ["DEFAULT", ..] => {}
-            _ => out.push(self.frame(format!("@PJL {cmd}\r\n?\r\n"))),
+            _ => out.push(self.frame(channel, format!("@PJL {cmd}\r\n?\r\n"))),
         }
         out
     }
@@ -481,17 +617,23 @@ impl SimPrinter {
             Some(BadEnd::WrongPages) => reported = pages.saturating_sub(1),
             None => {}
         }
-        if self.notify.job {
-            out.push(self.frame(format!(
+        if self
+            .channels
+            .get(&job.channel)
+            .is_some_and(|st| st.notify.job)
+        {
+            out.push(self.frame(job.channel, format!(
                 "@PJL USTATUS JOB\r\nEND\r\nNAME=\"{name}\"\r\nPAGES={reported}\r\nRESULT={result}\r\n"
             )));
         }
         out.push(Output::JobDone(JobRecord {
             name: job.name,
+            channel: job.channel,
             pages_received: job.pages.len() as u32,
             printed: job.pages.into_iter().take(pages).collect(),
             bytes: job.bytes,
             result: Some(result),
+            ending: job.ending.unwrap_or(JobEnding::Eoj),
             started_ms: job.started_ms,
         }));
         out
@@ -508,21 +650,41 @@ impl SimPrinter {
         {
             *at += self.now - before;
         }
+        // Jobs whose host went quiet before EOJ end at the I/O timeout.
+        let timed_out: Vec<Channel> = self
+            .channels
+            .iter()
+            .filter(|(_, st)| self.now >= st.last_rx.saturating_add(self.cfg.io_timeout_ms))
+            .map(|(&c, _)| c)
+            .filter(|c| self.queue.iter().any(|j| j.channel == *c && !j.ended()))
+            .collect();
+        for c in timed_out {
+            if let Some(mut st) = self.channels.remove(&c) {
+                self.cut_open_job(c, &mut st, JobEnding::IoTimeout);
+                self.channels.insert(c, st);
+            }
+        }
         let mut out = Vec::new();
         loop {
             let code = self.code();
             if code != self.last_code {
                 self.last_code = code;
-                if self.notify.device {
-                    let lines = self.status_lines(code);
-                    out.push(self.frame(format!("@PJL USTATUS DEVICE\r\n{lines}")));
+                let lines = self.status_lines(code);
+                let listening: Vec<Channel> = self
+                    .channels
+                    .iter()
+                    .filter(|(_, st)| st.notify.device)
+                    .map(|(&c, _)| c)
+                    .collect();
+                for c in listening {
+                    out.push(self.frame(c, format!("@PJL USTATUS DEVICE\r\n{lines}")));
                 }
             }
             let printing_blocked = !Self::online(code);
             let Some(job) = self.queue.first_mut() else {
                 break;
             };
-            if !job.ended || printing_blocked {
+            if !job.ended() || printing_blocked {
                 break;
             }
             if job.printed >= job.pages.len() {
@@ -550,24 +712,35 @@ impl SimPrinter {
                     job.printed += 1;
                     job.next_page_at = None;
                     self.page_count += 1;
-                    let n = job.printed;
-                    if self.notify.page {
-                        out.push(self.frame(format!("@PJL USTATUS PAGE\r\n{n}\r\n")));
+                    let (n, channel) = (job.printed, job.channel);
+                    if self.channels.get(&channel).is_some_and(|st| st.notify.page) {
+                        out.push(self.frame(channel, format!("@PJL USTATUS PAGE\r\n{n}\r\n")));
                     }
                 }
                 Some(_) => break,
             }
         }
-        if self.notify.timed_s > 0 && self.now >= self.last_timed + self.notify.timed_s * 1000 {
-            self.last_timed = self.now;
-            let lines = self.status_lines(self.code());
-            out.push(self.frame(format!("@PJL USTATUS TIMED\r\n{lines}")));
+        let code = self.code();
+        let due: Vec<Channel> = self
+            .channels
+            .iter()
+            .filter(|(_, st)| {
+                st.notify.timed_s > 0 && self.now >= st.last_timed + st.notify.timed_s * 1000
+            })
+            .map(|(&c, _)| c)
+            .collect();
+        for c in due {
+            if let Some(st) = self.channels.get_mut(&c) {
+                st.last_timed = self.now;
+            }
+            let lines = self.status_lines(code);
+            out.push(self.frame(c, format!("@PJL USTATUS TIMED\r\n{lines}")));
         }
         out
     }
 
     /// When `advance` should next be called to make progress (a page due, warm-up over, a
-    /// heartbeat), if anything is pending.
+    /// heartbeat, an I/O timeout), if anything is pending.
     pub fn next_deadline(&self) -> Option<u64> {
         let mut t: Option<u64> = None;
         let mut consider = |v: u64| t = Some(t.map_or(v, |c| c.min(v)));
@@ -579,8 +752,13 @@ impl SimPrinter {
         {
             consider(at);
         }
-        if self.notify.timed_s > 0 {
-            consider(self.last_timed + self.notify.timed_s * 1000);
+        for (c, st) in &self.channels {
+            if st.notify.timed_s > 0 {
+                consider(st.last_timed + st.notify.timed_s * 1000);
+            }
+            if self.queue.iter().any(|j| j.channel == *c && !j.ended()) {
+                consider(st.last_rx.saturating_add(self.cfg.io_timeout_ms));
+            }
         }
         t
     }
@@ -627,12 +805,12 @@ mod tests {
         loop {
             for o in outputs.drain(..) {
                 match o {
-                    Output::Send(b) => msgs.extend(parser.feed(&b)),
+                    Output::Send { bytes, .. } => msgs.extend(parser.feed(&bytes)),
                     Output::JobDone(r) => done.push(r),
                 }
             }
             match sim.next_deadline() {
-                Some(t) if guard < 100 && sim.notify.timed_s == 0 => {
+                Some(t) if guard < 100 && sim.channels.values().all(|c| c.notify.timed_s == 0) => {
                     outputs = sim.advance(t);
                     guard += 1;
                 }
@@ -757,8 +935,8 @@ mod tests {
         let mut msgs = parser.feed(&[]);
         let out = sim.feed(&job_bytes("J5", 1));
         for o in out {
-            if let Output::Send(b) = o {
-                msgs.extend(parser.feed(&b));
+            if let Output::Send { bytes, .. } = o {
+                msgs.extend(parser.feed(&bytes));
             }
         }
         let _ = sim.advance(1_500); // warm-up over, the booklet is being printed
@@ -790,5 +968,145 @@ mod tests {
                 .any(|m| matches!(m, Message::InfoId(id) if id.starts_with("PSTATION")))
         );
         let _ = sim.feed(&[0xFF, 0x00, 0x1B, b'%', b'\n']);
+    }
+
+    /// The messages `outputs` carry for `channel`.
+    fn for_channel(outputs: &[Output], channel: Channel) -> Vec<Message> {
+        let mut parser = ReplyParser::new();
+        outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Send { channel: c, bytes } if *c == channel => Some(parser.feed(bytes)),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// Runs to quiescence, keeping every output.
+    fn settle(sim: &mut SimPrinter, mut all: Vec<Output>) -> Vec<Output> {
+        for _ in 0..100 {
+            let Some(t) = sim.next_deadline() else { break };
+            all.extend(sim.advance(t));
+        }
+        all
+    }
+
+    #[test]
+    fn replies_and_job_status_go_to_the_channel_that_asked_and_device_status_to_every_listener() {
+        let mut sim = SimPrinter::new(SimConfig::test_default(), 0);
+        let mut all = sim.feed_from(1, b"@PJL USTATUS DEVICE = ON\r\n@PJL ECHO ONE\r\n");
+        all.extend(sim.feed_from(2, b"@PJL ECHO TWO\r\n"));
+        all.extend(sim.feed_from(2, &job_bytes("ON-TWO", 1)));
+        let all = settle(&mut sim, all);
+        let one = for_channel(&all, 1);
+        let two = for_channel(&all, 2);
+        assert!(one.contains(&Message::Echo("ONE".into())));
+        assert!(!one.contains(&Message::Echo("TWO".into())));
+        assert!(
+            !one.iter().any(|m| matches!(
+                m,
+                Message::JobStart { .. } | Message::JobEnd(_) | Message::Page(_)
+            )),
+            "{one:?}"
+        );
+        assert!(
+            one.iter().any(|m| matches!(m, Message::Device(_))),
+            "channel 1 asked for device status"
+        );
+        assert!(two.contains(&Message::Echo("TWO".into())));
+        assert!(two.contains(&Message::Page(1)));
+        assert!(
+            two.iter()
+                .any(|m| matches!(m, Message::JobEnd(e) if e.name == "ON-TWO"))
+        );
+    }
+
+    #[test]
+    fn a_job_cut_off_before_eoj_ends_with_what_came_and_never_blocks_the_next_one() {
+        for how in ["close", "timeout", "next-job"] {
+            let mut sim = SimPrinter::new(SimConfig::test_default(), 0);
+            let whole = job_bytes("CUT", 2);
+            // Up to just before the end of the second page's raster (its rows are in).
+            let one_page = {
+                let mut v = Vec::new();
+                encode_page(&page(), 300, &mut v);
+                v.len()
+            };
+            let enter = b"ENTER LANGUAGE = PCL\r\n";
+            let pcl_at = whole
+                .windows(enter.len())
+                .position(|w| w == enter)
+                .expect("ENTER")
+                + enter.len();
+            let cut = pcl_at + 2 * one_page - b"\x1b*rC\x0c".len();
+            let mut all = sim.feed_from(3, &whole[..cut]);
+            match how {
+                "close" => all.extend(sim.close_channel(3)),
+                "timeout" => {
+                    all.extend(sim.advance(14_999));
+                    assert!(
+                        sim.queue.first().is_some_and(|j| !j.ended()),
+                        "still waiting for data"
+                    );
+                    all.extend(sim.advance(15_000));
+                }
+                _ => {}
+            }
+            all.extend(sim.feed_from(3, &job_bytes("NEXT", 1)));
+            let all = settle(&mut sim, all);
+            let done: Vec<&JobRecord> = all
+                .iter()
+                .filter_map(|o| match o {
+                    Output::JobDone(r) => Some(r),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(done.len(), 2, "{how}: both jobs end");
+            assert_eq!(done[0].name, "CUT");
+            let expected = match how {
+                "close" => JobEnding::ChannelClosed,
+                "timeout" => JobEnding::IoTimeout,
+                _ => JobEnding::NextJob,
+            };
+            assert_eq!(done[0].ending, expected, "{how}");
+            assert_eq!(
+                done[0].pages_received, 2,
+                "{how}: the page in progress is ejected as drawn"
+            );
+            assert_eq!(done[1].name, "NEXT");
+            assert_eq!(done[1].ending, JobEnding::Eoj);
+            assert_eq!(done[1].printed, [page()], "{how}");
+        }
+    }
+
+    #[test]
+    fn a_power_cycle_records_every_job_in_the_printer_with_what_it_had_received() {
+        let mut sim = SimPrinter::new(SimConfig::test_default(), 0);
+        let _ = sim.feed_from(1, &job_bytes("FIRST", 1));
+        let _ = sim.feed_from(2, &job_bytes("QUEUED", 2));
+        let _ = sim.advance(1_500);
+        let lost = sim.inject(Fault::PowerCycle);
+        let records: Vec<(&str, u32, usize, Option<&str>, JobEnding)> = lost
+            .iter()
+            .filter_map(|o| match o {
+                Output::JobDone(r) => Some((
+                    r.name.as_str(),
+                    r.pages_received,
+                    r.printed.len(),
+                    r.result,
+                    r.ending,
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            records,
+            [
+                ("FIRST", 1, 0, None, JobEnding::PowerCycle),
+                ("QUEUED", 2, 0, None, JobEnding::PowerCycle)
+            ]
+        );
+        assert_eq!(sim.code(), 10003, "warming up again");
     }
 }

@@ -135,9 +135,53 @@ pub fn judge_end(expected_name: &str, expected_pages: u32, end: &JobEnd) -> Outc
     }
 }
 
+/// Judges the `END` of a job the host cancelled while sending it. Only a job from which no sheet
+/// came out counts as cancelled; a sheet out means a booklet may be partly personalised, which
+/// only a person can judge.
+pub fn judge_canceled(expected_name: &str, end: &JobEnd) -> Outcome {
+    if end.name != expected_name {
+        return Outcome::Unknown(format!("the printer ended another job ({:?})", end.name));
+    }
+    match end.pages {
+        Some(0) => Outcome::CanceledByHost,
+        Some(n) => Outcome::Unknown(format!(
+            "cancelled while sending, but the printer reports {n} sheet(s) out: look at the booklet"
+        )),
+        None => Outcome::Unknown(
+            "cancelled while sending; the printer did not report a page count".to_owned(),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_cancel_counts_only_when_no_sheet_came_out() {
+        let end = |name: &str, pages| JobEnd {
+            name: name.to_owned(),
+            pages,
+            id: None,
+            result: Some(JobResult::Ok),
+        };
+        assert_eq!(
+            judge_canceled("J", &end("J", Some(0))),
+            Outcome::CanceledByHost
+        );
+        assert!(matches!(
+            judge_canceled("J", &end("J", Some(1))),
+            Outcome::Unknown(_)
+        ));
+        assert!(matches!(
+            judge_canceled("J", &end("J", None)),
+            Outcome::Unknown(_)
+        ));
+        assert!(matches!(
+            judge_canceled("J", &end("K", Some(0))),
+            Outcome::Unknown(_)
+        ));
+    }
 
     #[test]
     fn codes_map_to_the_reference_table() {

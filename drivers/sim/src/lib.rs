@@ -4,16 +4,20 @@
 //! printed page and a JSON line per job to an output folder, and takes faults at run time.
 //!
 //! Design: the core is sans-IO and owns no clock; this shell gives it milliseconds since start
-//! from tokio's clock, so tests may pause time when no real I/O is involved.
+//! from tokio's clock, so tests may pause time when no real I/O is involved. Every connection
+//! (PTY session, TCP client) is one I/O channel of the one printer: replies and job status go
+//! back to the connection they belong to, never to another host.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use pstation_pjl::pcl::Raster;
-use pstation_pjl::sim::{BadEnd, Fault, JobRecord, Output, SimConfig, SimPrinter};
+use pstation_pjl::sim::{BadEnd, Channel, Fault, JobRecord, Output, SimConfig, SimPrinter};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, mpsc, watch};
 use tokio::time::Instant;
 
 /// Run-time commands (from stdin, a control channel or a test).
@@ -91,13 +95,19 @@ pub enum SimError {
     Io(#[from] std::io::Error),
 }
 
-/// The shared printer, its start time and its state not tied to one connection.
+/// The shared printer, its start time and its state not tied to one connection. Each connection
+/// is one I/O channel of the core; what the core says is routed to the channel it belongs to.
 pub struct Printer {
     core: Mutex<SimPrinter>,
     start: Instant,
     opts: SimOptions,
     stalled: Mutex<bool>,
     slow_ms: Mutex<u64>,
+    /// Where each live channel's bytes go.
+    sinks: std::sync::Mutex<BTreeMap<Channel, mpsc::UnboundedSender<Vec<u8>>>>,
+    next_channel: AtomicU32,
+    /// Bumped to make every connected host lose its link.
+    drops: watch::Sender<u64>,
 }
 
 impl Printer {
@@ -109,6 +119,9 @@ impl Printer {
             opts,
             stalled: Mutex::new(false),
             slow_ms: Mutex::new(0),
+            sinks: std::sync::Mutex::new(BTreeMap::new()),
+            next_channel: AtomicU32::new(1),
+            drops: watch::channel(0).0,
         })
     }
 
@@ -116,36 +129,73 @@ impl Printer {
         self.start.elapsed().as_millis() as u64
     }
 
-    /// Applies a control command; returns `true` when the link must be dropped.
-    pub async fn control(&self, c: &Control) -> (Vec<Output>, bool) {
-        let mut core = self.core.lock().await;
-        let now = self.now_ms();
-        // Whatever was due before the command happens first, and is kept.
-        let mut due = core.advance(now);
-        let (out, drop_link) = match c {
-            Control::Fault(f) => (core.inject(*f), false),
-            Control::Clear => (core.clear_faults(), false),
-            Control::Refill(0) => {
-                let n = core.hopper();
-                (core.take_booklets(n), false)
+    /// Booklets left in the hopper.
+    pub async fn hopper(&self) -> u32 {
+        self.core.lock().await.hopper()
+    }
+
+    /// Sends each output where it belongs: bytes to their channel's host (dropped when that
+    /// host has gone, as a printer's buffer is), finished jobs to the output folder.
+    async fn route(&self, outputs: Vec<Output>) {
+        for o in outputs {
+            match o {
+                Output::Send { channel, bytes } => {
+                    let sinks = self.sinks.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(tx) = sinks.get(&channel) {
+                        let _ = tx.send(bytes);
+                    }
+                }
+                Output::JobDone(job) => self.record(&job).await,
             }
-            Control::Refill(n) => (core.refill(*n), false),
-            Control::DropLink => (Vec::new(), true),
-            Control::Stall => {
-                *self.stalled.lock().await = true;
-                (Vec::new(), false)
-            }
-            Control::Resume => {
-                *self.stalled.lock().await = false;
-                (Vec::new(), false)
-            }
-            Control::SlowReplies(ms) => {
-                *self.slow_ms.lock().await = *ms;
-                (Vec::new(), false)
-            }
+        }
+    }
+
+    /// Applies a control command to the printer; returns `true` when the link must be dropped
+    /// (the caller's connection). `Control::DropLink` also drops every other connected host.
+    pub async fn control(&self, c: &Control) -> bool {
+        let (out, drop_link) = {
+            let mut core = self.core.lock().await;
+            // Whatever was due before the command happens first, and is kept.
+            let mut out = core.advance(self.now_ms());
+            let drop_link = match c {
+                Control::Fault(f) => {
+                    out.extend(core.inject(*f));
+                    false
+                }
+                Control::Clear => {
+                    out.extend(core.clear_faults());
+                    false
+                }
+                Control::Refill(0) => {
+                    let n = core.hopper();
+                    out.extend(core.take_booklets(n));
+                    false
+                }
+                Control::Refill(n) => {
+                    out.extend(core.refill(*n));
+                    false
+                }
+                Control::DropLink => true,
+                Control::Stall => {
+                    *self.stalled.lock().await = true;
+                    false
+                }
+                Control::Resume => {
+                    *self.stalled.lock().await = false;
+                    false
+                }
+                Control::SlowReplies(ms) => {
+                    *self.slow_ms.lock().await = *ms;
+                    false
+                }
+            };
+            (out, drop_link)
         };
-        due.extend(out);
-        (due, drop_link)
+        self.route(out).await;
+        if drop_link {
+            self.drops.send_modify(|g| *g += 1);
+        }
+        drop_link
     }
 
     async fn record(&self, job: &JobRecord) {
@@ -174,10 +224,12 @@ impl Printer {
         }
         let line = serde_json::json!({
             "name": job.name,
+            "channel": job.channel,
             "pages_received": job.pages_received,
             "pages_printed": job.printed.len(),
             "bytes": job.bytes,
             "result": job.result,
+            "ending": job.ending.as_str(),
             "start_ms": job.started_ms,
             "end_ms": self.now_ms(),
             "png": files,
@@ -209,11 +261,47 @@ pub fn raster_png(page: &Raster) -> Option<Vec<u8>> {
     Some(out.into_inner())
 }
 
-/// Serves one connection until the host closes it, the link is dropped, or I/O fails.
+/// A control receiver for a connection that takes no per-connection commands.
+pub fn no_control() -> mpsc::Receiver<Control> {
+    mpsc::channel(1).1
+}
+
+/// Serves one connection (one I/O channel of the printer) until the host closes it, the link is
+/// dropped, or I/O fails. `control` carries run-time commands for this connection (a
+/// `DropLink` sent here drops every connected host, as pulling the printer's plug would).
 pub async fn serve<S>(
     printer: Arc<Printer>,
     stream: S,
+    control: mpsc::Receiver<Control>,
+) -> Result<(), SimError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let channel = printer.next_channel.fetch_add(1, Ordering::Relaxed);
+    let (tx, sink) = mpsc::unbounded_channel();
+    printer
+        .sinks
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(channel, tx);
+    let result = serve_channel(&printer, channel, stream, control, sink).await;
+    printer
+        .sinks
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&channel);
+    // The host is gone: a job it left open ends with what it sent.
+    let out = printer.core.lock().await.close_channel(channel);
+    printer.route(out).await;
+    result
+}
+
+async fn serve_channel<S>(
+    printer: &Printer,
+    channel: Channel,
+    stream: S,
     mut control: mpsc::Receiver<Control>,
+    mut sink: mpsc::UnboundedReceiver<Vec<u8>>,
 ) -> Result<(), SimError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -226,6 +314,8 @@ where
     let per_byte = (printer.opts.baud > 0)
         .then(|| Duration::from_secs_f64(10.0 / f64::from(printer.opts.baud)));
     let mut control_open = true;
+    let mut drops = printer.drops.subscribe();
+    drops.mark_unchanged();
     loop {
         let deadline = {
             let core = printer.core.lock().await;
@@ -234,7 +324,7 @@ where
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
         };
         let stalled = *printer.stalled.lock().await;
-        let outputs = tokio::select! {
+        tokio::select! {
             n = rd.read(&mut buf), if !stalled => {
                 let n = n?;
                 if n == 0 {
@@ -244,11 +334,29 @@ where
                     line_free = line_free.max(Instant::now()) + d * n as u32;
                     tokio::time::sleep_until(line_free).await;
                 }
-                let mut core = printer.core.lock().await;
-                let now = printer.now_ms();
-                let mut out = core.advance(now);
-                out.extend(core.feed(&buf[..n]));
-                out
+                let out = {
+                    let mut core = printer.core.lock().await;
+                    let mut out = core.advance(printer.now_ms());
+                    out.extend(core.feed_from(channel, &buf[..n]));
+                    out
+                };
+                printer.route(out).await;
+            }
+            bytes = sink.recv() => {
+                let Some(bytes) = bytes else { return Ok(()) };
+                let slow = *printer.slow_ms.lock().await;
+                if slow > 0 {
+                    tokio::time::sleep(Duration::from_millis(slow)).await;
+                }
+                // A host that stops reading must not wedge the printer (and its controls).
+                let write = async {
+                    wr.write_all(&bytes).await?;
+                    wr.flush().await
+                };
+                match tokio::time::timeout(Duration::from_secs(30), write).await {
+                    Ok(r) => r?,
+                    Err(_) => return Ok(()),
+                }
             }
             c = control.recv(), if control_open => {
                 let Some(c) = c else {
@@ -256,35 +364,18 @@ where
                     control_open = false;
                     continue;
                 };
-                let (out, drop_link) = printer.control(&c).await;
-                if drop_link {
+                if printer.control(&c).await {
                     return Ok(());
                 }
-                out
+            }
+            changed = drops.changed() => {
+                if changed.is_ok() {
+                    return Ok(());
+                }
             }
             () = tokio::time::sleep_until(deadline) => {
-                let mut core = printer.core.lock().await;
-                core.advance(printer.now_ms())
-            }
-        };
-        let slow = *printer.slow_ms.lock().await;
-        for o in outputs {
-            match o {
-                Output::Send(bytes) => {
-                    if slow > 0 {
-                        tokio::time::sleep(Duration::from_millis(slow)).await;
-                    }
-                    // A host that stops reading must not wedge the printer (and its controls).
-                    let write = async {
-                        wr.write_all(&bytes).await?;
-                        wr.flush().await
-                    };
-                    match tokio::time::timeout(Duration::from_secs(30), write).await {
-                        Ok(r) => r?,
-                        Err(_) => return Ok(()),
-                    }
-                }
-                Output::JobDone(job) => printer.record(&job).await,
+                let out = printer.core.lock().await.advance(printer.now_ms());
+                printer.route(out).await;
             }
         }
     }
