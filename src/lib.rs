@@ -10,6 +10,7 @@ pub mod mrz;
 pub mod policy;
 pub mod printer;
 pub mod problem;
+pub mod store;
 
 /// Today's date at the given UTC offset.
 pub fn today_at(offset: time::UtcOffset) -> time::Date {

@@ -6,5 +6,6 @@ mod fixtures;
 mod layout;
 mod printer;
 mod properties;
+mod store;
 mod tidy;
 mod util;

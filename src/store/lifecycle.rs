@@ -1,0 +1,267 @@
+//! The job lifecycle as a pure function: which action moves a job from which state to which.
+//! The store applies it inside the transaction that records the event, so the database never
+//! holds a transition this table does not allow.
+//!
+//! ```text
+//!  submit ─► received ─► queued ◄──release── held ◄──hold── queued
+//!                          │                   ▲
+//!                          │ (booklet not in stock: held, reason booklet-not-in-stock)
+//!                          ▼
+//!     engine: start ─► printing ──END ok──► printed ──verify──► completed
+//!                        │  │                  │
+//!        nothing sent ◄──┘  └─unknown─► needs-verification ──verify──► completed
+//!        (back to queued,                      │
+//!         or failed)                           └──spoil──► spoiled ──reprint (2nd person)──► queued
+//!                                                          ▲
+//!                                    printed ──spoil───────┘
+//!  cancel: queued | held | failed ─► canceled;  printing ─► (engine stops the job) ─► canceled
+//!          only when nothing came out, else needs-verification.
+//! ```
+
+use std::fmt;
+
+/// Where a job is. The words are stable: they are stored, shown and sent to the central office.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum JobState {
+    /// Accepted and stored; about to be queued (transient, seen only in the event log).
+    Received,
+    /// Waiting to print.
+    Queued,
+    /// Kept back by an operator or for a reason the station states (booklet not in stock).
+    Held,
+    /// An attempt is committed; bytes may be on their way to the printer.
+    Printing,
+    /// The printer confirmed the page came out (END with our name and page count).
+    Printed,
+    /// An operator checked the booklet and handed it over. Terminal.
+    Completed,
+    /// Cancelled before anything came out. Terminal.
+    Canceled,
+    /// Nothing reached the printer and the job cannot go on by itself (e.g. it cannot be
+    /// rendered). Safe to retry with `release`.
+    Failed,
+    /// The outcome is unknown (crash, power cut, link loss while sending): an operator must
+    /// look at the booklet. Never reprinted automatically.
+    NeedsVerification,
+    /// The booklet is ruined; a reprint needs a second authorised person and a new booklet.
+    Spoiled,
+}
+
+impl JobState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [JobState; 10] = [
+        Self::Received,
+        Self::Queued,
+        Self::Held,
+        Self::Printing,
+        Self::Printed,
+        Self::Completed,
+        Self::Canceled,
+        Self::Failed,
+        Self::NeedsVerification,
+        Self::Spoiled,
+    ];
+
+    /// The stable word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Queued => "queued",
+            Self::Held => "held",
+            Self::Printing => "printing",
+            Self::Printed => "printed",
+            Self::Completed => "completed",
+            Self::Canceled => "canceled",
+            Self::Failed => "failed",
+            Self::NeedsVerification => "needs-verification",
+            Self::Spoiled => "spoiled",
+        }
+    }
+
+    /// Parses the stable word.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// No action moves a job out of this state.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Canceled)
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What can happen to a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Accepted: received → queued.
+    Queue,
+    /// Held by the station for a stated reason (e.g. its booklet is not in stock).
+    HoldBySystem,
+    /// Operator: hold a queued or failed job.
+    Hold,
+    /// Operator (or the station when the reason is gone): back to the queue.
+    Release,
+    /// Operator: cancel a job that has not started printing.
+    Cancel,
+    /// Operator: the loaded booklet's number matches (no state change).
+    ConfirmBooklet,
+    /// Engine: an attempt is committed before the first byte.
+    StartPrinting,
+    /// Engine: the printer confirmed the page.
+    PrintConfirmed,
+    /// Engine: nothing was sent; the job goes back to the queue.
+    NotSent,
+    /// Engine: nothing was sent and it cannot be retried by itself.
+    Fail,
+    /// Engine: the host cancelled and the printer reports nothing came out.
+    CanceledWhilePrinting,
+    /// Engine or recovery: the outcome cannot be known.
+    OutcomeUnknown,
+    /// Operator: the booklet is good (after printed or needs-verification).
+    Verify,
+    /// Operator: the booklet is ruined.
+    Spoil,
+    /// Operator with a second authorised person: print again on a new booklet.
+    Reprint,
+}
+
+impl Action {
+    /// A stable word for the event log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queue => "queue",
+            Self::HoldBySystem => "hold-by-station",
+            Self::Hold => "hold",
+            Self::Release => "release",
+            Self::Cancel => "cancel",
+            Self::ConfirmBooklet => "confirm-booklet",
+            Self::StartPrinting => "start-printing",
+            Self::PrintConfirmed => "print-confirmed",
+            Self::NotSent => "not-sent",
+            Self::Fail => "fail",
+            Self::CanceledWhilePrinting => "canceled-while-printing",
+            Self::OutcomeUnknown => "outcome-unknown",
+            Self::Verify => "verify",
+            Self::Spoil => "spoil",
+            Self::Reprint => "reprint",
+        }
+    }
+}
+
+/// An action the job's state does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid-transition: cannot {action} a job that is {from}")]
+pub struct InvalidTransition {
+    /// The job's state.
+    pub from: JobState,
+    /// What was asked (`Action::as_str`).
+    pub action: &'static str,
+}
+
+/// The state `action` moves a job in `from` to.
+pub fn next(from: JobState, action: Action) -> Result<JobState, InvalidTransition> {
+    use Action as A;
+    use JobState as S;
+    let to = match (from, action) {
+        (S::Received, A::Queue) => S::Queued,
+        (S::Received | S::Queued, A::HoldBySystem) => S::Held,
+        (S::Queued | S::Failed, A::Hold) => S::Held,
+        (S::Held | S::Failed, A::Release) => S::Queued,
+        (S::Queued | S::Held | S::Failed, A::Cancel) => S::Canceled,
+        (S::Queued | S::Held, A::ConfirmBooklet) => from,
+        (S::Queued, A::StartPrinting) => S::Printing,
+        (S::Printing, A::PrintConfirmed) => S::Printed,
+        (S::Printing, A::NotSent) => S::Queued,
+        (S::Printing | S::Queued, A::Fail) => S::Failed,
+        (S::Printing, A::CanceledWhilePrinting) => S::Canceled,
+        (S::Printing, A::OutcomeUnknown) => S::NeedsVerification,
+        (S::Printed | S::NeedsVerification, A::Verify) => S::Completed,
+        (S::Printed | S::NeedsVerification, A::Spoil) => S::Spoiled,
+        (S::Spoiled, A::Reprint) => S::Queued,
+        _ => {
+            return Err(InvalidTransition {
+                from,
+                action: action.as_str(),
+            });
+        }
+    };
+    Ok(to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_words_round_trip() {
+        for s in JobState::ALL {
+            assert_eq!(JobState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(JobState::parse("done"), None);
+    }
+
+    #[test]
+    fn terminal_states_accept_nothing() {
+        let actions = [
+            Action::Queue,
+            Action::HoldBySystem,
+            Action::Hold,
+            Action::Release,
+            Action::Cancel,
+            Action::ConfirmBooklet,
+            Action::StartPrinting,
+            Action::PrintConfirmed,
+            Action::NotSent,
+            Action::Fail,
+            Action::CanceledWhilePrinting,
+            Action::OutcomeUnknown,
+            Action::Verify,
+            Action::Spoil,
+            Action::Reprint,
+        ];
+        for s in JobState::ALL.into_iter().filter(|s| s.is_terminal()) {
+            for a in actions {
+                assert!(next(s, a).is_err(), "{s} {a:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_job_in_doubt_is_never_queued_again_without_a_person() {
+        // From needs-verification the only ways out are verify and spoil; from spoiled only a
+        // reprint (which the store allows only with a second authorised person).
+        for a in [
+            Action::Release,
+            Action::NotSent,
+            Action::StartPrinting,
+            Action::Queue,
+        ] {
+            assert!(next(JobState::NeedsVerification, a).is_err(), "{a:?}");
+            assert!(next(JobState::Printed, a).is_err(), "{a:?}");
+        }
+        assert_eq!(
+            next(JobState::NeedsVerification, Action::Verify),
+            Ok(JobState::Completed)
+        );
+        assert_eq!(
+            next(JobState::Spoiled, Action::Reprint),
+            Ok(JobState::Queued)
+        );
+    }
+
+    #[test]
+    fn printing_can_only_start_from_the_queue() {
+        for s in JobState::ALL {
+            assert_eq!(
+                next(s, Action::StartPrinting).is_ok(),
+                s == JobState::Queued,
+                "{s}"
+            );
+        }
+    }
+}

@@ -1,0 +1,1203 @@
+//! The durable store: one SQLite file (WAL, `synchronous=FULL`) holding jobs, the append-only
+//! event log, booklet stock and the printer status history. Every state change is one
+//! transaction that checks the lifecycle (`lifecycle::next`), updates the row and appends the
+//! event, so the event log and the rows never disagree.
+//!
+//! Design: a plain synchronous `Store` owning one `rusqlite::Connection`; the daemon keeps it
+//! behind a mutex and calls it from `spawn_blocking`, never on the async runtime. The schema,
+//! its invariants and the recovery rules are documented in ARCHITECTURE.md ("The store").
+
+pub mod lifecycle;
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+pub use lifecycle::{Action, InvalidTransition, JobState};
+
+/// The schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The most booklets one batch may hold.
+pub const MAX_BATCH: u64 = 10_000;
+
+/// Why a store operation failed. Each has a stable code (`StoreError::code`).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("store: {0} — check the data folder's disk space and permissions")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The file was written by a newer pstation.
+    #[error(
+        "store-too-new: the store has schema {found}; this pstation knows up to {SCHEMA_VERSION} — upgrade pstation"
+    )]
+    TooNew {
+        /// The file's schema version.
+        found: i64,
+    },
+    /// No such job.
+    #[error("not-found: no job {0:?}")]
+    NotFound(String),
+    /// The same job id was submitted with different content.
+    #[error("conflict: job {0:?} was already submitted with different content")]
+    Conflict(String),
+    /// The lifecycle does not allow it.
+    #[error(transparent)]
+    Transition(#[from] InvalidTransition),
+    /// A booklet rule was broken.
+    #[error("{code}: {message}")]
+    Booklet {
+        /// Stable code.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A reprint without a second authorised person.
+    #[error("second-person-required: a reprint needs a supervisor other than {0:?}")]
+    SecondPerson(String),
+    /// The engine's attempt is not the job's current one.
+    #[error("stale-attempt: job {0:?} has another attempt in progress")]
+    StaleAttempt(String),
+}
+
+impl StoreError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "store",
+            Self::TooNew { .. } => "store-too-new",
+            Self::NotFound(_) => "not-found",
+            Self::Conflict(_) => "conflict",
+            Self::Transition(_) => "invalid-transition",
+            Self::Booklet { code, .. } => code,
+            Self::SecondPerson(_) => "second-person-required",
+            Self::StaleAttempt(_) => "stale-attempt",
+        }
+    }
+
+    fn booklet(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Booklet {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// A job as the store holds it (the payload is read separately: it carries personal data).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct JobRow {
+    /// The central office's id.
+    pub job_id: String,
+    /// Where it is.
+    pub state: JobState,
+    /// Why it is there (held, failed, needs-verification), in words for the operator.
+    pub reason: Option<String>,
+    /// The booklet this job prints on (the passport number; a reprint's new booklet).
+    pub booklet: String,
+    /// The operator confirmed the loaded booklet's number.
+    pub booklet_confirmed: bool,
+    /// Attempts so far.
+    pub attempt: u32,
+    /// The current or last attempt's id (`<job_id>-a<n>`), the printer job name.
+    pub attempt_id: Option<String>,
+    /// An operator asked to cancel while printing.
+    pub cancel_requested: bool,
+    /// When it was received (RFC 3339, UTC).
+    pub received_at: String,
+    /// When it last changed.
+    pub updated_at: String,
+}
+
+impl serde::Serialize for JobState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One entry of the append-only event log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Event {
+    /// Position in the log (strictly increasing).
+    pub seq: i64,
+    /// The job, when the event is about one.
+    pub job_id: Option<String>,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Who: an operator's name, `engine`, `station`, `central`.
+    pub actor: String,
+    /// What (`Action::as_str`, or `booklets-received`, ...).
+    pub action: String,
+    /// The state before, for job events.
+    pub from_state: Option<String>,
+    /// The state after, for job events.
+    pub to_state: Option<String>,
+    /// Why, in words.
+    pub reason: Option<String>,
+    /// The attempt concerned.
+    pub attempt_id: Option<String>,
+}
+
+/// What `submit` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// A new job.
+    Created(JobRow),
+    /// The same job (same id, same bytes) was already here: nothing changed.
+    Existing(JobRow),
+}
+
+/// A booklet's place in the accounting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BookletState {
+    /// Blank, in the station's stock.
+    InStock,
+    /// Taken by a print attempt whose outcome is not settled yet (printing or in doubt).
+    Loaded,
+    /// Personalised and good.
+    Issued,
+    /// Ruined (with a reason).
+    Spoiled,
+}
+
+impl BookletState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::InStock => "in-stock",
+            Self::Loaded => "loaded",
+            Self::Issued => "issued",
+            Self::Spoiled => "spoiled",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::InStock, Self::Loaded, Self::Issued, Self::Spoiled]
+            .into_iter()
+            .find(|b| b.as_str() == s)
+    }
+}
+
+/// One booklet.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Booklet {
+    /// Its number.
+    pub number: String,
+    /// The batch it came in.
+    pub batch_id: i64,
+    /// Where it is.
+    pub state: BookletState,
+    /// The job it was used for.
+    pub job_id: Option<String>,
+    /// Why it was spoiled.
+    pub reason: Option<String>,
+}
+
+/// A batch of booklets received.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Batch {
+    /// Its id.
+    pub batch_id: i64,
+    /// First number.
+    pub first: String,
+    /// Last number.
+    pub last: String,
+    /// How many.
+    pub count: u64,
+    /// When.
+    pub received_at: String,
+    /// Who.
+    pub actor: String,
+}
+
+/// The booklet reconciliation: received = issued + spoiled + in stock, and what does not fit.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reconciliation {
+    /// Booklets received in all batches.
+    pub received: u64,
+    /// Issued.
+    pub issued: u64,
+    /// Spoiled.
+    pub spoiled: u64,
+    /// In stock.
+    pub in_stock: u64,
+    /// Taken by an attempt not yet settled (each is listed in `differences`).
+    pub loaded: u64,
+    /// Every booklet or job that does not fit, in words.
+    pub differences: Vec<String>,
+}
+
+impl Reconciliation {
+    /// Received = issued + spoiled + in stock, with no differences.
+    pub fn balanced(&self) -> bool {
+        self.differences.is_empty()
+            && self.received == self.issued + self.spoiled + self.in_stock
+            && self.loaded == 0
+    }
+}
+
+/// How an engine attempt ended, as the store records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptEnd {
+    /// The printer confirmed the page.
+    Printed,
+    /// Nothing was sent; back to the queue.
+    NotSent(String),
+    /// Nothing was sent and it cannot go on by itself.
+    Failed(String),
+    /// Cancelled and nothing came out.
+    Canceled,
+    /// The outcome is unknown.
+    Unknown(String),
+}
+
+/// An event about to be appended.
+struct NewEvent<'a> {
+    job_id: Option<&'a str>,
+    actor: &'a str,
+    action: &'a str,
+    from: Option<JobState>,
+    to: Option<JobState>,
+    reason: Option<&'a str>,
+    attempt_id: Option<&'a str>,
+}
+
+/// The store.
+pub struct Store {
+    conn: Connection,
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        // Formatting the current UTC time as RFC 3339 cannot fail for years 0-9999.
+        .unwrap_or_default()
+}
+
+/// The hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+const SCHEMA_V1: &str = r#"
+CREATE TABLE jobs (
+    job_id            TEXT PRIMARY KEY,
+    state             TEXT NOT NULL,
+    reason            TEXT,
+    payload           BLOB NOT NULL,
+    payload_sha256    TEXT NOT NULL,
+    booklet           TEXT NOT NULL,
+    booklet_confirmed INTEGER NOT NULL DEFAULT 0,
+    attempt           INTEGER NOT NULL DEFAULT 0,
+    attempt_id        TEXT,
+    cancel_requested  INTEGER NOT NULL DEFAULT 0,
+    received_at       TEXT NOT NULL,
+    updated_at        TEXT NOT NULL
+);
+CREATE INDEX jobs_state ON jobs(state);
+CREATE INDEX jobs_booklet ON jobs(booklet);
+CREATE TABLE events (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id     TEXT,
+    at         TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    from_state TEXT,
+    to_state   TEXT,
+    reason     TEXT,
+    attempt_id TEXT
+);
+CREATE INDEX events_job ON events(job_id);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TABLE booklet_batches (
+    batch_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+    first       TEXT NOT NULL,
+    last        TEXT NOT NULL,
+    count       INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    actor       TEXT NOT NULL
+);
+CREATE TABLE booklets (
+    number     TEXT PRIMARY KEY,
+    batch_id   INTEGER NOT NULL REFERENCES booklet_batches(batch_id),
+    state      TEXT NOT NULL CHECK (state IN ('in-stock', 'loaded', 'issued', 'spoiled')),
+    job_id     TEXT,
+    reason     TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE printer_status (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      TEXT NOT NULL,
+    state   TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    link    TEXT NOT NULL
+);
+"#;
+
+/// Splits a booklet number into its letter prefix and its digits (`X1234567` → `X`, 1234567,
+/// 7 digits).
+fn split_number(n: &str) -> Option<(&str, u64, usize)> {
+    let digits_at = n.find(|c: char| c.is_ascii_digit())?;
+    let (prefix, digits) = n.split_at(digits_at);
+    if prefix.is_empty()
+        || !prefix.chars().all(|c| c.is_ascii_uppercase())
+        || digits.is_empty()
+        || !digits.chars().all(|c| c.is_ascii_digit())
+        || n.len() > 9
+    {
+        return None;
+    }
+    Some((prefix, digits.parse().ok()?, digits.len()))
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`, in WAL mode with full sync, and brings
+    /// its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mut store = Self { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew { found: version });
+        }
+        if version < 1 {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(SCHEMA_V1)?;
+            tx.pragma_update(None, "user_version", 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// `journal_mode` and `synchronous` as SQLite reports them (for diagnostics and tests).
+    pub fn durability(&self) -> Result<(String, i64), StoreError> {
+        let mode: String = self
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+        let sync: i64 = self
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))?;
+        Ok((mode, sync))
+    }
+
+    fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
+        let state: String = r.get("state")?;
+        Ok(JobRow {
+            job_id: r.get("job_id")?,
+            // The column only ever holds words written by this module.
+            state: JobState::parse(&state).unwrap_or(JobState::NeedsVerification),
+            reason: r.get("reason")?,
+            booklet: r.get("booklet")?,
+            booklet_confirmed: r.get::<_, i64>("booklet_confirmed")? != 0,
+            attempt: r.get("attempt")?,
+            attempt_id: r.get("attempt_id")?,
+            cancel_requested: r.get::<_, i64>("cancel_requested")? != 0,
+            received_at: r.get("received_at")?,
+            updated_at: r.get("updated_at")?,
+        })
+    }
+
+    const JOB_COLUMNS: &'static str = "job_id, state, reason, booklet, booklet_confirmed, attempt, attempt_id, cancel_requested, received_at, updated_at";
+
+    /// One job.
+    pub fn job(&self, job_id: &str) -> Result<JobRow, StoreError> {
+        Self::job_in(&self.conn, job_id)
+    }
+
+    fn job_in(conn: &Connection, job_id: &str) -> Result<JobRow, StoreError> {
+        conn.query_row(
+            &format!("SELECT {} FROM jobs WHERE job_id = ?1", Self::JOB_COLUMNS),
+            [job_id],
+            Self::row,
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(job_id.to_owned()))
+    }
+
+    /// The exact bytes the job was submitted with.
+    pub fn payload(&self, job_id: &str) -> Result<Vec<u8>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT payload FROM jobs WHERE job_id = ?1",
+                [job_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(job_id.to_owned()))
+    }
+
+    /// Jobs, oldest first, optionally in one state.
+    pub fn jobs(&self, state: Option<JobState>) -> Result<Vec<JobRow>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} FROM jobs WHERE ?1 IS NULL OR state = ?1 ORDER BY rowid",
+            Self::JOB_COLUMNS
+        ))?;
+        let rows = stmt
+            .query_map([state.map(JobState::as_str)], Self::row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Jobs whose booklet (passport number) is `number`.
+    pub fn jobs_with_booklet(&self, number: &str) -> Result<Vec<JobRow>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} FROM jobs WHERE booklet = ?1 ORDER BY rowid",
+            Self::JOB_COLUMNS
+        ))?;
+        let rows = stmt
+            .query_map([number], Self::row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn append_event(tx: &Connection, e: NewEvent<'_>) -> Result<(), StoreError> {
+        tx.execute(
+            "INSERT INTO events (job_id, at, actor, action, from_state, to_state, reason, attempt_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                e.job_id,
+                now(),
+                e.actor,
+                e.action,
+                e.from.map(JobState::as_str),
+                e.to.map(JobState::as_str),
+                e.reason,
+                e.attempt_id
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Moves a job by `action` inside `tx`: checks the lifecycle, updates state and reason,
+    /// appends the event. Returns the new state.
+    fn step(
+        tx: &Connection,
+        job: &JobRow,
+        action: Action,
+        actor: &str,
+        reason: Option<&str>,
+    ) -> Result<JobState, StoreError> {
+        let to = lifecycle::next(job.state, action)?;
+        tx.execute(
+            "UPDATE jobs SET state = ?2, reason = ?3, updated_at = ?4 WHERE job_id = ?1",
+            params![job.job_id, to.as_str(), reason, now()],
+        )?;
+        Self::append_event(
+            tx,
+            NewEvent {
+                job_id: Some(&job.job_id),
+                actor,
+                action: action.as_str(),
+                from: Some(job.state),
+                to: Some(to),
+                reason,
+                attempt_id: job.attempt_id.as_deref(),
+            },
+        )?;
+        Ok(to)
+    }
+
+    fn booklet_state(tx: &Connection, number: &str) -> Result<Option<BookletState>, StoreError> {
+        let s: Option<String> = tx
+            .query_row(
+                "SELECT state FROM booklets WHERE number = ?1",
+                [number],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(s.as_deref().and_then(BookletState::parse))
+    }
+
+    fn set_booklet(
+        tx: &Connection,
+        number: &str,
+        state: BookletState,
+        job_id: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        tx.execute(
+            "UPDATE booklets SET state = ?2, job_id = COALESCE(?3, job_id), reason = ?4, updated_at = ?5 WHERE number = ?1",
+            params![number, state.as_str(), job_id, reason, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a validated job (its exact bytes) and queues it — or holds it when its booklet
+    /// is not in stock. The same id with the same bytes returns the existing job unchanged; the
+    /// same id with other bytes is a conflict and changes nothing.
+    pub fn submit(
+        &mut self,
+        job_id: &str,
+        payload: &[u8],
+        booklet: &str,
+        actor: &str,
+    ) -> Result<Submitted, StoreError> {
+        let sha = sha256_hex(payload);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT payload_sha256 FROM jobs WHERE job_id = ?1",
+                [job_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(existing) = existing {
+            return if existing == sha {
+                Ok(Submitted::Existing(Self::job_in(&tx, job_id)?))
+            } else {
+                Err(StoreError::Conflict(job_id.to_owned()))
+            };
+        }
+        let at = now();
+        tx.execute(
+            "INSERT INTO jobs (job_id, state, payload, payload_sha256, booklet, received_at, updated_at)
+             VALUES (?1, 'received', ?2, ?3, ?4, ?5, ?5)",
+            params![job_id, payload, sha, booklet, at],
+        )?;
+        Self::append_event(
+            &tx,
+            NewEvent {
+                job_id: Some(job_id),
+                actor,
+                action: "submit",
+                from: None,
+                to: Some(JobState::Received),
+                reason: None,
+                attempt_id: None,
+            },
+        )?;
+        let job = Self::job_in(&tx, job_id)?;
+        if Self::booklet_state(&tx, booklet)? == Some(BookletState::InStock) {
+            Self::step(&tx, &job, Action::Queue, "station", None)?;
+        } else {
+            Self::step(
+                &tx,
+                &job,
+                Action::HoldBySystem,
+                "station",
+                Some(BOOKLET_NOT_IN_STOCK),
+            )?;
+        }
+        let job = Self::job_in(&tx, job_id)?;
+        tx.commit()?;
+        Ok(Submitted::Created(job))
+    }
+
+    /// An operator action on a job: hold, release, cancel, verify, spoil. Cancelling a job that
+    /// is printing only records the request; the engine stops the job and records the outcome.
+    pub fn act(
+        &mut self,
+        job_id: &str,
+        action: Action,
+        actor: &str,
+        reason: Option<&str>,
+    ) -> Result<JobRow, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let job = Self::job_in(&tx, job_id)?;
+        match action {
+            Action::Cancel if job.state == JobState::Printing => {
+                tx.execute(
+                    "UPDATE jobs SET cancel_requested = 1, updated_at = ?2 WHERE job_id = ?1",
+                    params![job_id, now()],
+                )?;
+                Self::append_event(
+                    &tx,
+                    NewEvent {
+                        job_id: Some(job_id),
+                        actor,
+                        action: "cancel-requested",
+                        from: Some(job.state),
+                        to: Some(job.state),
+                        reason,
+                        attempt_id: job.attempt_id.as_deref(),
+                    },
+                )?;
+            }
+            Action::Hold | Action::Cancel => {
+                Self::step(&tx, &job, action, actor, reason)?;
+            }
+            Action::Release => {
+                // Released jobs whose booklet is still missing stay held, saying why.
+                let to = lifecycle::next(job.state, Action::Release)?;
+                debug_assert_eq!(to, JobState::Queued);
+                if Self::booklet_state(&tx, &job.booklet)? == Some(BookletState::InStock) {
+                    Self::step(&tx, &job, Action::Release, actor, reason)?;
+                } else {
+                    return Err(StoreError::booklet(
+                        "booklet-not-in-stock",
+                        format!(
+                            "job {job_id:?} cannot be released: its booklet is not in stock — receive the batch that holds it"
+                        ),
+                    ));
+                }
+            }
+            Action::Verify => {
+                let to = Self::step(&tx, &job, Action::Verify, actor, reason)?;
+                debug_assert_eq!(to, JobState::Completed);
+                Self::set_booklet(&tx, &job.booklet, BookletState::Issued, Some(job_id), None)?;
+            }
+            Action::Spoil => {
+                let Some(why) = reason.filter(|r| !r.trim().is_empty()) else {
+                    return Err(StoreError::booklet(
+                        "reason-required",
+                        "a spoiled booklet needs a reason",
+                    ));
+                };
+                Self::step(&tx, &job, Action::Spoil, actor, Some(why))?;
+                Self::set_booklet(
+                    &tx,
+                    &job.booklet,
+                    BookletState::Spoiled,
+                    Some(job_id),
+                    Some(why),
+                )?;
+                Self::append_event(
+                    &tx,
+                    NewEvent {
+                        job_id: Some(job_id),
+                        actor,
+                        action: "booklet-spoiled",
+                        from: None,
+                        to: None,
+                        reason: Some(why),
+                        attempt_id: job.attempt_id.as_deref(),
+                    },
+                )?;
+            }
+            other => {
+                return Err(InvalidTransition {
+                    from: job.state,
+                    action: other.as_str(),
+                }
+                .into());
+            }
+        }
+        let job = Self::job_in(&tx, job_id)?;
+        tx.commit()?;
+        Ok(job)
+    }
+
+    /// The operator confirms the booklet loaded in the printer is `number`; it must be the
+    /// job's booklet.
+    pub fn confirm_booklet(
+        &mut self,
+        job_id: &str,
+        number: &str,
+        actor: &str,
+    ) -> Result<JobRow, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let job = Self::job_in(&tx, job_id)?;
+        lifecycle::next(job.state, Action::ConfirmBooklet)?;
+        if number.trim() != job.booklet {
+            Self::append_event(
+                &tx,
+                NewEvent {
+                    job_id: Some(job_id),
+                    actor,
+                    action: "confirm-booklet-refused",
+                    from: Some(job.state),
+                    to: Some(job.state),
+                    reason: Some("the number typed is not this job's booklet"),
+                    attempt_id: None,
+                },
+            )?;
+            tx.commit()?;
+            return Err(StoreError::booklet(
+                "booklet-mismatch",
+                format!(
+                    "the booklet number does not match job {job_id:?} — load the job's booklet and type its number again"
+                ),
+            ));
+        }
+        tx.execute(
+            "UPDATE jobs SET booklet_confirmed = 1, updated_at = ?2 WHERE job_id = ?1",
+            params![job_id, now()],
+        )?;
+        Self::append_event(
+            &tx,
+            NewEvent {
+                job_id: Some(job_id),
+                actor,
+                action: Action::ConfirmBooklet.as_str(),
+                from: Some(job.state),
+                to: Some(job.state),
+                reason: None,
+                attempt_id: None,
+            },
+        )?;
+        let job = Self::job_in(&tx, job_id)?;
+        tx.commit()?;
+        Ok(job)
+    }
+
+    /// A spoiled job printed again on booklet `new_booklet` (which must be in stock), approved
+    /// by `supervisor`, a second person.
+    pub fn reprint(
+        &mut self,
+        job_id: &str,
+        new_booklet: &str,
+        actor: &str,
+        supervisor: &str,
+        reason: Option<&str>,
+    ) -> Result<JobRow, StoreError> {
+        if supervisor.trim().is_empty() || supervisor.trim() == actor.trim() {
+            return Err(StoreError::SecondPerson(actor.to_owned()));
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let job = Self::job_in(&tx, job_id)?;
+        lifecycle::next(job.state, Action::Reprint)?;
+        if Self::booklet_state(&tx, new_booklet)? != Some(BookletState::InStock) {
+            return Err(StoreError::booklet(
+                "booklet-not-in-stock",
+                "the new booklet is not in stock — receive it or choose another",
+            ));
+        }
+        tx.execute(
+            "UPDATE jobs SET booklet = ?2, booklet_confirmed = 0, cancel_requested = 0 WHERE job_id = ?1",
+            params![job_id, new_booklet],
+        )?;
+        let why = format!(
+            "approved by {supervisor}{}",
+            reason.map(|r| format!(": {r}")).unwrap_or_default()
+        );
+        Self::step(&tx, &job, Action::Reprint, actor, Some(&why))?;
+        let job = Self::job_in(&tx, job_id)?;
+        tx.commit()?;
+        Ok(job)
+    }
+
+    /// The oldest queued job the engine may print now: its booklet in stock and, when the site
+    /// requires it, confirmed by the operator.
+    pub fn next_printable(&self, require_confirmation: bool) -> Result<Option<JobRow>, StoreError> {
+        let job = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {} FROM jobs j WHERE state = 'queued' AND (?1 = 0 OR booklet_confirmed = 1)
+                     AND EXISTS (SELECT 1 FROM booklets b WHERE b.number = j.booklet AND b.state = 'in-stock')
+                     ORDER BY rowid LIMIT 1",
+                    Self::JOB_COLUMNS
+                ),
+                [i64::from(require_confirmation)],
+                Self::row,
+            )
+            .optional()?;
+        Ok(job)
+    }
+
+    /// Commits a new attempt *before the first byte*: the job becomes `printing` with attempt id
+    /// `<job_id>-a<n>` and its booklet `loaded`. Returns the job with its attempt id.
+    pub fn begin_attempt(&mut self, job_id: &str) -> Result<JobRow, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let job = Self::job_in(&tx, job_id)?;
+        lifecycle::next(job.state, Action::StartPrinting)?;
+        if Self::booklet_state(&tx, &job.booklet)? != Some(BookletState::InStock) {
+            return Err(StoreError::booklet(
+                "booklet-not-in-stock",
+                "the job's booklet is not in stock",
+            ));
+        }
+        let attempt = job.attempt + 1;
+        let attempt_id = format!("{job_id}-a{attempt}");
+        tx.execute(
+            "UPDATE jobs SET attempt = ?2, attempt_id = ?3, cancel_requested = 0 WHERE job_id = ?1",
+            params![job_id, attempt, attempt_id],
+        )?;
+        let job = Self::job_in(&tx, job_id)?;
+        Self::step(&tx, &job, Action::StartPrinting, "engine", None)?;
+        Self::set_booklet(&tx, &job.booklet, BookletState::Loaded, Some(job_id), None)?;
+        let job = Self::job_in(&tx, job_id)?;
+        tx.commit()?;
+        Ok(job)
+    }
+
+    /// Records how attempt `attempt_id` ended, and moves the booklet accordingly.
+    pub fn end_attempt(
+        &mut self,
+        job_id: &str,
+        attempt_id: &str,
+        end: &AttemptEnd,
+    ) -> Result<JobRow, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let job = Self::job_in(&tx, job_id)?;
+        if job.state != JobState::Printing || job.attempt_id.as_deref() != Some(attempt_id) {
+            return Err(StoreError::StaleAttempt(job_id.to_owned()));
+        }
+        match end {
+            AttemptEnd::Printed => {
+                Self::step(&tx, &job, Action::PrintConfirmed, "engine", None)?;
+                Self::set_booklet(&tx, &job.booklet, BookletState::Issued, Some(job_id), None)?;
+            }
+            AttemptEnd::NotSent(why) => {
+                Self::step(&tx, &job, Action::NotSent, "engine", Some(why))?;
+                Self::set_booklet(&tx, &job.booklet, BookletState::InStock, None, None)?;
+            }
+            AttemptEnd::Failed(why) => {
+                Self::step(&tx, &job, Action::Fail, "engine", Some(why))?;
+                Self::set_booklet(&tx, &job.booklet, BookletState::InStock, None, None)?;
+            }
+            AttemptEnd::Canceled => {
+                Self::step(
+                    &tx,
+                    &job,
+                    Action::CanceledWhilePrinting,
+                    "engine",
+                    Some("cancelled; nothing came out"),
+                )?;
+                Self::set_booklet(&tx, &job.booklet, BookletState::InStock, None, None)?;
+            }
+            AttemptEnd::Unknown(why) => {
+                // The booklet stays loaded: only a person can say whether it was used.
+                Self::step(&tx, &job, Action::OutcomeUnknown, "engine", Some(why))?;
+            }
+        }
+        let job = Self::job_in(&tx, job_id)?;
+        tx.commit()?;
+        Ok(job)
+    }
+
+    /// A job that cannot be rendered or printed by itself (before any attempt).
+    pub fn fail_queued(&mut self, job_id: &str, why: &str) -> Result<JobRow, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let job = Self::job_in(&tx, job_id)?;
+        Self::step(&tx, &job, Action::Fail, "engine", Some(why))?;
+        let job = Self::job_in(&tx, job_id)?;
+        tx.commit()?;
+        Ok(job)
+    }
+
+    /// Start-up recovery: a job left `printing` by a crash, kill or power cut may or may not
+    /// have reached the printer, so it becomes `needs-verification` (never requeued). Returns
+    /// the jobs moved.
+    pub fn recover(&mut self) -> Result<Vec<String>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let stuck: Vec<JobRow> = {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {} FROM jobs WHERE state = 'printing' ORDER BY rowid",
+                Self::JOB_COLUMNS
+            ))?;
+            stmt.query_map([], Self::row)?
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        for job in &stuck {
+            Self::step(
+                &tx,
+                job,
+                Action::OutcomeUnknown,
+                "station",
+                Some("the station stopped while this job was printing; look at the booklet"),
+            )?;
+        }
+        tx.commit()?;
+        Ok(stuck.into_iter().map(|j| j.job_id).collect())
+    }
+
+    /// Receives booklets `first..=last` (same letter prefix, same digit count) as one batch.
+    /// Jobs held only because their booklet was missing are queued again.
+    pub fn receive_batch(
+        &mut self,
+        first: &str,
+        last: &str,
+        actor: &str,
+    ) -> Result<Batch, StoreError> {
+        let bad = |what: &str| {
+            StoreError::booklet(
+                "invalid-range",
+                format!("{what} — booklet numbers are a letter prefix and digits, e.g. X1000000"),
+            )
+        };
+        let (p1, a, w1) =
+            split_number(first).ok_or_else(|| bad("the first number is not a booklet number"))?;
+        let (p2, b, w2) =
+            split_number(last).ok_or_else(|| bad("the last number is not a booklet number"))?;
+        if p1 != p2 || w1 != w2 {
+            return Err(bad("the first and last numbers differ in prefix or length"));
+        }
+        if b < a {
+            return Err(bad("the last number is below the first"));
+        }
+        let count = b - a + 1;
+        if count > MAX_BATCH {
+            return Err(StoreError::booklet(
+                "batch-too-large",
+                format!("{count} booklets in one batch; at most {MAX_BATCH}"),
+            ));
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let at = now();
+        tx.execute(
+            "INSERT INTO booklet_batches (first, last, count, received_at, actor) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![first, last, count as i64, at, actor],
+        )?;
+        let batch_id = tx.last_insert_rowid();
+        {
+            let mut ins = tx.prepare(
+                "INSERT INTO booklets (number, batch_id, state, updated_at) VALUES (?1, ?2, 'in-stock', ?3)
+                 ON CONFLICT(number) DO NOTHING",
+            )?;
+            for n in a..=b {
+                let number = format!("{p1}{n:0w1$}");
+                if ins.execute(params![number, batch_id, at])? == 0 {
+                    return Err(StoreError::booklet(
+                        "booklet-already-received",
+                        format!(
+                            "booklet {number} was received before; nothing of this batch was stored"
+                        ),
+                    ));
+                }
+            }
+        }
+        Self::append_event(
+            &tx,
+            NewEvent {
+                job_id: None,
+                actor,
+                action: "booklets-received",
+                from: None,
+                to: None,
+                reason: Some(&format!("batch {batch_id}: {first}..{last} ({count})")),
+                attempt_id: None,
+            },
+        )?;
+        // Jobs waiting for these booklets go back to the queue.
+        let waiting: Vec<JobRow> = {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {} FROM jobs j WHERE state = 'held' AND reason = ?1
+                 AND EXISTS (SELECT 1 FROM booklets b WHERE b.number = j.booklet AND b.state = 'in-stock')
+                 ORDER BY rowid",
+                Self::JOB_COLUMNS
+            ))?;
+            stmt.query_map([BOOKLET_NOT_IN_STOCK], Self::row)?
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        for job in &waiting {
+            Self::step(
+                &tx,
+                job,
+                Action::Release,
+                "station",
+                Some("its booklet arrived"),
+            )?;
+        }
+        tx.commit()?;
+        Ok(Batch {
+            batch_id,
+            first: first.to_owned(),
+            last: last.to_owned(),
+            count,
+            received_at: at,
+            actor: actor.to_owned(),
+        })
+    }
+
+    /// Every batch received.
+    pub fn batches(&self) -> Result<Vec<Batch>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT batch_id, first, last, count, received_at, actor FROM booklet_batches ORDER BY batch_id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Batch {
+                    batch_id: r.get(0)?,
+                    first: r.get(1)?,
+                    last: r.get(2)?,
+                    count: r.get::<_, i64>(3)? as u64,
+                    received_at: r.get(4)?,
+                    actor: r.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Booklets, optionally in one state.
+    pub fn booklets(&self, state: Option<BookletState>) -> Result<Vec<Booklet>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT number, batch_id, state, job_id, reason FROM booklets
+             WHERE ?1 IS NULL OR state = ?1 ORDER BY number",
+        )?;
+        let rows = stmt
+            .query_map([state.map(BookletState::as_str)], |r| {
+                let s: String = r.get(2)?;
+                Ok(Booklet {
+                    number: r.get(0)?,
+                    batch_id: r.get(1)?,
+                    // The CHECK constraint keeps the column to these four words.
+                    state: BookletState::parse(&s).unwrap_or(BookletState::Loaded),
+                    job_id: r.get(3)?,
+                    reason: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Proves received = issued + spoiled + in stock and lists every difference: booklets
+    /// taken by an unsettled attempt, issued booklets without a printed job, printed jobs
+    /// without an issued booklet.
+    pub fn reconcile(&self) -> Result<Reconciliation, StoreError> {
+        let received: i64 = self.conn.query_row(
+            "SELECT COALESCE(SUM(count), 0) FROM booklet_batches",
+            [],
+            |r| r.get(0),
+        )?;
+        let count = |state: &str| -> Result<u64, StoreError> {
+            let n: i64 = self.conn.query_row(
+                "SELECT COUNT(*) FROM booklets WHERE state = ?1",
+                [state],
+                |r| r.get(0),
+            )?;
+            Ok(n as u64)
+        };
+        let mut rec = Reconciliation {
+            received: received as u64,
+            issued: count("issued")?,
+            spoiled: count("spoiled")?,
+            in_stock: count("in-stock")?,
+            loaded: count("loaded")?,
+            differences: Vec::new(),
+        };
+        let stored: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM booklets", [], |r| r.get(0))?;
+        if stored != received {
+            rec.differences.push(format!(
+                "{received} booklets received in batches but {stored} on record"
+            ));
+        }
+        let mut q =
+            |sql: &str, what: &dyn Fn(String, String) -> String| -> Result<(), StoreError> {
+                let mut stmt = self.conn.prepare(sql)?;
+                let found = stmt
+                    .query_map([], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                for (a, b) in found {
+                    rec.differences.push(what(a, b.unwrap_or_default()));
+                }
+                Ok(())
+            };
+        q(
+            "SELECT number, job_id FROM booklets WHERE state = 'loaded' ORDER BY number",
+            &|n, j| {
+                format!(
+                    "booklet {n} is in the printer or in doubt (job {j}): finish printing or verify/spoil the job"
+                )
+            },
+        )?;
+        q(
+            "SELECT b.number, b.job_id FROM booklets b WHERE b.state = 'issued' AND NOT EXISTS
+               (SELECT 1 FROM jobs j WHERE j.job_id = b.job_id AND j.booklet = b.number AND j.state IN ('printed', 'completed'))
+             ORDER BY b.number",
+            &|n, j| format!("booklet {n} is issued but job {j} is not printed or completed on it"),
+        )?;
+        q(
+            "SELECT j.job_id, j.booklet FROM jobs j WHERE j.state IN ('printed', 'completed') AND NOT EXISTS
+               (SELECT 1 FROM booklets b WHERE b.number = j.booklet AND b.state = 'issued')
+             ORDER BY j.job_id",
+            &|j, n| format!("job {j} is printed but its booklet {n} is not recorded as issued"),
+        )?;
+        Ok(rec)
+    }
+
+    /// The event log from `after` (exclusive), oldest first, at most `limit` entries.
+    pub fn events(
+        &self,
+        job_id: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, job_id, at, actor, action, from_state, to_state, reason, attempt_id FROM events
+             WHERE seq > ?1 AND (?2 IS NULL OR job_id = ?2) ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![after, job_id, limit], |r| {
+                Ok(Event {
+                    seq: r.get(0)?,
+                    job_id: r.get(1)?,
+                    at: r.get(2)?,
+                    actor: r.get(3)?,
+                    action: r.get(4)?,
+                    from_state: r.get(5)?,
+                    to_state: r.get(6)?,
+                    reason: r.get(7)?,
+                    attempt_id: r.get(8)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Appends the printer's status to its history.
+    pub fn record_printer_status(
+        &mut self,
+        state: &str,
+        reasons: &[&str],
+        link: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO printer_status (at, state, reasons, link) VALUES (?1, ?2, ?3, ?4)",
+            params![now(), state, reasons.join(","), link],
+        )?;
+        Ok(())
+    }
+
+    /// The last `limit` printer statuses, newest first: (at, state, reasons, link).
+    pub fn printer_history(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(String, String, String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT at, state, reasons, link FROM printer_status ORDER BY seq DESC LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
+
+/// The reason a job waits for its booklet.
+pub const BOOKLET_NOT_IN_STOCK: &str =
+    "booklet-not-in-stock: the job's booklet is not in stock; receive the batch that holds it";
