@@ -27,6 +27,16 @@ struct RawConfig {
     mrz: RawMrz,
     policy: RawPolicy,
     render: RawRender,
+    daemon: RawDaemon,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    listen: String,
+    data_dir: String,
+    device: String,
+    require_booklet_confirmation: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +97,21 @@ pub struct Settings {
     pub policy: Policy,
     /// Data page settings.
     pub render: RenderSettings,
+    /// The daemon.
+    pub daemon: DaemonSettings,
+}
+
+/// Validated `[daemon]` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaemonSettings {
+    /// The HTTP API's address.
+    pub listen: std::net::SocketAddr,
+    /// Where the store and rendered files live.
+    pub data_dir: std::path::PathBuf,
+    /// The printer.
+    pub device: crate::printer::uri::DeviceUri,
+    /// Print only after the operator confirmed the loaded booklet's number.
+    pub require_booklet_confirmation: bool,
 }
 
 /// Validated `[render]` settings.
@@ -289,6 +314,25 @@ impl RawConfig {
             );
         }
 
+        let d = &self.daemon;
+        let listen = d.listen.parse::<std::net::SocketAddr>().ok();
+        if listen.is_none() {
+            bad(
+                "daemon.listen",
+                format!("{:?} is not an address like 127.0.0.1:8631", d.listen),
+            );
+        }
+        if d.data_dir.trim().is_empty() {
+            bad("daemon.data_dir", "must name a folder".to_owned());
+        }
+        let device = match crate::printer::uri::DeviceUri::parse(&d.device) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                bad("daemon.device", e.to_string());
+                None
+            }
+        };
+
         match (
             utc_offset,
             empty_optional_check,
@@ -297,6 +341,8 @@ impl RawConfig {
             o_diaeresis,
             u_diaeresis,
             n_tilde,
+            listen,
+            device,
         ) {
             (
                 Some(utc_offset),
@@ -306,7 +352,15 @@ impl RawConfig {
                 Some(o_diaeresis),
                 Some(u_diaeresis),
                 Some(n_tilde),
+                Some(listen),
+                Some(device),
             ) if problems.is_empty() => Ok(Settings {
+                daemon: DaemonSettings {
+                    listen,
+                    data_dir: std::path::PathBuf::from(&self.daemon.data_dir),
+                    device,
+                    require_booklet_confirmation: self.daemon.require_booklet_confirmation,
+                },
                 utc_offset,
                 mrz: MrzOptions {
                     translit: TranslitOptions {

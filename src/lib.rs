@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod fsio;
 pub mod job;
 pub mod layout;
 pub mod logging;
@@ -10,6 +11,7 @@ pub mod mrz;
 pub mod policy;
 pub mod printer;
 pub mod problem;
+pub mod station;
 pub mod store;
 
 /// Today's date at the given UTC offset.

@@ -1,4 +1,5 @@
-//! The `pstation` binary end to end: help, `mrz`, `mrz --check`, `validate`, `config`, `demo`,
+//! The `pstation` binary end to end: help, `mrz`, `mrz --check`, `validate`, `config`, `demo`
+//! (the daemon with the simulated printer),
 //! exit codes and the "invalid input: stderr only" rule.
 
 use crate::util::{fixture, pstation, run};
@@ -12,10 +13,16 @@ fn help_lists_every_command_with_a_description() {
         ("mrz", "Print the two MRZ lines"),
         ("validate", "Validate a job"),
         ("config", "Configuration tools"),
+        ("serve", "Run the station daemon"),
+        ("submit", "Submit a job"),
+        ("jobs", "List the station's jobs"),
+        ("job", "Show a job or act on it"),
+        ("booklets", "Booklet stock"),
+        ("printer", "The printer as the station sees it"),
     ] {
         let line = out
             .lines()
-            .find(|l| l.trim_start().starts_with(cmd))
+            .find(|l| l.split_whitespace().next() == Some(cmd))
             .unwrap_or_else(|| panic!("{cmd} missing from:\n{out}"));
         assert!(line.contains(words), "{line}");
     }
@@ -282,14 +289,14 @@ fn config_default_is_valid_and_bad_configs_report_every_problem() {
 }
 
 #[test]
-fn demo_runs_on_the_embedded_defaults() {
+fn demo_runs_the_daemon_on_the_embedded_defaults_and_every_accepted_job_completes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (code, out, err) = run(pstation()
-        .args(["demo", "--today", "2026-11-27"])
+        .args(["--log-level", "debug", "demo", "--today", "2026-11-27"])
         .current_dir(dir.path()));
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 0, "{out}\n{err}");
     assert!(
-        out.contains("santoso-budi (SMD-2026-000123): ACCEPTED"),
+        out.contains("santoso-budi (SMD-2026-000123): ACCEPTED, queued"),
         "{out}"
     );
     assert!(
@@ -297,15 +304,47 @@ fn demo_runs_on_the_embedded_defaults() {
         "{out}"
     );
     assert!(
-        out.contains("ten-years-for-a-minor (SMD-2026-000123): REFUSED by the station policy"),
+        out.contains("ten-years-for-a-minor: REFUSED (1 problems)"),
         "{out}"
     );
     assert!(out.contains("many-problems: REFUSED (5 problems)"), "{out}");
     assert!(
-        out.contains("4 accepted, 3 refused, 4 printed and confirmed by the printer."),
+        out.contains("SMD-2026-000123: printed (confirmed by the printer), checked by the operator: COMPLETED"),
         "{out}"
     );
-    assert!(dir.path().join("pstation-demo/printer/jobs.jsonl").exists());
+    assert!(
+        out.contains("received 400 = issued 4 + spoiled 0 + in stock 396: balanced"),
+        "{out}"
+    );
+    assert!(
+        out.contains("4 accepted, 3 refused, 4 printed and completed."),
+        "{out}"
+    );
+    // What the printer printed, and the station's data pages, are where the demo says.
+    let log = std::fs::read_to_string(dir.path().join("pstation-demo/printer/jobs.jsonl"))
+        .expect("the printer's job log");
+    assert_eq!(log.lines().count(), 4, "{log}");
+    for id in [
+        "SMD-2026-000123",
+        "SMD-2026-000124",
+        "BPN-2026-000007",
+        "JKT-2026-001001",
+    ] {
+        assert!(
+            dir.path()
+                .join(format!("pstation-demo/station/rendered/{id}.pdf"))
+                .exists()
+        );
+        assert!(
+            dir.path()
+                .join(format!("pstation-demo/printer/{id}-a1-page1.png"))
+                .exists()
+        );
+    }
+    // The daemon's log lines carry no personal data of the sample jobs.
+    for personal in ["SANTOSO", "Santoso", "X1234567", "1990-01-01", "PARTINI"] {
+        assert!(!err.contains(personal), "{personal} in the log: {err}");
+    }
 }
 
 #[test]

@@ -1,26 +1,32 @@
-//! `pstation demo`: the main job on the embedded defaults. At this stage of the product it runs
-//! the sample jobs shipped in the binary through validation, the station policy and the MRZ
-//! engine, lays out the data page of every accepted job (PDF + PNG preview in `--out-dir`),
-//! prints it on the simulated passport printer (started in-process on a loopback port; its pages
-//! land in `--out-dir/printer/`) through the real PJL driver, and shows what the station would
-//! accept, refuse and why, and each printer-confirmed outcome.
+//! `pstation demo`: the main job on the embedded defaults, end to end. It starts the station
+//! daemon (store, print engine, HTTP API) on a fresh data folder with the simulated passport
+//! printer on a pseudo-terminal, then plays the counter operator over the HTTP API: receives
+//! booklet stock, submits the sample jobs (some are refused, and it shows why), confirms each
+//! loaded booklet's number, follows the printing live, verifies each printed booklet, and
+//! reconciles the stock. It ends by naming the folders holding the PDFs and the printer's page
+//! PNGs; exit 0 only if every accepted job completed.
 
-use std::io::Write;
-
+use std::io::{BufRead, Write};
 use std::path::Path;
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+
+use super::client::{Answer, ClientArgs, call};
 use crate::config::Settings;
 use crate::job::{self, ValidateOptions};
-use crate::layout::build::Layout;
-use crate::layout::fonts::Fonts;
-use crate::layout::pdf::render_pdf;
-use crate::layout::raster::render_page;
-use crate::layout::template::Template;
 use crate::mrz;
-use crate::printer::pjl_driver::{DriverSettings, PjlPrinter, PrintOutcome};
-use crate::printer::transport;
+use crate::printer::pjl_driver::DriverSettings;
 use crate::printer::uri::DeviceUri;
+
+/// Booklet stock the demo receives: four boxes of 100 around the sample jobs' numbers.
+const STOCK: &[(&str, &str)] = &[
+    ("X1234500", "X1234599"),
+    ("X1357900", "X1357999"),
+    ("X2468000", "X2468099"),
+    ("X7654300", "X7654399"),
+];
 
 /// The sample jobs (synthetic people; see `fixtures/README.md`).
 const SAMPLES: &[(&str, &str)] = &[
@@ -60,7 +66,7 @@ pub(super) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<super::Exit> {
-    let settings = match Settings::default_settings() {
+    let mut settings = match Settings::default_settings() {
         Ok(s) => s,
         Err(e) => {
             writeln!(
@@ -70,210 +76,418 @@ pub(super) fn run(
             return Ok(super::Exit::Internal);
         }
     };
-    let fonts = match Fonts::shared() {
-        Ok(f) => f,
-        Err(e) => {
-            writeln!(err, "$: internal-error: {e}")?;
-            return Ok(super::Exit::Internal);
-        }
-    };
-    let template = match Template::default_template(&fonts) {
-        Ok(t) => t,
-        Err(e) => {
+    let station_dir = out_dir.join("station");
+    let pages_dir = out_dir.join("printer");
+    // A fresh demo: the previous run's store and pages go.
+    for dir in [&station_dir, &pages_dir] {
+        if dir.exists()
+            && let Err(e) = std::fs::remove_dir_all(dir)
+        {
             writeln!(
                 err,
-                "$: internal-error: the shipped template is invalid: {e}"
+                "{}: io: cannot clear the previous demo: {e}",
+                dir.display()
             )?;
-            return Ok(super::Exit::Internal);
+            return Ok(super::Exit::InvalidInput);
         }
-    };
-    let layout = Layout {
-        template: &template,
-        fonts: &fonts,
-        limits: settings.render.limits,
-        calibration: settings.render.calibration,
-    };
-    if let Err(e) = std::fs::create_dir_all(out_dir) {
+    }
+    if let Err(e) = std::fs::create_dir_all(&pages_dir) {
         writeln!(
             err,
             "{}: io: cannot create the output folder: {e}",
-            out_dir.display()
+            pages_dir.display()
         )?;
         return Ok(super::Exit::InvalidInput);
     }
-    let today = today.unwrap_or_else(|| crate::today_at(settings.utc_offset));
-    writeln!(
-        out,
-        "pstation demo: {} sample jobs through validation, the station policy ({} passports) and the MRZ engine, judged on {today}.",
-        SAMPLES.len(),
-        settings.policy.issuing_state
-    )?;
-    writeln!(out)?;
     let Some(runtime) = super::runtime(err)? else {
         return Ok(super::Exit::Internal);
     };
-    let mut printer = runtime.block_on(start_simulated_printer(&out_dir.join("printer")));
-    match &printer {
-        Ok(_) => writeln!(
-            out,
-            "Simulated passport printer started (pages in {}).\n",
-            out_dir.join("printer").display()
-        )?,
-        Err(e) => writeln!(
-            out,
-            "The simulated printer could not start ({e}); pages will be laid out only.\n"
-        )?,
-    }
-    let (mut accepted, mut refused, mut confirmed) = (0, 0, 0);
-    for (name, text) in SAMPLES {
-        let opts = ValidateOptions {
-            require_portrait: true,
-        };
-        let job = match job::parse_job(text.as_bytes(), &opts) {
-            Ok(job) => job,
-            Err(problems) => {
-                refused += 1;
-                writeln!(out, "{name}: REFUSED ({} problems)", problems.0.len())?;
-                for p in &problems.0 {
-                    writeln!(out, "    {p}")?;
-                }
-                writeln!(out)?;
-                continue;
-            }
-        };
-        let policy_problems = settings.policy.check(&job, today);
-        if !policy_problems.is_empty() {
-            refused += 1;
+
+    // The simulated passport printer on a pseudo-terminal, paced like a 115200-baud line.
+    let sim = runtime.block_on(start_simulated_printer(&pages_dir));
+    let (pty, _sim_guard) = match sim {
+        Ok(v) => v,
+        Err(e) => {
             writeln!(
-                out,
-                "{name} ({}): REFUSED by the station policy",
-                job.job_id
+                err,
+                "demo: sim-failed: cannot start the simulated printer: {e}"
             )?;
-            for p in &policy_problems {
-                writeln!(out, "    {p}")?;
-            }
-            writeln!(out)?;
-            continue;
+            return Ok(super::Exit::Internal);
         }
-        let page = mrz::generate(&job.td3_input(), &settings.mrz)
-            .map_err(|e| e.to_string())
-            .and_then(|td3| {
-                layout
-                    .data_page(&job, &td3)
-                    .map(|page| (td3, page))
-                    .map_err(|e| e.to_string())
-            });
-        match page {
-            Ok((td3, page)) => {
-                accepted += 1;
-                let note = if td3.name_truncated {
-                    "  (name truncated in the MRZ; shown in full on the page)"
-                } else {
-                    ""
-                };
-                writeln!(out, "{name} ({}): ACCEPTED{note}", job.job_id)?;
-                writeln!(out, "    {}", td3.line1)?;
-                writeln!(out, "    {}", td3.line2)?;
-                let pdf = render_pdf(&page, &fonts, &format!("TD3 data page {}", job.job_id));
-                let pdf_path = out_dir.join(format!("{}.pdf", job.job_id));
-                let png_path = out_dir.join(format!("{}.png", job.job_id));
-                let png = render_page(&pdf, 150).and_then(|r| r.png());
-                match png {
-                    Ok(png) => {
-                        super::render::write_atomic(&pdf_path, &pdf)?;
-                        super::render::write_atomic(&png_path, &png)?;
-                        writeln!(
-                            out,
-                            "    data page: {} ({} bytes), preview: {}",
-                            pdf_path.display(),
-                            pdf.len(),
-                            png_path.display()
-                        )?;
-                    }
-                    Err(e) => writeln!(out, "    preview failed: {e}")?,
-                }
-                if let Ok(p) = printer.as_mut() {
-                    let outcome = render_page(&pdf, 300).map(|r| r.mono()).map(|raster| {
-                        runtime.block_on(p.print(
-                            &format!("{}-a1", job.job_id),
-                            &[raster],
-                            300,
-                            &tokio_util::sync::CancellationToken::new(),
-                            |_| {},
-                        ))
-                    });
-                    match outcome {
-                        Ok(PrintOutcome::Completed { pages }) => {
-                            confirmed += 1;
-                            writeln!(
-                                out,
-                                "    printed: {pages} page confirmed by the printer (END with our job name and page count)"
-                            )?;
-                        }
-                        Ok(other) => writeln!(out, "    printed: NOT confirmed: {other:?}")?,
-                        Err(e) => writeln!(out, "    raster failed: {e}")?,
-                    }
-                }
-                writeln!(out)?;
-            }
+    };
+    settings.daemon.data_dir = station_dir.clone();
+    settings.daemon.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    settings.daemon.require_booklet_confirmation = true;
+    settings.daemon.device =
+        match DeviceUri::parse(&format!("serial://{pty}?baud=115200&flow=none")) {
+            Ok(u) => u,
             Err(e) => {
-                refused += 1;
-                writeln!(out, "{name} ({}): REFUSED: {e}", job.job_id)?;
-                writeln!(out)?;
+                writeln!(err, "demo: internal-error: {e}")?;
+                return Ok(super::Exit::Internal);
             }
+        };
+    let running = match runtime.block_on(super::daemon::start(
+        settings.clone(),
+        DriverSettings::DEFAULT,
+        today,
+    )) {
+        Ok(r) => r,
+        Err(e) => {
+            writeln!(err, "{e}")?;
+            return Ok(super::Exit::Internal);
         }
-    }
+    };
+    let url = format!("http://{}", running.addr);
+    writeln!(out, "pstation demo")?;
     writeln!(
         out,
-        "{accepted} accepted, {refused} refused, {confirmed} printed and confirmed by the printer."
+        "  station daemon: {url} (data in {})",
+        station_dir.display()
     )?;
     writeln!(
         out,
-        "Next stages add the durable queue (SQLite), booklet accounting and the daemon to this demo."
+        "  simulated passport printer on {pty} (pages in {})",
+        pages_dir.display()
     )?;
-    drop(printer);
+    writeln!(out)?;
+
+    // Live events, as an operator's screen would show them.
+    let (tx, live) = mpsc::channel::<String>();
+    follow_events(&url, tx);
+    let c = ClientArgs {
+        url: url.clone(),
+        user: Some("demo-operator".to_owned()),
+        json: false,
+    };
+    let result = operate(&c, &settings, today, &live, out, err);
+    running.shutdown.cancel();
+    let _ = runtime.block_on(async {
+        let _ = running.engine.await;
+        let _ = running.server.await;
+    });
     runtime.shutdown_background();
-    Ok(super::Exit::Ok)
+    let (accepted, completed) = match result? {
+        Ok(counts) => counts,
+        Err(exit) => return Ok(exit),
+    };
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Data pages (PDF): {}",
+        station_dir.join("rendered").display()
+    )?;
+    writeln!(
+        out,
+        "Printed pages (PNG) and the printer's job log: {}",
+        pages_dir.display()
+    )?;
+    Ok(if accepted > 0 && completed == accepted {
+        super::Exit::Ok
+    } else {
+        super::Exit::Device
+    })
 }
 
-/// Starts the simulator on an ephemeral loopback port and connects the PJL driver to it.
-async fn start_simulated_printer(pages: &Path) -> Result<PjlPrinter, String> {
-    tokio::fs::create_dir_all(pages)
-        .await
-        .map_err(|e| format!("{}: {e}", pages.display()))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+/// The operator's part. Returns (accepted, completed) or the exit to give.
+fn operate(
+    c: &ClientArgs,
+    settings: &Settings,
+    today: Option<time::Date>,
+    live: &mpsc::Receiver<String>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Result<(usize, usize), super::Exit>> {
+    let api = |method: &str,
+               path: &str,
+               body: Option<Value>,
+               err: &mut dyn Write|
+     -> std::io::Result<Result<(bool, Value), super::Exit>> {
+        let bytes = body.map(|b| serde_json::to_vec(&b).unwrap_or_default());
+        Ok(match call(c, method, path, bytes, err)? {
+            Ok(Answer::Ok(v)) => Ok((true, v)),
+            Ok(Answer::Refused(_, v)) => Ok((false, v)),
+            Err(exit) => Err(exit),
+        })
+    };
+    writeln!(out, "1. Booklet stock received:")?;
+    for (first, last) in STOCK {
+        match api(
+            "POST",
+            "/api/booklets/batches",
+            Some(json!({"first": first, "last": last})),
+            err,
+        )? {
+            Ok((true, v)) => writeln!(
+                out,
+                "   batch {}: {first}..{last} ({} booklets)",
+                v["batch"]["batch_id"], v["batch"]["count"]
+            )?,
+            Ok((false, v)) => writeln!(
+                out,
+                "   {first}..{last}: refused: {}",
+                v["error"]["message"]
+            )?,
+            Err(exit) => return Ok(Err(exit)),
+        }
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "2. Jobs from the central office ({} samples, judged on {}):",
+        SAMPLES.len(),
+        today.map_or_else(|| "today".to_owned(), |d| d.to_string())
+    )?;
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    for (name, text) in SAMPLES {
+        let bytes = text.as_bytes().to_vec();
+        let answer = match call(c, "POST", "/api/jobs", Some(bytes), err)? {
+            Ok(a) => a,
+            Err(exit) => return Ok(Err(exit)),
+        };
+        match answer {
+            Answer::Ok(v) => {
+                let id = v["job"]["job_id"].as_str().unwrap_or("").to_owned();
+                writeln!(
+                    out,
+                    "   {name} ({id}): ACCEPTED, {}",
+                    v["job"]["state"].as_str().unwrap_or("")
+                )?;
+                // What will be printed: the MRZ, computed here the way the station does.
+                if let Ok(job) = job::parse_job(
+                    text.as_bytes(),
+                    &ValidateOptions {
+                        require_portrait: true,
+                    },
+                ) && let Ok(td3) = mrz::generate(&job.td3_input(), &settings.mrz)
+                {
+                    writeln!(out, "      {}", td3.line1)?;
+                    writeln!(out, "      {}", td3.line2)?;
+                    accepted.push((id, job.document.number.clone()));
+                }
+            }
+            Answer::Refused(_, v) => {
+                refused += 1;
+                let problems = v["error"]["problems"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                writeln!(out, "   {name}: REFUSED ({} problems)", problems.len())?;
+                for p in problems {
+                    writeln!(
+                        out,
+                        "      {}: {}: {}",
+                        p["path"].as_str().unwrap_or(""),
+                        p["code"].as_str().unwrap_or(""),
+                        p["message"].as_str().unwrap_or("")
+                    )?;
+                }
+            }
+        }
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "3. The operator loads each booklet and confirms its number; the station prints:"
+    )?;
+    let mut completed = 0;
+    for (id, number) in &accepted {
+        match api(
+            "POST",
+            &format!("/api/jobs/{id}/confirm-booklet"),
+            Some(json!({"booklet": number})),
+            err,
+        )? {
+            Ok((true, _)) => writeln!(out, "   {id}: booklet confirmed")?,
+            Ok((false, v)) => writeln!(
+                out,
+                "   {id}: confirmation refused: {}",
+                v["error"]["message"]
+            )?,
+            Err(exit) => return Ok(Err(exit)),
+        }
+        // Wait for the printer's confirmed outcome, showing what happens meanwhile.
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let state = loop {
+            while let Ok(line) = live.try_recv() {
+                writeln!(out, "      {line}")?;
+                out.flush()?;
+            }
+            let state = match api("GET", &format!("/api/jobs/{id}"), None, err)? {
+                Ok((true, v)) => v["job"]["state"].as_str().unwrap_or("").to_owned(),
+                Ok((false, _)) => String::new(),
+                Err(exit) => return Ok(Err(exit)),
+            };
+            if matches!(
+                state.as_str(),
+                "printed" | "needs-verification" | "failed" | "canceled"
+            ) || Instant::now() > deadline
+            {
+                break state;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        while let Ok(line) = live.try_recv() {
+            writeln!(out, "      {line}")?;
+        }
+        if state == "printed" {
+            match api(
+                "POST",
+                &format!("/api/jobs/{id}/verify"),
+                Some(json!({})),
+                err,
+            )? {
+                Ok((true, v)) if v["job"]["state"] == "completed" => {
+                    completed += 1;
+                    writeln!(
+                        out,
+                        "   {id}: printed (confirmed by the printer), checked by the operator: COMPLETED"
+                    )?;
+                }
+                Ok((_, v)) => writeln!(out, "   {id}: verify refused: {}", v["error"]["message"])?,
+                Err(exit) => return Ok(Err(exit)),
+            }
+        } else {
+            writeln!(
+                out,
+                "   {id}: NOT printed ({state}) — see `pstation job show {id}`"
+            )?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "4. Booklet reconciliation:")?;
+    match api("GET", "/api/booklets/reconcile", None, err)? {
+        Ok((_, v)) => {
+            let r = &v["reconciliation"];
+            writeln!(
+                out,
+                "   received {} = issued {} + spoiled {} + in stock {}: {}",
+                r["received"],
+                r["issued"],
+                r["spoiled"],
+                r["in_stock"],
+                if v["balanced"] == true {
+                    "balanced"
+                } else {
+                    "NOT balanced"
+                }
+            )?;
+        }
+        Err(exit) => return Ok(Err(exit)),
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{} accepted, {refused} refused, {completed} printed and completed.",
+        accepted.len()
+    )?;
+    Ok(Ok((accepted.len(), completed)))
+}
+
+/// Follows the daemon's event stream on a thread, sending one line per event.
+fn follow_events(url: &str, tx: mpsc::Sender<String>) {
+    let url = format!("{url}/api/events");
+    let _ = std::thread::Builder::new()
+        .name("demo-events".into())
+        .spawn(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            let Ok(mut resp) = agent.get(&url).call() else {
+                return;
+            };
+            let reader = std::io::BufReader::new(resp.body_mut().as_reader());
+            let mut event = String::new();
+            for line in reader.lines() {
+                let Ok(line) = line else { return };
+                if let Some(name) = line.strip_prefix("event:") {
+                    event = name.trim().to_owned();
+                    continue;
+                }
+                let Some(data) = line.strip_prefix("data:") else {
+                    continue;
+                };
+                let Ok(v) = serde_json::from_str::<Value>(data.trim()) else {
+                    continue;
+                };
+                let text = match event.as_str() {
+                    "job" => format!(
+                        "[job] {} → {}{}",
+                        v["job_id"].as_str().unwrap_or(""),
+                        v["state"].as_str().unwrap_or(""),
+                        v["reason"]
+                            .as_str()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default()
+                    ),
+                    "printer" => {
+                        let reasons: Vec<&str> = v["reasons"]
+                            .as_array()
+                            .map(|a| a.iter().filter_map(Value::as_str).collect())
+                            .unwrap_or_default();
+                        format!(
+                            "[printer] {}{}",
+                            v["state"].as_str().unwrap_or(""),
+                            if reasons.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {}", reasons.join(", "))
+                            }
+                        )
+                    }
+                    "progress" => format!(
+                        "[printer] sheet {} of {} out for {}",
+                        v["sheets"],
+                        v["of"],
+                        v["job_id"].as_str().unwrap_or("")
+                    ),
+                    _ => continue,
+                };
+                if tx.send(text).is_err() {
+                    return;
+                }
+            }
+        });
+}
+
+/// Starts the simulator on a PTY; returns the slave path and what keeps it alive.
+async fn start_simulated_printer(pages: &Path) -> Result<(String, SimGuard), String> {
+    use tokio_serial::SerialPort;
+    let (master, slave) = tokio_serial::SerialStream::pair().map_err(|e| e.to_string())?;
+    let path = slave.name().ok_or("the PTY has no name")?;
     let sim = pstation_sim::Printer::new(pstation_sim::SimOptions {
         printer: pstation_pjl::sim::SimConfig {
             model: "PSTATION SIMULATED PASSPORT PRINTER".to_owned(),
-            warm_up_ms: 200,
-            page_ms: 300,
+            warm_up_ms: 1_500,
+            page_ms: 2_000,
             hopper: 50,
             page_count: 0,
             io_timeout_ms: 15_000,
         },
-        baud: 0,
+        baud: 115_200,
         out_dir: Some(pages.to_path_buf()),
     });
-    tokio::spawn(async move {
-        if let Ok((sock, _)) = listener.accept().await {
-            let (_tx, rx) = tokio::sync::mpsc::channel(1);
-            let _ = pstation_sim::serve(sim, sock, rx).await;
-        }
+    let task = tokio::spawn(async move {
+        let _ = pstation_sim::serve(sim, master, pstation_sim::no_control()).await;
     });
-    let uri = DeviceUri::parse(&format!("tcp://{addr}")).map_err(|e| e.to_string())?;
-    let stream = transport::open(&uri, Duration::from_secs(5))
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut printer = PjlPrinter::attach(stream, DriverSettings::DEFAULT);
-    // Wait for the warm-up to finish.
-    for _ in 0..50 {
-        if printer.status().await.map_err(|e| e.to_string())?.ready() {
-            return Ok(printer);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    Ok((
+        path,
+        SimGuard {
+            _slave: slave,
+            task,
+        },
+    ))
+}
+
+/// Keeps the simulator's PTY open and stops the simulator when dropped.
+struct SimGuard {
+    _slave: tokio_serial::SerialStream,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SimGuard {
+    fn drop(&mut self) {
+        self.task.abort();
     }
-    Err("the simulated printer did not become ready".to_owned())
 }

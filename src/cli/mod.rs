@@ -5,8 +5,11 @@
 //! Exit codes: 0 success; 1 a check ran and failed (`mrz --check`); 2 invalid input (usage,
 //! job, configuration, unreadable file) — one line per problem on stderr, nothing on stdout;
 //! 3 internal error (a bug: e.g. a generated MRZ failed its own verification); 4 the printer
-//! could not be reached or did not confirm (diagnostics).
+//! could not be reached or did not confirm (diagnostics); 5 the station daemon could not be
+//! reached (operator commands).
 
+mod client;
+pub mod daemon;
 mod demo;
 mod diag;
 mod render;
@@ -146,6 +149,56 @@ pub enum Command {
         #[arg(long, default_value_t = 3_000)]
         warm_up_ms: u64,
     },
+    /// Run the station daemon: durable queue, print engine and HTTP API (SIGTERM stops safely).
+    Serve {
+        /// Station configuration (TOML); the embedded default when absent.
+        #[arg(long, env = "PSTATION_CONFIG")]
+        config: Option<PathBuf>,
+        /// Data folder (overrides daemon.data_dir).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Printer device URI (overrides daemon.device).
+        #[arg(long, value_name = "URI")]
+        device: Option<String>,
+        /// API address (overrides daemon.listen; port 0 picks a free port, printed).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Submit a job to the running station.
+    Submit {
+        /// The job JSON file (`-` for stdin).
+        job: PathBuf,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+    /// List the station's jobs.
+    Jobs {
+        /// Only jobs in this state (queued, held, printing, printed, completed, ...).
+        #[arg(long)]
+        state: Option<String>,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+    /// Show a job or act on it (hold, release, cancel, confirm-booklet, verify, spoil, reprint).
+    Job {
+        /// What to do.
+        #[command(subcommand)]
+        action: JobCommand,
+    },
+    /// Booklet stock: receive a batch, list, reconcile.
+    Booklets {
+        /// What to do.
+        #[command(subcommand)]
+        action: BookletsCommand,
+    },
+    /// The printer as the station sees it.
+    Printer {
+        /// What to do.
+        #[command(subcommand)]
+        action: PrinterCommand,
+    },
     /// Technician diagnostics: ports, probe, status, test page, raw PJL console.
     Diag {
         /// What to do.
@@ -157,6 +210,139 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: ConfigAction,
+    },
+}
+
+/// `pstation job …`.
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// The job and its event history.
+    Show {
+        /// Job id.
+        id: String,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+    /// Keep a queued job from printing.
+    Hold {
+        /// Job id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+    /// Put a held (or failed) job back in the queue.
+    Release {
+        /// Job id.
+        id: String,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+    /// Cancel a job (a printing job is stopped as far as the printer allows).
+    Cancel {
+        /// Job id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+    /// Confirm the number of the booklet loaded in the printer for this job.
+    ConfirmBooklet {
+        /// Job id.
+        id: String,
+        /// The booklet number, as typed or scanned.
+        number: String,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+    /// The printed booklet is good (after printed or needs-verification).
+    Verify {
+        /// Job id.
+        id: String,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+    /// The booklet is ruined.
+    Spoil {
+        /// Job id.
+        id: String,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+    /// Print a spoiled job again on a new booklet, approved by a second person.
+    Reprint {
+        /// Job id.
+        id: String,
+        /// The new booklet's number.
+        #[arg(long)]
+        booklet: String,
+        /// The approving supervisor (not the operator).
+        #[arg(long)]
+        supervisor: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+}
+
+/// `pstation booklets …`.
+#[derive(Debug, Subcommand)]
+pub enum BookletsCommand {
+    /// Receive a batch of blank booklets (FIRST..=LAST).
+    Receive {
+        /// First number of the batch.
+        first: String,
+        /// Last number of the batch.
+        last: String,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+    /// Batches and booklets (only those not in stock, unless --state).
+    List {
+        /// Only booklets in this state (in-stock, loaded, issued, spoiled).
+        #[arg(long)]
+        state: Option<String>,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+    /// Prove received = issued + spoiled + in stock; exit 1 and list differences otherwise.
+    Reconcile {
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+}
+
+/// `pstation printer …`.
+#[derive(Debug, Subcommand)]
+pub enum PrinterCommand {
+    /// State, reasons and what to do; with --watch, every change.
+    Status {
+        /// Follow changes until interrupted.
+        #[arg(long)]
+        watch: bool,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
     },
 }
 
@@ -228,6 +414,8 @@ pub enum Exit {
     Internal,
     /// 4: the device could not be reached or did not confirm.
     Device,
+    /// 5: the station daemon could not be reached.
+    Unavailable,
 }
 
 impl Exit {
@@ -239,6 +427,7 @@ impl Exit {
             Exit::InvalidInput => 2,
             Exit::Internal => 3,
             Exit::Device => 4,
+            Exit::Unavailable => 5,
         }
     }
 }
@@ -270,6 +459,80 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             today,
         } => validate(&job, policy, config.as_deref(), today, out, err),
         Command::Config { action } => config_command(action, out, err),
+        Command::Serve {
+            config,
+            data_dir,
+            device,
+            listen,
+        } => daemon::run(
+            daemon::ServeArgs {
+                config,
+                data_dir,
+                device,
+                listen,
+            },
+            out,
+            err,
+        ),
+        Command::Submit { job, client } => client::submit(&client, &job, out, err),
+        Command::Jobs { state, client } => client::jobs(&client, state.as_deref(), out, err),
+        Command::Job { action } => {
+            use serde_json::json;
+            match action {
+                JobCommand::Show { id, client } => client::show(&client, &id, out, err),
+                JobCommand::Hold { id, reason, client } => {
+                    client::act(&client, &id, "hold", json!({"reason": reason}), out, err)
+                }
+                JobCommand::Release { id, client } => {
+                    client::act(&client, &id, "release", json!({}), out, err)
+                }
+                JobCommand::Cancel { id, reason, client } => {
+                    client::act(&client, &id, "cancel", json!({"reason": reason}), out, err)
+                }
+                JobCommand::ConfirmBooklet { id, number, client } => client::act(
+                    &client,
+                    &id,
+                    "confirm-booklet",
+                    json!({"booklet": number}),
+                    out,
+                    err,
+                ),
+                JobCommand::Verify { id, client } => {
+                    client::act(&client, &id, "verify", json!({}), out, err)
+                }
+                JobCommand::Spoil { id, reason, client } => {
+                    client::act(&client, &id, "spoil", json!({"reason": reason}), out, err)
+                }
+                JobCommand::Reprint {
+                    id,
+                    booklet,
+                    supervisor,
+                    reason,
+                    client,
+                } => client::act(
+                    &client,
+                    &id,
+                    "reprint",
+                    json!({"booklet": booklet, "supervisor": supervisor, "reason": reason}),
+                    out,
+                    err,
+                ),
+            }
+        }
+        Command::Booklets { action } => match action {
+            BookletsCommand::Receive {
+                first,
+                last,
+                client,
+            } => client::receive(&client, &first, &last, out, err),
+            BookletsCommand::List { state, client } => {
+                client::list_booklets(&client, state.as_deref(), out, err)
+            }
+            BookletsCommand::Reconcile { client } => client::reconcile(&client, out, err),
+        },
+        Command::Printer {
+            action: PrinterCommand::Status { watch, client },
+        } => client::printer_status(&client, watch, out, err),
         Command::Sim {
             listen,
             pty,

@@ -1,0 +1,455 @@
+//! The operator's commands over the daemon's HTTP API: `submit`, `jobs`, `job …`,
+//! `booklets …`, `printer status [--watch]`. Each prints a human summary (or the API's JSON
+//! with `--json`) and maps the answer to an exit code: 0 done, 2 refused (the error code and
+//! message on stderr), 3 the daemon failed, 5 the daemon could not be reached.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{CmdResult, Exit};
+
+/// Where the daemon is and who is acting.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+    /// The station daemon's address.
+    #[arg(long, env = "PSTATION_URL", default_value = "http://127.0.0.1:8631")]
+    pub url: String,
+    /// Who is acting (recorded in the event log).
+    #[arg(long, env = "PSTATION_USER")]
+    pub user: Option<String>,
+    /// Print the API's JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A daemon's answer.
+pub(super) enum Answer {
+    /// 2xx with its JSON.
+    Ok(Value),
+    /// Any other status with its JSON error.
+    Refused(u16, Value),
+}
+
+fn agent(timeout: Option<Duration>) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(timeout)
+        .build()
+        .into()
+}
+
+/// One request to the daemon.
+pub(super) fn call(
+    c: &ClientArgs,
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+    err: &mut dyn Write,
+) -> std::io::Result<Result<Answer, Exit>> {
+    let url = format!("{}{}", c.url.trim_end_matches('/'), path);
+    let agent = agent(Some(Duration::from_secs(60)));
+    let result = match (method, body) {
+        ("GET", _) => {
+            let mut req = agent.get(&url);
+            if let Some(u) = &c.user {
+                req = req.header("x-pstation-user", u);
+            }
+            req.call()
+        }
+        (_, body) => {
+            let mut req = agent.post(&url).header("content-type", "application/json");
+            if let Some(u) = &c.user {
+                req = req.header("x-pstation-user", u);
+            }
+            req.send(body.unwrap_or_default())
+        }
+    };
+    let mut resp = match result {
+        Ok(r) => r,
+        Err(e) => {
+            writeln!(
+                err,
+                "{}: daemon-unreachable: {e} — is `pstation serve` running there? (--url, PSTATION_URL)",
+                c.url
+            )?;
+            return Ok(Err(Exit::Unavailable));
+        }
+    };
+    let status = resp.status().as_u16();
+    let value: Value = match resp.body_mut().read_json() {
+        Ok(v) => v,
+        Err(e) => {
+            writeln!(
+                err,
+                "{url}: bad-reply: the daemon answered {status} with no JSON: {e}"
+            )?;
+            return Ok(Err(Exit::Internal));
+        }
+    };
+    if (200..300).contains(&status) {
+        Ok(Ok(Answer::Ok(value)))
+    } else {
+        Ok(Ok(Answer::Refused(status, value)))
+    }
+}
+
+/// Prints a refusal and returns its exit code.
+fn refused(status: u16, v: &Value, err: &mut dyn Write) -> CmdResult {
+    let code = v["error"]["code"].as_str().unwrap_or("error");
+    let message = v["error"]["message"].as_str().unwrap_or("");
+    writeln!(err, "{code}: {message}")?;
+    if let Some(problems) = v["error"]["problems"].as_array() {
+        for p in problems {
+            writeln!(
+                err,
+                "{}: {}: {}",
+                p["path"].as_str().unwrap_or("$"),
+                p["code"].as_str().unwrap_or(""),
+                p["message"].as_str().unwrap_or("")
+            )?;
+        }
+    }
+    Ok(if status >= 500 {
+        Exit::Internal
+    } else {
+        Exit::InvalidInput
+    })
+}
+
+fn job_line(j: &Value) -> String {
+    let mut line = format!(
+        "{:<24} {:<19} attempt {}",
+        j["job_id"].as_str().unwrap_or("?"),
+        j["state"].as_str().unwrap_or("?"),
+        j["attempt"].as_u64().unwrap_or(0),
+    );
+    if j["booklet_confirmed"].as_bool() == Some(true) {
+        line.push_str("  booklet confirmed");
+    }
+    if let Some(r) = j["reason"].as_str() {
+        line.push_str(&format!("  ({r})"));
+    }
+    line
+}
+
+fn finish(
+    answer: Result<Answer, Exit>,
+    c: &ClientArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    summary: impl FnOnce(&Value, &mut dyn Write) -> std::io::Result<()>,
+) -> CmdResult {
+    match answer {
+        Err(exit) => Ok(exit),
+        Ok(Answer::Refused(status, v)) => refused(status, &v, err),
+        Ok(Answer::Ok(v)) => {
+            if c.json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&v).unwrap_or_default()
+                )?;
+            } else {
+                summary(&v, out)?;
+            }
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+/// `pstation submit JOB.json`.
+pub fn submit(c: &ClientArgs, path: &Path, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    let bytes = match super::read_job_bytes(path) {
+        Ok(b) => b,
+        Err(problem) => {
+            writeln!(err, "{problem}")?;
+            return Ok(Exit::InvalidInput);
+        }
+    };
+    let answer = call(c, "POST", "/api/jobs", Some(bytes), err)?;
+    finish(answer, c, out, err, |v, out| {
+        let note = if v["existing"].as_bool() == Some(true) {
+            " (already submitted: unchanged)"
+        } else {
+            ""
+        };
+        writeln!(out, "{}{note}", job_line(&v["job"]))
+    })
+}
+
+/// `pstation jobs [--state S]`.
+pub fn jobs(
+    c: &ClientArgs,
+    state: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let path = match state {
+        Some(s) => format!("/api/jobs?state={}", urlencode(s)),
+        None => "/api/jobs".to_owned(),
+    };
+    let answer = call(c, "GET", &path, None, err)?;
+    finish(answer, c, out, err, |v, out| {
+        let list = v["jobs"].as_array().cloned().unwrap_or_default();
+        for j in &list {
+            writeln!(out, "{}", job_line(j))?;
+        }
+        writeln!(out, "{} job(s)", list.len())
+    })
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// `pstation job show ID`.
+pub fn show(c: &ClientArgs, id: &str, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    let answer = call(c, "GET", &format!("/api/jobs/{}", urlencode(id)), None, err)?;
+    finish(answer, c, out, err, |v, out| {
+        writeln!(out, "{}", job_line(&v["job"]))?;
+        for e in v["events"].as_array().cloned().unwrap_or_default() {
+            writeln!(
+                out,
+                "  {}  {:<24} {:<12} {} → {}{}",
+                e["at"].as_str().unwrap_or(""),
+                e["action"].as_str().unwrap_or(""),
+                e["actor"].as_str().unwrap_or(""),
+                e["from_state"].as_str().unwrap_or("-"),
+                e["to_state"].as_str().unwrap_or("-"),
+                e["reason"]
+                    .as_str()
+                    .map(|r| format!("  ({r})"))
+                    .unwrap_or_default()
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// `pstation job ACTION ID` (hold, release, cancel, verify, spoil, confirm-booklet, reprint).
+pub fn act(
+    c: &ClientArgs,
+    id: &str,
+    action: &str,
+    body: Value,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let answer = call(
+        c,
+        "POST",
+        &format!("/api/jobs/{}/{action}", urlencode(id)),
+        Some(bytes),
+        err,
+    )?;
+    finish(answer, c, out, err, |v, out| {
+        writeln!(out, "{}", job_line(&v["job"]))
+    })
+}
+
+/// `pstation booklets receive FIRST LAST`.
+pub fn receive(
+    c: &ClientArgs,
+    first: &str,
+    last: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let body = serde_json::json!({"first": first, "last": last});
+    let answer = call(
+        c,
+        "POST",
+        "/api/booklets/batches",
+        serde_json::to_vec(&body).ok(),
+        err,
+    )?;
+    finish(answer, c, out, err, |v, out| {
+        let b = &v["batch"];
+        writeln!(
+            out,
+            "batch {}: {}..{} ({} booklets) received",
+            b["batch_id"],
+            b["first"].as_str().unwrap_or(""),
+            b["last"].as_str().unwrap_or(""),
+            b["count"]
+        )
+    })
+}
+
+/// `pstation booklets list [--state S]`.
+pub fn list_booklets(
+    c: &ClientArgs,
+    state: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let path = match state {
+        Some(s) => format!("/api/booklets?state={}", urlencode(s)),
+        None => "/api/booklets".to_owned(),
+    };
+    let answer = call(c, "GET", &path, None, err)?;
+    finish(answer, c, out, err, |v, out| {
+        for b in v["batches"].as_array().cloned().unwrap_or_default() {
+            writeln!(
+                out,
+                "batch {}: {}..{} ({}) received {} by {}",
+                b["batch_id"],
+                b["first"].as_str().unwrap_or(""),
+                b["last"].as_str().unwrap_or(""),
+                b["count"],
+                b["received_at"].as_str().unwrap_or(""),
+                b["actor"].as_str().unwrap_or("")
+            )?;
+        }
+        let list = v["booklets"].as_array().cloned().unwrap_or_default();
+        for b in list.iter().filter(|b| b["state"] != "in-stock") {
+            writeln!(
+                out,
+                "  {} {:<8} {}{}",
+                b["number"].as_str().unwrap_or(""),
+                b["state"].as_str().unwrap_or(""),
+                b["job_id"].as_str().unwrap_or(""),
+                b["reason"]
+                    .as_str()
+                    .map(|r| format!("  ({r})"))
+                    .unwrap_or_default()
+            )?;
+        }
+        let in_stock = list.iter().filter(|b| b["state"] == "in-stock").count();
+        writeln!(out, "{} booklet(s) listed, {in_stock} in stock", list.len())
+    })
+}
+
+/// `pstation booklets reconcile`: exit 1 when the stock does not balance.
+pub fn reconcile(c: &ClientArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    let answer = call(c, "GET", "/api/booklets/reconcile", None, err)?;
+    let mut balanced = true;
+    let exit = finish(answer, c, out, err, |v, out| {
+        let r = &v["reconciliation"];
+        balanced = v["balanced"].as_bool() == Some(true);
+        writeln!(
+            out,
+            "received {} = issued {} + spoiled {} + in stock {}{}",
+            r["received"],
+            r["issued"],
+            r["spoiled"],
+            r["in_stock"],
+            if r["loaded"].as_u64().unwrap_or(0) > 0 {
+                format!(" + in the printer or in doubt {}", r["loaded"])
+            } else {
+                String::new()
+            }
+        )?;
+        for d in r["differences"].as_array().cloned().unwrap_or_default() {
+            writeln!(out, "  difference: {}", d.as_str().unwrap_or(""))?;
+        }
+        writeln!(
+            out,
+            "{}",
+            if balanced { "balanced" } else { "NOT balanced" }
+        )
+    })?;
+    Ok(if exit == Exit::Ok && !balanced {
+        Exit::CheckFailed
+    } else {
+        exit
+    })
+}
+
+fn printer_line(p: &Value) -> String {
+    let mut line = format!(
+        "printer {} (link {})",
+        p["state"].as_str().unwrap_or("?"),
+        p["link"].as_str().unwrap_or("?")
+    );
+    let reasons: Vec<&str> = p["reasons"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !reasons.is_empty() {
+        line.push_str(&format!(": {}", reasons.join(", ")));
+    }
+    if let Some(j) = p["job_id"].as_str() {
+        line.push_str(&format!("; printing {j}"));
+    }
+    for a in p["advice"].as_array().cloned().unwrap_or_default() {
+        line.push_str(&format!(
+            "\n  → {} / {}",
+            a["id"].as_str().unwrap_or(""),
+            a["en"].as_str().unwrap_or("")
+        ));
+    }
+    line
+}
+
+/// `pstation printer status [--watch]`.
+pub fn printer_status(
+    c: &ClientArgs,
+    watch: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    if !watch {
+        let answer = call(c, "GET", "/api/printer", None, err)?;
+        return finish(answer, c, out, err, |v, out| {
+            writeln!(out, "{}", printer_line(&v["printer"]))
+        });
+    }
+    // Follow the event stream: one line per printer change (and job progress).
+    let url = format!("{}/api/events", c.url.trim_end_matches('/'));
+    let mut resp = match agent(None).get(&url).call() {
+        Ok(r) if r.status().is_success() => r,
+        Ok(r) => {
+            writeln!(err, "{url}: bad-reply: {}", r.status())?;
+            return Ok(Exit::Internal);
+        }
+        Err(e) => {
+            writeln!(
+                err,
+                "{}: daemon-unreachable: {e} — is `pstation serve` running there?",
+                c.url
+            )?;
+            return Ok(Exit::Unavailable);
+        }
+    };
+    let reader = std::io::BufReader::new(resp.body_mut().as_reader());
+    let mut event = String::new();
+    for line in reader.lines() {
+        let Ok(line) = line else { break };
+        if let Some(name) = line.strip_prefix("event:") {
+            event = name.trim().to_owned();
+        } else if let Some(data) = line.strip_prefix("data:") {
+            let Ok(v) = serde_json::from_str::<Value>(data.trim()) else {
+                continue;
+            };
+            if c.json {
+                writeln!(out, "{v}")?;
+            } else if event == "printer" {
+                writeln!(out, "{}", printer_line(&v))?;
+            } else if event == "progress" {
+                writeln!(
+                    out,
+                    "{}: sheet {} of {} out",
+                    v["job_id"].as_str().unwrap_or(""),
+                    v["sheets"],
+                    v["of"]
+                )?;
+            }
+            out.flush()?;
+        }
+    }
+    writeln!(err, "{}: the event stream ended (daemon stopped?)", c.url)?;
+    Ok(Exit::Unavailable)
+}

@@ -1,0 +1,224 @@
+//! `pstation serve`: the station daemon — the store, start-up recovery, the print engine and
+//! the HTTP API — until SIGTERM or Ctrl-C, which stop it safely (the job printing now is
+//! finished and its outcome recorded first). `start` is shared with `pstation demo`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{CmdResult, Exit};
+use crate::config::Settings;
+use crate::printer::pjl_driver::DriverSettings;
+use crate::station::render::Renderer;
+use crate::station::{Station, StationOptions, api, engine};
+use crate::store::Store;
+
+/// `pstation serve` overrides of the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// The configuration file.
+    pub config: Option<PathBuf>,
+    /// Overrides `daemon.data_dir`.
+    pub data_dir: Option<PathBuf>,
+    /// Overrides `daemon.device`.
+    pub device: Option<String>,
+    /// Overrides `daemon.listen`.
+    pub listen: Option<String>,
+}
+
+/// A running daemon.
+pub struct Running {
+    /// The station.
+    pub station: Arc<Station>,
+    /// The API's bound address.
+    pub addr: std::net::SocketAddr,
+    /// Cancel to stop.
+    pub shutdown: CancellationToken,
+    /// The engine task (ends after the current job).
+    pub engine: JoinHandle<()>,
+    /// The HTTP server task.
+    pub server: JoinHandle<()>,
+    /// Jobs moved to needs-verification at start.
+    pub recovered: Vec<String>,
+}
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data folder.
+    #[error("{0}: data-dir: cannot create the data folder: {1} — check its permissions")]
+    DataDir(String, std::io::Error),
+    /// The store.
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    /// Rendering set-up (fonts, template).
+    #[error("{0}")]
+    Render(#[from] crate::station::render::RenderError),
+    /// The listening socket.
+    #[error(
+        "{0}: listen: cannot listen: {1} — another station may be running, or choose another address"
+    )]
+    Listen(String, std::io::Error),
+}
+
+/// Opens the store, recovers, starts the engine and the API. Must run inside a tokio runtime.
+pub async fn start(
+    settings: Settings,
+    driver: DriverSettings,
+    today: Option<time::Date>,
+) -> Result<Running, StartError> {
+    let data = settings.daemon.data_dir.clone();
+    let shown = data.display().to_string();
+    tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || std::fs::create_dir_all(data.join("rendered"))
+    })
+    .await
+    .map_err(|e| StartError::DataDir(shown.clone(), std::io::Error::other(e)))?
+    .map_err(|e| StartError::DataDir(shown.clone(), e))?;
+    let db = data.join("station.db");
+    let (store, recovered) = tokio::task::spawn_blocking(move || {
+        let mut store = Store::open(&db)?;
+        let recovered = store.recover()?;
+        Ok::<_, crate::store::StoreError>((store, recovered))
+    })
+    .await
+    .map_err(|e| StartError::DataDir(shown.clone(), std::io::Error::other(e)))??;
+    for job in &recovered {
+        tracing::warn!(%job, "left printing by the last run: needs verification");
+    }
+    let renderer = {
+        let s = settings.clone();
+        tokio::task::spawn_blocking(move || Renderer::new(s))
+            .await
+            .map_err(|e| StartError::DataDir(shown.clone(), std::io::Error::other(e)))??
+    };
+    let listen = settings.daemon.listen;
+    let station = Station::new(
+        store,
+        StationOptions {
+            settings,
+            driver,
+            today,
+        },
+        renderer,
+    );
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| StartError::Listen(listen.to_string(), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(listen.to_string(), e))?;
+    let shutdown = station.closing.clone();
+    let engine = tokio::spawn(engine::run(station.clone(), shutdown.clone()));
+    let app = api::router(station.clone());
+    let stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            stop.cancelled().await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "the HTTP API stopped");
+        }
+    });
+    tracing::info!(%addr, "station serving");
+    Ok(Running {
+        station,
+        addr,
+        shutdown,
+        engine,
+        server,
+        recovered,
+    })
+}
+
+pub(super) fn run(args: ServeArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    let settings = match &args.config {
+        Some(p) => Settings::load(p),
+        None => Settings::default_settings(),
+    };
+    let mut settings = match settings {
+        Ok(s) => s,
+        Err(e) => {
+            writeln!(err, "{e}")?;
+            return Ok(Exit::InvalidInput);
+        }
+    };
+    if let Some(d) = args.data_dir {
+        settings.daemon.data_dir = d;
+    }
+    if let Some(d) = &args.device {
+        match crate::printer::uri::DeviceUri::parse(d) {
+            Ok(u) => settings.daemon.device = u,
+            Err(e) => {
+                writeln!(err, "--device: {e}")?;
+                return Ok(Exit::InvalidInput);
+            }
+        }
+    }
+    if let Some(l) = &args.listen {
+        match l.parse() {
+            Ok(a) => settings.daemon.listen = a,
+            Err(_) => {
+                writeln!(
+                    err,
+                    "--listen: config-value: {l:?} is not an address like 127.0.0.1:8631"
+                )?;
+                return Ok(Exit::InvalidInput);
+            }
+        }
+    }
+    let Some(runtime) = super::runtime(err)? else {
+        return Ok(Exit::Internal);
+    };
+    runtime.block_on(async move {
+        let running = match start(settings, DriverSettings::DEFAULT, None).await {
+            Ok(r) => r,
+            Err(e) => {
+                writeln!(err, "{e}")?;
+                return Ok(Exit::InvalidInput);
+            }
+        };
+        for job in &running.recovered {
+            writeln!(
+                out,
+                "job {job}: was printing when the station stopped — needs verification"
+            )?;
+        }
+        writeln!(out, "listening http://{}", running.addr)?;
+        out.flush()?;
+        wait_for_stop_signal().await;
+        writeln!(out, "stopping: finishing the current job")?;
+        out.flush()?;
+        running.shutdown.cancel();
+        let _ = running.engine.await;
+        let _ = running.server.await;
+        writeln!(out, "stopped")?;
+        Ok(Exit::Ok)
+    })
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,389 @@
+//! The station's HTTP JSON API (axum), bound to 127.0.0.1 by default: submit and list jobs,
+//! operator actions, printer status, booklets, and a live event stream (server-sent events).
+//!
+//! Errors are `{"error": {"code", "message"[, "problems"]}}` with a stable code. Who acts is
+//! taken from the `X-Pstation-User` header until the central office issue brings tokens and
+//! roles; the `Actor` extractor is the one place that will change.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::{Station, StationError, StationEvent};
+use crate::store::{Action, BookletState, JobState, StoreError, Submitted};
+
+/// The largest request body (a job with its portrait is well under this).
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// The API's routes over a station.
+pub fn router(station: Arc<Station>) -> Router {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/jobs", post(submit).get(list_jobs))
+        .route("/api/jobs/{id}", get(show_job))
+        .route("/api/jobs/{id}/{action}", post(job_action))
+        .route("/api/printer", get(printer))
+        .route("/api/booklets", get(booklets))
+        .route("/api/booklets/batches", post(receive_batch))
+        .route("/api/booklets/reconcile", get(reconcile))
+        .route("/api/events", get(events))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(station)
+}
+
+/// An API error.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    problems: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            problems: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({"error": {"code": self.code, "message": self.message}});
+        if let Some(p) = self.problems {
+            body["error"]["problems"] = p;
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StationError> for ApiError {
+    fn from(e: StationError) -> Self {
+        match e {
+            StationError::Invalid(problems) => {
+                let list: Vec<_> = problems
+                    .0
+                    .iter()
+                    .map(|p| json!({"path": p.path, "code": p.code, "message": p.message}))
+                    .collect();
+                Self {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    code: "invalid-job",
+                    message: format!("{} problem(s) in the job", list.len()),
+                    problems: Some(list.into()),
+                }
+            }
+            StationError::ShuttingDown => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting-down",
+                "the station is stopping",
+            ),
+            StationError::Store(e) => {
+                let status = match &e {
+                    StoreError::NotFound(_) => StatusCode::NOT_FOUND,
+                    StoreError::Conflict(_)
+                    | StoreError::Transition(_)
+                    | StoreError::StaleAttempt(_)
+                    | StoreError::Booklet { .. } => StatusCode::CONFLICT,
+                    StoreError::SecondPerson(_) => StatusCode::FORBIDDEN,
+                    StoreError::Sqlite(_) | StoreError::TooNew { .. } => {
+                        tracing::error!(error = %e, "store failure");
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    }
+                };
+                Self::new(status, e.code(), e.to_string())
+            }
+        }
+    }
+}
+
+/// Who is acting (until tokens and roles arrive: the `X-Pstation-User` header, or `local`).
+pub struct Actor(pub String);
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.headers.get("x-pstation-user") {
+            None => Ok(Self("local".to_owned())),
+            Some(v) => match v.to_str() {
+                Ok(s) if valid_name(s) => Ok(Self(s.to_owned())),
+                _ => Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-user",
+                    "X-Pstation-User must be 1-64 of A-Z a-z 0-9 . _ -",
+                )),
+            },
+        }
+    }
+}
+
+fn check_id(id: &str) -> Result<(), ApiError> {
+    if valid_name(id) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-id",
+            "a job id is 1-64 of A-Z a-z 0-9 . _ -",
+        ))
+    }
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ok = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the body as Content-Type: application/json",
+        ))
+    }
+}
+
+/// Parses an optional JSON body (empty means `{}`).
+fn body_json<T: for<'de> Deserialize<'de> + Default>(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    require_json(headers)?;
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            format!("the request body is not the expected JSON: {e}"),
+        )
+    })
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route")
+}
+
+async fn submit(
+    State(st): State<Arc<Station>>,
+    actor: Actor,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    require_json(&headers)?;
+    match st.submit(body.to_vec(), &actor.0).await? {
+        Submitted::Created(job) => {
+            Ok((StatusCode::CREATED, Json(json!({"job": job}))).into_response())
+        }
+        Submitted::Existing(job) => {
+            Ok((StatusCode::OK, Json(json!({"job": job, "existing": true}))).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct StateQuery {
+    state: Option<String>,
+}
+
+async fn list_jobs(
+    State(st): State<Arc<Station>>,
+    Query(q): Query<StateQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let state = match q.state.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(JobState::parse(s).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-state",
+                format!(
+                    "unknown state {s:?}; one of {}",
+                    JobState::ALL.map(JobState::as_str).join(", ")
+                ),
+            )
+        })?),
+    };
+    let jobs = st.db(move |s| s.jobs(state)).await?;
+    Ok(Json(json!({"jobs": jobs})))
+}
+
+async fn show_job(
+    State(st): State<Arc<Station>>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    check_id(&id)?;
+    let (job, events) = st
+        .db(move |s| Ok((s.job(&id)?, s.events(Some(&id), 0, 1000)?)))
+        .await?;
+    Ok(Json(json!({"job": job, "events": events})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ActionBody {
+    reason: Option<String>,
+    booklet: Option<String>,
+    supervisor: Option<String>,
+}
+
+async fn job_action(
+    State(st): State<Arc<Station>>,
+    Path((id, action)): Path<(String, String)>,
+    actor: Actor,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    check_id(&id)?;
+    let b: ActionBody = body_json(&headers, &body)?;
+    let missing = |field: &str| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "missing-field",
+            format!("{action} needs \"{field}\" in the body"),
+        )
+    };
+    let job = match action.as_str() {
+        "hold" => st.act(&id, Action::Hold, &actor.0, b.reason).await?,
+        "release" => st.act(&id, Action::Release, &actor.0, b.reason).await?,
+        "cancel" => st.act(&id, Action::Cancel, &actor.0, b.reason).await?,
+        "verify" => st.act(&id, Action::Verify, &actor.0, b.reason).await?,
+        "spoil" => st.act(&id, Action::Spoil, &actor.0, b.reason).await?,
+        "confirm-booklet" => {
+            let n = b.booklet.ok_or_else(|| missing("booklet"))?;
+            st.confirm_booklet(&id, n, &actor.0).await?
+        }
+        "reprint" => {
+            let n = b.booklet.ok_or_else(|| missing("booklet"))?;
+            let sup = b.supervisor.ok_or_else(|| missing("supervisor"))?;
+            st.reprint(&id, n, &actor.0, sup, b.reason).await?
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown-action",
+                "actions: hold, release, cancel, verify, spoil, confirm-booklet, reprint",
+            ));
+        }
+    };
+    Ok(Json(json!({"job": job})))
+}
+
+async fn printer(State(st): State<Arc<Station>>) -> Result<Json<serde_json::Value>, ApiError> {
+    let view = st.printer().borrow().clone();
+    let history = st.db(|s| s.printer_history(20)).await?;
+    let history: Vec<_> = history
+        .into_iter()
+        .map(|(at, state, reasons, link)| json!({"at": at, "state": state, "reasons": reasons, "link": link}))
+        .collect();
+    Ok(Json(json!({"printer": view, "history": history})))
+}
+
+#[derive(Deserialize)]
+struct BookletQuery {
+    state: Option<String>,
+}
+
+async fn booklets(
+    State(st): State<Arc<Station>>,
+    Query(q): Query<BookletQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let state = match q.state.as_deref() {
+        None | Some("") => None,
+        Some("in-stock") => Some(BookletState::InStock),
+        Some("loaded") => Some(BookletState::Loaded),
+        Some("issued") => Some(BookletState::Issued),
+        Some("spoiled") => Some(BookletState::Spoiled),
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-state",
+                format!(
+                    "unknown booklet state {other:?}; one of in-stock, loaded, issued, spoiled"
+                ),
+            ));
+        }
+    };
+    let (batches, list) = st
+        .db(move |s| Ok((s.batches()?, s.booklets(state)?)))
+        .await?;
+    Ok(Json(json!({"batches": batches, "booklets": list})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    first: String,
+    last: String,
+}
+
+async fn receive_batch(
+    State(st): State<Arc<Station>>,
+    actor: Actor,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    require_json(&headers)?;
+    let b: BatchBody = body_json(&headers, &body)?;
+    let batch = st.receive_batch(b.first, b.last, &actor.0).await?;
+    Ok((StatusCode::CREATED, Json(json!({"batch": batch}))).into_response())
+}
+
+async fn reconcile(State(st): State<Arc<Station>>) -> Result<Json<serde_json::Value>, ApiError> {
+    let rec = st.db(|s| s.reconcile()).await?;
+    let balanced = rec.balanced();
+    Ok(Json(json!({"reconciliation": rec, "balanced": balanced})))
+}
+
+/// Server-sent events: a `printer` snapshot first, then every `StationEvent` as it happens
+/// (event name = its type). A watcher too slow to keep up misses events, never blocks others.
+async fn events(
+    State(st): State<Arc<Station>>,
+) -> Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>> {
+    let snapshot = StationEvent::Printer(st.printer().borrow().clone());
+    let rx = st.subscribe();
+    let first = tokio_stream::once(snapshot);
+    let live = BroadcastStream::new(rx).filter_map(Result::ok);
+    // The stream ends when the station stops, so a graceful shutdown does not wait on it.
+    let closing = st.closing.clone().cancelled_owned();
+    let stream = futures_util::StreamExt::take_until(first.chain(live), closing).map(|ev| {
+        let name = match &ev {
+            StationEvent::Job { .. } => "job",
+            StationEvent::Printer(_) => "printer",
+            StationEvent::Progress { .. } => "progress",
+        };
+        let data = serde_json::to_string(&ev).unwrap_or_else(|_| "{}".to_owned());
+        Ok(SseEvent::default().event(name).data(data))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

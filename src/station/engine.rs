@@ -1,0 +1,253 @@
+//! The print engine: the one task that owns the printer. It keeps the link open (reopening with
+//! backoff), publishes the printer's status, and prints the oldest printable job when the
+//! printer is ready — committing the attempt before the first byte, recording the confirmed
+//! outcome after — while the next job is rendered in the background.
+//!
+//! Invariants: a job is sent only after `Store::begin_attempt` committed it as `printing`; an
+//! outcome the driver cannot confirm becomes `needs-verification` and is never retried here; on
+//! shutdown the job printing now is finished (its outcome recorded) before the task returns.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::render::{DPI, RenderError, Rendered};
+use super::{PrinterView, Station, StationEvent};
+use crate::printer::driver::{PrinterDriver, open_driver};
+use crate::printer::pjl_driver::{Link, PrintOutcome};
+use crate::store::AttemptEnd;
+
+/// How often an idle engine polls the printer's status.
+const POLL: Duration = Duration::from_secs(2);
+
+type PreRender = (String, String, JoinHandle<Result<Rendered, RenderError>>);
+
+/// Runs the engine until `shutdown` (then finishes the current job and returns).
+pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
+    let mut driver: Option<Box<dyn PrinterDriver>> = None;
+    let mut prerendered: Option<PreRender> = None;
+    let mut backoff = Duration::from_millis(500);
+    let uri = station.options.settings.daemon.device.clone();
+    let require = station.options.settings.daemon.require_booklet_confirmation;
+    while !shutdown.is_cancelled() {
+        let Some(d) = driver.as_mut() else {
+            match open_driver(&uri, station.options.driver.clone()).await {
+                Ok(d) => {
+                    tracing::info!(device = ?uri, family = d.family(), "printer link open");
+                    driver = Some(d);
+                    backoff = Duration::from_millis(500);
+                }
+                Err(e) => {
+                    tracing::warn!(code = e.code, error = %e, "cannot open the printer");
+                    publish_printer(&station, PrinterView::from_parts_lost(e.code)).await;
+                    idle(&station, &shutdown, backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+            continue;
+        };
+        let status = match d.status().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "printer status failed; reopening the link");
+                let view = PrinterView::from_status(&d.subscribe().borrow());
+                publish_printer(&station, view).await;
+                driver = None;
+                continue;
+            }
+        };
+        publish_printer(&station, PrinterView::from_status(&status)).await;
+        if !status.ready() {
+            idle(&station, &shutdown, POLL).await;
+            continue;
+        }
+        let next = match station.db(move |s| s.next_printable(require)).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "the store failed; the engine waits");
+                idle(&station, &shutdown, POLL).await;
+                continue;
+            }
+        };
+        let Some(job) = next else {
+            idle(&station, &shutdown, POLL).await;
+            continue;
+        };
+
+        // Render (or take the page rendered while the previous job printed).
+        let rendered = match prerendered.take() {
+            Some((id, booklet, handle)) if id == job.job_id && booklet == job.booklet => {
+                handle.await.unwrap_or_else(|_| Err(render_cancelled()))
+            }
+            other => {
+                if let Some((_, _, h)) = other {
+                    h.abort();
+                }
+                render(&station, &job.job_id, &job.booklet).await
+            }
+        };
+        let rendered = match rendered {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(job = %job.job_id, code = e.code, "the job cannot be rendered");
+                let (id, why) = (job.job_id.clone(), e.to_string());
+                if let Ok(row) = station.db(move |s| s.fail_queued(&id, &why)).await {
+                    station.publish_job(&row);
+                }
+                continue;
+            }
+        };
+        let pdf_path = station.rendered_dir().join(format!("{}.pdf", job.job_id));
+        let pdf = rendered.pdf;
+        let written = tokio::task::spawn_blocking(move || {
+            if let Some(dir) = pdf_path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            crate::fsio::write_atomic(&pdf_path, &pdf)
+        })
+        .await;
+        if !matches!(written, Ok(Ok(()))) {
+            tracing::error!(job = %job.job_id, "cannot write the rendered page; the engine waits");
+            idle(&station, &shutdown, POLL).await;
+            continue;
+        }
+
+        // Commit the attempt before the first byte.
+        let id = job.job_id.clone();
+        let job = match station.db(move |s| s.begin_attempt(&id)).await {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!(job = %job.job_id, error = %e, "cannot start the attempt");
+                continue;
+            }
+        };
+        station.publish_job(&job);
+        let Some(attempt_id) = job.attempt_id.clone() else {
+            continue;
+        };
+        let cancel = CancellationToken::new();
+        *station.current.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((job.job_id.clone(), cancel.clone()));
+        let _ = station
+            .printer
+            .send_modify(|v| v.job_id = Some(job.job_id.clone()));
+
+        // Render the following job while this one prints.
+        if let Ok(Some(following)) = station.db(move |s| s.next_printable(require)).await {
+            let st = station.clone();
+            let (fid, fbook) = (following.job_id.clone(), following.booklet.clone());
+            let handle = tokio::spawn(async move { render(&st, &fid, &fbook).await });
+            prerendered = Some((following.job_id, following.booklet, handle));
+        }
+
+        tracing::info!(job = %job.job_id, attempt = %attempt_id, "printing");
+        let progress_station = station.clone();
+        let (pjob, pattempt) = (job.job_id.clone(), attempt_id.clone());
+        let progress = Box::new(move |sheets: u32| {
+            let _ = progress_station.events.send(StationEvent::Progress {
+                job_id: pjob.clone(),
+                attempt_id: pattempt.clone(),
+                sheets,
+                of: 1,
+            });
+        });
+        let outcome = d
+            .print(
+                &attempt_id,
+                std::slice::from_ref(&rendered.raster),
+                DPI,
+                &cancel,
+                progress,
+            )
+            .await;
+        *station.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let end = match &outcome {
+            PrintOutcome::Completed { .. } => AttemptEnd::Printed,
+            PrintOutcome::NotStarted { reason } => AttemptEnd::NotSent(reason.clone()),
+            PrintOutcome::CanceledByHost => AttemptEnd::Canceled,
+            PrintOutcome::CanceledAtDevice => AttemptEnd::Unknown(
+                "cancelled at the printer's panel; look at the booklet".to_owned(),
+            ),
+            PrintOutcome::Unknown { reason } => AttemptEnd::Unknown(reason.clone()),
+        };
+        tracing::info!(job = %job.job_id, attempt = %attempt_id, outcome = ?end_word(&end), "attempt ended");
+        let (id, aid) = (job.job_id.clone(), attempt_id.clone());
+        match station.db(move |s| s.end_attempt(&id, &aid, &end)).await {
+            Ok(row) => station.publish_job(&row),
+            Err(e) => tracing::error!(job = %job.job_id, error = %e, "cannot record the outcome"),
+        }
+        let _ = station.printer.send_modify(|v| v.job_id = None);
+        let lost = d.subscribe().borrow().link == Link::Lost;
+        if lost {
+            driver = None;
+        }
+    }
+    if let Some((_, _, h)) = prerendered {
+        h.abort();
+    }
+    tracing::info!("print engine stopped");
+}
+
+fn end_word(end: &AttemptEnd) -> &'static str {
+    match end {
+        AttemptEnd::Printed => "printed",
+        AttemptEnd::NotSent(_) => "not-sent",
+        AttemptEnd::Failed(_) => "failed",
+        AttemptEnd::Canceled => "canceled",
+        AttemptEnd::Unknown(_) => "unknown",
+    }
+}
+
+fn render_cancelled() -> RenderError {
+    RenderError {
+        code: "internal-error",
+        message: "rendering stopped".to_owned(),
+    }
+}
+
+async fn render(station: &Station, job_id: &str, booklet: &str) -> Result<Rendered, RenderError> {
+    let id = job_id.to_owned();
+    let payload = station
+        .db(move |s| s.payload(&id))
+        .await
+        .map_err(|e| RenderError {
+            code: "store",
+            message: e.to_string(),
+        })?;
+    let renderer = station.renderer.clone();
+    let booklet = booklet.to_owned();
+    tokio::task::spawn_blocking(move || renderer.render(&payload, &booklet))
+        .await
+        .unwrap_or_else(|_| Err(render_cancelled()))
+}
+
+async fn publish_printer(station: &Station, view: PrinterView) {
+    let mut view = view;
+    let job_id = station.printer.borrow().job_id.clone();
+    view.job_id = job_id;
+    if station.publish_printer(view.clone()) {
+        let reasons = view.reasons.clone();
+        let _ = station
+            .db(move |s| s.record_printer_status(view.state, &reasons, view.link))
+            .await;
+    }
+}
+
+/// Waits for a poll interval, a wake-up (a job changed) or shutdown.
+async fn idle(station: &Station, shutdown: &CancellationToken, d: Duration) {
+    tokio::select! {
+        () = tokio::time::sleep(d) => {}
+        () = station.wake.notified() => {}
+        () = shutdown.cancelled() => {}
+    }
+}
+
+impl PrinterView {
+    fn from_parts_lost(code: &'static str) -> Self {
+        let mut v = Self::from_parts("stopped", vec!["offline-report"], "lost", None);
+        v.display = Some(code.to_owned());
+        v
+    }
+}

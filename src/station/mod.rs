@@ -1,0 +1,403 @@
+//! The station daemon's core: `Station` (the store behind a mutex, live events, the printer's
+//! status as the operator sees it, the current job's cancel switch), job submission with
+//! validation and policy, and operator actions. The print engine (`engine`) and the HTTP API
+//! (`api`) are built on it.
+//!
+//! Design: the store is synchronous SQLite; every call goes through `Station::db`, which runs
+//! it on the blocking pool, so no SQLite call ever blocks the async runtime. Every change that
+//! matters to someone watching is published as a `StationEvent` on a broadcast channel.
+
+pub mod api;
+pub mod engine;
+pub mod render;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::sync::{Notify, broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::job::{self, ValidateOptions};
+use crate::printer::pjl_driver::{DriverSettings, Link, PrinterStatus};
+use crate::problem::Problems;
+use crate::store::{Action, JobRow, Store, StoreError, Submitted};
+
+/// What the operator is told to do about a printer condition, in Indonesian and English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Advice {
+    /// The IPP reason it answers.
+    pub reason: &'static str,
+    /// Bahasa Indonesia.
+    pub id: &'static str,
+    /// English.
+    pub en: &'static str,
+}
+
+/// The advice for a printer reason, if the operator can act on it.
+pub fn advice(reason: &str) -> Option<Advice> {
+    let (id, en) = match reason {
+        "cover-open-error" | "door-open-error" => {
+            ("Tutup penutup printer", "Close the printer cover")
+        }
+        "media-jam-error" => (
+            "Buka printer, keluarkan buku paspor yang macet, lalu tutup kembali",
+            "Open the printer, remove the jammed booklet, then close it",
+        ),
+        "media-needed-error" | "media-empty-error" => (
+            "Isi buku paspor kosong ke printer",
+            "Load blank booklets into the printer",
+        ),
+        "offline-report" => (
+            "Periksa kabel dan daya printer, lalu tekan tombol online",
+            "Check the printer's cable and power, then press online",
+        ),
+        "connecting-to-device-report" => {
+            ("Menghubungkan ke printer…", "Connecting to the printer…")
+        }
+        "toner-low-report" | "marker-supply-low-report" => (
+            "Tinta hampir habis; siapkan pengganti",
+            "Ink is low; have a replacement ready",
+        ),
+        "other-error" | "other-report" => (
+            "Printer sedang bersiap atau perlu servis; lihat panel printer",
+            "The printer is warming up or needs service; look at its panel",
+        ),
+        _ => return None,
+    };
+    Some(Advice {
+        reason: static_reason(reason),
+        id,
+        en,
+    })
+}
+
+fn static_reason(r: &str) -> &'static str {
+    [
+        "cover-open-error",
+        "door-open-error",
+        "media-jam-error",
+        "media-needed-error",
+        "media-empty-error",
+        "offline-report",
+        "connecting-to-device-report",
+        "toner-low-report",
+        "marker-supply-low-report",
+        "other-error",
+        "other-report",
+    ]
+    .into_iter()
+    .find(|k| *k == r)
+    .unwrap_or("other-report")
+}
+
+/// The printer as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrinterView {
+    /// `idle`, `processing` or `stopped`.
+    pub state: &'static str,
+    /// IPP-style reasons.
+    pub reasons: Vec<&'static str>,
+    /// `up` or `lost`.
+    pub link: &'static str,
+    /// The printer's panel text.
+    pub display: Option<String>,
+    /// The job printing now.
+    pub job_id: Option<String>,
+    /// What to do, for each reason the operator can act on.
+    pub advice: Vec<Advice>,
+}
+
+impl PrinterView {
+    /// Before the printer has been reached.
+    pub fn connecting() -> Self {
+        Self::from_parts("stopped", vec!["connecting-to-device-report"], "lost", None)
+    }
+
+    fn from_parts(
+        state: &'static str,
+        reasons: Vec<&'static str>,
+        link: &'static str,
+        display: Option<String>,
+    ) -> Self {
+        let advice = reasons.iter().filter_map(|r| advice(r)).collect();
+        Self {
+            state,
+            reasons,
+            link,
+            display,
+            job_id: None,
+            advice,
+        }
+    }
+
+    /// From the driver's status.
+    pub fn from_status(s: &PrinterStatus) -> Self {
+        use pstation_pjl::status::PrinterState;
+        let state = match s.state {
+            PrinterState::Idle => "idle",
+            PrinterState::Processing => "processing",
+            PrinterState::Stopped => "stopped",
+        };
+        let link = match s.link {
+            Link::Up => "up",
+            Link::Lost => "lost",
+        };
+        Self::from_parts(state, s.reasons.clone(), link, s.display.clone())
+    }
+}
+
+/// Something that changed, for live watchers (the event stream).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum StationEvent {
+    /// A job changed state.
+    Job {
+        /// The job.
+        job_id: String,
+        /// Its state now.
+        state: crate::store::JobState,
+        /// Why.
+        reason: Option<String>,
+    },
+    /// The printer's status changed.
+    Printer(PrinterView),
+    /// Sheets delivered for the job printing now.
+    Progress {
+        /// The job.
+        job_id: String,
+        /// The attempt (printer job name).
+        attempt_id: String,
+        /// Sheets out so far.
+        sheets: u32,
+        /// Sheets in the job.
+        of: u32,
+    },
+}
+
+/// How the station runs.
+#[derive(Debug, Clone)]
+pub struct StationOptions {
+    /// Validated settings (the daemon's section names the device and data folder).
+    pub settings: Settings,
+    /// Driver timeouts.
+    pub driver: DriverSettings,
+    /// Judge the issuance policy as on this date instead of today (demos, tests).
+    pub today: Option<time::Date>,
+}
+
+/// Why a request to the station failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StationError {
+    /// The job is not valid or not allowed by the station policy.
+    #[error("{0}")]
+    Invalid(Problems),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The blocking pool is gone (shutting down).
+    #[error("shutting-down: the station is stopping")]
+    ShuttingDown,
+}
+
+/// The running station.
+pub struct Station {
+    store: Arc<Mutex<Store>>,
+    events: broadcast::Sender<StationEvent>,
+    printer: watch::Sender<PrinterView>,
+    wake: Notify,
+    current: Mutex<Option<(String, CancellationToken)>>,
+    /// Settings and driver timeouts.
+    pub options: StationOptions,
+    /// Cancelled when the station stops: the engine finishes its job, event streams end.
+    pub closing: CancellationToken,
+    renderer: Arc<render::Renderer>,
+}
+
+impl Station {
+    /// A station over an open store.
+    pub fn new(store: Store, options: StationOptions, renderer: render::Renderer) -> Arc<Self> {
+        let (events, _) = broadcast::channel(1024);
+        Arc::new(Self {
+            store: Arc::new(Mutex::new(store)),
+            events,
+            printer: watch::channel(PrinterView::connecting()).0,
+            wake: Notify::new(),
+            current: Mutex::new(None),
+            options,
+            closing: CancellationToken::new(),
+            renderer: Arc::new(renderer),
+        })
+    }
+
+    /// The folder for rendered pages.
+    pub fn rendered_dir(&self) -> PathBuf {
+        self.options.settings.daemon.data_dir.join("rendered")
+    }
+
+    /// Runs `f` on the store, on the blocking pool.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, StationError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|_| StationError::ShuttingDown)?
+        .map_err(StationError::Store)
+    }
+
+    /// Live events.
+    pub fn subscribe(&self) -> broadcast::Receiver<StationEvent> {
+        self.events.subscribe()
+    }
+
+    /// The printer's status, live.
+    pub fn printer(&self) -> watch::Receiver<PrinterView> {
+        self.printer.subscribe()
+    }
+
+    fn publish_job(&self, row: &JobRow) {
+        let _ = self.events.send(StationEvent::Job {
+            job_id: row.job_id.clone(),
+            state: row.state,
+            reason: row.reason.clone(),
+        });
+        self.wake.notify_one();
+    }
+
+    fn publish_printer(&self, view: PrinterView) -> bool {
+        let changed = self.printer.send_if_modified(|cur| {
+            if *cur == view {
+                false
+            } else {
+                *cur = view.clone();
+                true
+            }
+        });
+        if changed {
+            let _ = self.events.send(StationEvent::Printer(view));
+        }
+        changed
+    }
+
+    /// Validates `bytes` as a job (schema and station policy), then stores and queues it. The
+    /// same job again returns the existing one; the same id with other content is refused.
+    pub async fn submit(&self, bytes: Vec<u8>, actor: &str) -> Result<Submitted, StationError> {
+        let renderer = self.renderer.clone();
+        let today = self.options.today;
+        let checked = tokio::task::spawn_blocking(move || {
+            let settings = renderer.settings();
+            let job = job::parse_job(
+                &bytes,
+                &ValidateOptions {
+                    require_portrait: true,
+                },
+            )?;
+            let today = today.unwrap_or_else(|| crate::today_at(settings.utc_offset));
+            let problems = settings.policy.check(&job, today);
+            if !problems.is_empty() {
+                return Err(Problems(problems));
+            }
+            Ok((job.job_id.clone(), job.document.number.clone(), bytes))
+        })
+        .await
+        .map_err(|_| StationError::ShuttingDown)?;
+        let (job_id, number, bytes) = checked.map_err(StationError::Invalid)?;
+        let actor = actor.to_owned();
+        let result = self
+            .db(move |s| s.submit(&job_id, &bytes, &number, &actor))
+            .await?;
+        if let Submitted::Created(row) = &result {
+            tracing::info!(job = %row.job_id, state = %row.state, "job accepted");
+            self.publish_job(row);
+        }
+        Ok(result)
+    }
+
+    /// An operator action. Cancelling the job that is printing asks the engine to stop it.
+    pub async fn act(
+        &self,
+        job_id: &str,
+        action: Action,
+        actor: &str,
+        reason: Option<String>,
+    ) -> Result<JobRow, StationError> {
+        let (id, who) = (job_id.to_owned(), actor.to_owned());
+        let row = self
+            .db(move |s| s.act(&id, action, &who, reason.as_deref()))
+            .await?;
+        if action == Action::Cancel && row.cancel_requested {
+            let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((id, token)) = current.as_ref()
+                && id == job_id
+            {
+                token.cancel();
+            }
+        }
+        tracing::info!(job = %row.job_id, action = action.as_str(), %actor, state = %row.state, "operator action");
+        self.publish_job(&row);
+        Ok(row)
+    }
+
+    /// The operator confirms the loaded booklet's number for a job.
+    pub async fn confirm_booklet(
+        &self,
+        job_id: &str,
+        number: String,
+        actor: &str,
+    ) -> Result<JobRow, StationError> {
+        let (id, who) = (job_id.to_owned(), actor.to_owned());
+        let row = self
+            .db(move |s| s.confirm_booklet(&id, &number, &who))
+            .await?;
+        tracing::info!(job = %row.job_id, %actor, "booklet confirmed");
+        self.publish_job(&row);
+        Ok(row)
+    }
+
+    /// A spoiled job printed again on a new booklet, approved by a second person.
+    pub async fn reprint(
+        &self,
+        job_id: &str,
+        new_booklet: String,
+        actor: &str,
+        supervisor: String,
+        reason: Option<String>,
+    ) -> Result<JobRow, StationError> {
+        let (id, who) = (job_id.to_owned(), actor.to_owned());
+        let row = self
+            .db(move |s| s.reprint(&id, &new_booklet, &who, &supervisor, reason.as_deref()))
+            .await?;
+        tracing::info!(job = %row.job_id, %actor, "reprint approved");
+        self.publish_job(&row);
+        Ok(row)
+    }
+
+    /// Booklets received.
+    pub async fn receive_batch(
+        &self,
+        first: String,
+        last: String,
+        actor: &str,
+    ) -> Result<crate::store::Batch, StationError> {
+        let who = actor.to_owned();
+        let batch = self
+            .db(move |s| s.receive_batch(&first, &last, &who))
+            .await?;
+        tracing::info!(batch = batch.batch_id, count = batch.count, %actor, "booklets received");
+        // Jobs waiting for these booklets may be queued now.
+        let released = self
+            .db(|s| s.jobs(Some(crate::store::JobState::Queued)))
+            .await?;
+        for row in &released {
+            self.publish_job(row);
+        }
+        Ok(batch)
+    }
+}

@@ -1,0 +1,109 @@
+//! Turns a stored job into what the printer needs: the exact submitted bytes are parsed again,
+//! the booklet number the job prints on becomes the document number (a reprint's new booklet),
+//! the MRZ is generated and verified, the data page laid out as PDF and rasterised to 1 bit.
+
+use std::sync::Arc;
+
+use pstation_pjl::pcl::Raster;
+
+use crate::config::Settings;
+use crate::job::{self, ValidateOptions};
+use crate::layout::build::Layout;
+use crate::layout::fonts::Fonts;
+use crate::layout::pdf::render_pdf;
+use crate::layout::raster::render_page;
+use crate::layout::template::Template;
+use crate::mrz;
+
+/// The printer's resolution.
+pub const DPI: u32 = 300;
+
+/// A job ready to print.
+pub struct Rendered {
+    /// The data page as PDF (kept in the data folder).
+    pub pdf: Vec<u8>,
+    /// The page at `DPI`, 1 bit.
+    pub raster: Raster,
+}
+
+/// Everything rendering needs, shared by the engine's blocking tasks.
+pub struct Renderer {
+    fonts: Arc<Fonts>,
+    template: Template,
+    settings: Settings,
+}
+
+/// Why a job could not be rendered (stable code first).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct RenderError {
+    /// Stable code.
+    pub code: &'static str,
+    /// What went wrong (no personal data).
+    pub message: String,
+}
+
+impl Renderer {
+    /// A renderer with the settings' template (or the shipped one).
+    pub fn new(settings: Settings) -> Result<Self, RenderError> {
+        let fonts = Fonts::shared().map_err(|e| RenderError {
+            code: "internal-error",
+            message: e.to_string(),
+        })?;
+        let template = match &settings.render.template {
+            Some(path) => Template::load(path, &fonts),
+            None => Template::default_template(&fonts),
+        }
+        .map_err(|e| RenderError {
+            code: "template",
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            fonts,
+            template,
+            settings,
+        })
+    }
+
+    /// The station's settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Renders the job submitted as `payload` on booklet `booklet`.
+    pub fn render(&self, payload: &[u8], booklet: &str) -> Result<Rendered, RenderError> {
+        let opts = ValidateOptions {
+            require_portrait: true,
+        };
+        let mut job = job::parse_job(payload, &opts).map_err(|p| RenderError {
+            code: "invalid-job",
+            message: format!(
+                "the stored job no longer validates: {}",
+                p.codes().join(", ")
+            ),
+        })?;
+        job.document.number = booklet.to_owned();
+        let td3 = mrz::generate(&job.td3_input(), &self.settings.mrz).map_err(|e| RenderError {
+            code: "mrz",
+            message: e.to_string(),
+        })?;
+        let layout = Layout {
+            template: &self.template,
+            fonts: &self.fonts,
+            limits: self.settings.render.limits,
+            calibration: self.settings.render.calibration,
+        };
+        let page = layout.data_page(&job, &td3).map_err(|e| RenderError {
+            code: "layout",
+            message: e.to_string(),
+        })?;
+        let pdf = render_pdf(&page, &self.fonts, &format!("TD3 data page {}", job.job_id));
+        let raster = render_page(&pdf, DPI)
+            .map_err(|e| RenderError {
+                code: "raster",
+                message: e.to_string(),
+            })?
+            .mono();
+        Ok(Rendered { pdf, raster })
+    }
+}
