@@ -84,7 +84,7 @@ impl Drop for Proc {
 
 /// Starts `pstation sim --listen` and returns it with its `tcp://` URI.
 fn start_sim(out: &Path, extra: &[&str]) -> (Proc, String) {
-    let mut child = std::process::Command::new(pstation().get_program())
+    let child = std::process::Command::new(pstation().get_program())
         .args([
             "sim",
             "--listen",
@@ -102,7 +102,8 @@ fn start_sim(out: &Path, extra: &[&str]) -> (Proc, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn sim");
-    let stdout = child.stdout.take().expect("stdout");
+    let mut child = Proc(child);
+    let stdout = child.0.stdout.take().expect("stdout");
     let mut reader = BufReader::new(stdout);
     let mut line = String::new();
     reader.read_line(&mut line).expect("listening line");
@@ -113,7 +114,7 @@ fn start_sim(out: &Path, extra: &[&str]) -> (Proc, String) {
         .strip_prefix("listening ")
         .expect("listening")
         .to_owned();
-    (Proc(child), format!("tcp://{addr}"))
+    (child, format!("tcp://{addr}"))
 }
 
 /// A configuration with booklet confirmation off (so a job prints as soon as it is queued).
@@ -129,7 +130,7 @@ fn config_without_confirmation(dir: &Path) -> std::path::PathBuf {
 
 /// Starts `pstation serve` and returns it with its base URL.
 fn start_serve(data: &Path, device: &str, config: &Path) -> (Proc, String, Vec<String>) {
-    let mut child = std::process::Command::new(pstation().get_program())
+    let child = std::process::Command::new(pstation().get_program())
         .args([
             "--log-level",
             "info",
@@ -147,7 +148,8 @@ fn start_serve(data: &Path, device: &str, config: &Path) -> (Proc, String, Vec<S
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
+    let mut child = Proc(child);
+    let stdout = child.0.stdout.take().expect("stdout");
     let mut reader = BufReader::new(stdout);
     let mut notes = Vec::new();
     loop {
@@ -159,7 +161,7 @@ fn start_serve(data: &Path, device: &str, config: &Path) -> (Proc, String, Vec<S
         if let Some(url) = line.trim().strip_prefix("listening ") {
             // Keep draining stdout so the daemon never blocks on it.
             std::thread::spawn(move || for _ in reader.lines() {});
-            return (Proc(child), url.to_owned(), notes);
+            return (child, url.to_owned(), notes);
         }
         notes.push(line.trim().to_owned());
     }
@@ -292,7 +294,9 @@ fn hostile_requests_are_refused_with_codes_and_the_daemon_keeps_serving() {
     // No printer at all: the API works regardless.
     let (_serve, base, _) = start_serve(&dir.path().join("data"), "tcp://127.0.0.1:9", &config);
     let url = |p: &str| format!("{base}{p}");
-    let cases: Vec<(&str, String, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    // (method, url, content type, body, status, error code)
+    type Case<'a> = (&'a str, String, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (
             "POST",
             url("/api/jobs"),

@@ -161,7 +161,7 @@ pub(super) fn run(
     };
     let result = operate(&c, &settings, today, &live, out, err);
     running.shutdown.cancel();
-    let _ = runtime.block_on(async {
+    runtime.block_on(async {
         let _ = running.engine.await;
         let _ = running.server.await;
     });

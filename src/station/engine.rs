@@ -130,9 +130,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
         let cancel = CancellationToken::new();
         *station.current.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((job.job_id.clone(), cancel.clone()));
-        let _ = station
-            .printer
-            .send_modify(|v| v.job_id = Some(job.job_id.clone()));
+        set_printing(&station, Some(job.job_id.clone()));
 
         // Render the following job while this one prints.
         if let Ok(Some(following)) = station.db(move |s| s.next_printable(require)).await {
@@ -178,7 +176,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             Ok(row) => station.publish_job(&row),
             Err(e) => tracing::error!(job = %job.job_id, error = %e, "cannot record the outcome"),
         }
-        let _ = station.printer.send_modify(|v| v.job_id = None);
+        set_printing(&station, None);
         let lost = d.subscribe().borrow().link == Link::Lost;
         if lost {
             driver = None;
@@ -233,6 +231,13 @@ async fn publish_printer(station: &Station, view: PrinterView) {
             .db(move |s| s.record_printer_status(view.state, &reasons, view.link))
             .await;
     }
+}
+
+/// Shows (or clears) the job printing now in the printer's view, for every watcher.
+fn set_printing(station: &Station, job_id: Option<String>) {
+    let mut view = station.printer.borrow().clone();
+    view.job_id = job_id;
+    station.publish_printer(view);
 }
 
 /// Waits for a poll interval, a wake-up (a job changed) or shutdown.
