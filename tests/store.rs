@@ -359,3 +359,31 @@ fn invalid_transitions_are_refused_with_a_stable_code() {
         "not-found"
     );
 }
+
+#[test]
+fn a_job_in_doubt_whose_booklet_is_blank_is_released_by_a_person_with_a_reason() {
+    let (_dir, mut store) = open();
+    store
+        .receive_batch("X1000000", "X1000000", "op")
+        .expect("batch");
+    created(
+        store
+            .submit("J1", b"{}", "X1000000", "central")
+            .expect("submit"),
+    );
+    store.begin_attempt("J1").expect("begin");
+    store
+        .end_attempt("J1", "J1-a1", &AttemptEnd::Unknown("link lost".into()))
+        .expect("end");
+    let err = store
+        .act("J1", Action::Release, "op", None)
+        .expect_err("no reason");
+    assert_eq!(err.code(), "reason-required");
+    let job = store
+        .act("J1", Action::Release, "op", Some("the booklet is blank"))
+        .expect("release");
+    assert_eq!(job.state, JobState::Queued);
+    let stock = store.booklets(Some(BookletState::InStock)).expect("stock");
+    assert_eq!((stock.len(), stock[0].job_id.as_deref()), (1, None));
+    assert!(store.reconcile().expect("reconcile").balanced());
+}

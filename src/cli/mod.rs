@@ -235,10 +235,13 @@ pub enum JobCommand {
         #[command(flatten)]
         client: client::ClientArgs,
     },
-    /// Put a held (or failed) job back in the queue.
+    /// Put a held or failed job back in the queue, or one in doubt whose booklet is blank.
     Release {
         /// Job id.
         id: String,
+        /// Why (required for a job in doubt: what the operator saw).
+        #[arg(long)]
+        reason: Option<String>,
         /// Daemon address and user.
         #[command(flatten)]
         client: client::ClientArgs,
@@ -483,8 +486,8 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
                 JobCommand::Hold { id, reason, client } => {
                     client::act(&client, &id, "hold", json!({"reason": reason}), out, err)
                 }
-                JobCommand::Release { id, client } => {
-                    client::act(&client, &id, "release", json!({}), out, err)
+                JobCommand::Release { id, reason, client } => {
+                    client::act(&client, &id, "release", json!({"reason": reason}), out, err)
                 }
                 JobCommand::Cancel { id, reason, client } => {
                     client::act(&client, &id, "cancel", json!({"reason": reason}), out, err)

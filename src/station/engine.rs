@@ -151,6 +151,16 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
                 of: 1,
             });
         });
+        // While the job prints, every status the printer reports (cover, jam, booklets) reaches
+        // the operator at once.
+        let mut live = d.subscribe();
+        let forward_station = station.clone();
+        let forward = tokio::spawn(async move {
+            while live.changed().await.is_ok() {
+                let view = PrinterView::from_status(&live.borrow_and_update());
+                publish_printer(&forward_station, view).await;
+            }
+        });
         let outcome = d
             .print(
                 &attempt_id,
@@ -160,6 +170,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
                 progress,
             )
             .await;
+        forward.abort();
         *station.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let end = match &outcome {
             PrintOutcome::Completed { .. } => AttemptEnd::Printed,

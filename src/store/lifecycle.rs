@@ -10,7 +10,7 @@
 //!     engine: start ─► printing ──END ok──► printed ──verify──► completed
 //!                        │  │                  │
 //!        nothing sent ◄──┘  └─unknown─► needs-verification ──verify──► completed
-//!        (back to queued,                      │
+//!        (back to queued,                      ├──release (booklet blank)──► queued
 //!         or failed)                           └──spoil──► spoiled ──reprint (2nd person)──► queued
 //!                                                          ▲
 //!                                    printed ──spoil───────┘
@@ -172,6 +172,8 @@ pub fn next(from: JobState, action: Action) -> Result<JobState, InvalidTransitio
         (S::Received | S::Queued, A::HoldBySystem) => S::Held,
         (S::Queued | S::Failed, A::Hold) => S::Held,
         (S::Held | S::Failed, A::Release) => S::Queued,
+        // An operator looked: the booklet is blank and untouched; it may print again.
+        (S::NeedsVerification, A::Release) => S::Queued,
         (S::Queued | S::Held | S::Failed, A::Cancel) => S::Canceled,
         (S::Queued | S::Held, A::ConfirmBooklet) => from,
         (S::Queued, A::StartPrinting) => S::Printing,
@@ -233,10 +235,11 @@ mod tests {
 
     #[test]
     fn a_job_in_doubt_is_never_queued_again_without_a_person() {
-        // From needs-verification the only ways out are verify and spoil; from spoiled only a
-        // reprint (which the store allows only with a second authorised person).
+        // From needs-verification the ways out are operator actions only: verify (it printed),
+        // spoil (it is ruined) or release (it is blank); from spoiled only a reprint (which the
+        // store allows only with a second authorised person).
         for a in [
-            Action::Release,
+            Action::HoldBySystem,
             Action::NotSent,
             Action::StartPrinting,
             Action::Queue,

@@ -535,7 +535,7 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
         tx.execute(
-            "UPDATE booklets SET state = ?2, job_id = COALESCE(?3, job_id), reason = ?4, updated_at = ?5 WHERE number = ?1",
+            "UPDATE booklets SET state = ?2, job_id = CASE WHEN ?2 = 'in-stock' THEN NULL ELSE COALESCE(?3, job_id) END, reason = ?4, updated_at = ?5 WHERE number = ?1",
             params![number, state.as_str(), job_id, reason, now()],
         )?;
         Ok(())
@@ -638,6 +638,17 @@ impl Store {
             }
             Action::Hold | Action::Cancel => {
                 Self::step(&tx, &job, action, actor, reason)?;
+            }
+            Action::Release if job.state == JobState::NeedsVerification => {
+                // The operator looked at the booklet: blank and untouched, back in stock.
+                let Some(why) = reason.filter(|r| !r.trim().is_empty()) else {
+                    return Err(StoreError::booklet(
+                        "reason-required",
+                        "releasing a job in doubt needs a reason (what the operator saw)",
+                    ));
+                };
+                Self::step(&tx, &job, Action::Release, actor, Some(why))?;
+                Self::set_booklet(&tx, &job.booklet, BookletState::InStock, None, None)?;
             }
             Action::Release => {
                 // Released jobs whose booklet is still missing stay held, saying why.
