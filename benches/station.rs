@@ -1,0 +1,242 @@
+//! Station benchmark (a bench binary, not criterion), for issue 5's figures:
+//! 1. durable submits through the HTTP API (the fixture job with its portrait), 8 clients;
+//! 2. the engine's dequeue (`Store::next_printable`) with 100 and with 10,000 jobs queued, and
+//!    the daemon's resident memory with the 10,000-job backlog;
+//! 3. the gap between one booklet's end and the next one's start at the printer, from the
+//!    simulator's own job log, printing 5 jobs with a 2 s booklet time.
+//!
+//! `cargo bench --bench station` runs the full sizes; under `cargo test` it runs tiny ones as a
+//! smoke test.
+
+use std::time::{Duration, Instant};
+
+use pstation::cli::daemon;
+use pstation::config::Settings;
+use pstation::printer::pjl_driver::DriverSettings;
+use pstation::printer::uri::DeviceUri;
+use pstation::store::Store;
+use pstation_pjl::sim::SimConfig;
+use pstation_sim::{Printer, SimOptions, no_control, serve};
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let fixture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/jobs/valid/santoso-budi.json"
+    ))
+    .expect("fixture");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    submits(&runtime, &fixture, if full { 4_000 } else { 40 });
+    dequeue(&fixture, if full { 10_000 } else { 200 });
+    gap(&runtime, &fixture, if full { 5 } else { 2 });
+}
+
+fn job_with(fixture: &[u8], id: &str, number: &str) -> Vec<u8> {
+    let text = std::str::from_utf8(fixture).expect("utf-8");
+    text.replace("SMD-2026-000123", id)
+        .replace("X1234567", number)
+        .into_bytes()
+}
+
+fn settings(dir: &std::path::Path, device: &str, confirm: bool) -> Settings {
+    let mut s = Settings::default_settings().expect("settings");
+    s.daemon.data_dir = dir.to_owned();
+    s.daemon.listen = "127.0.0.1:0".parse().expect("addr");
+    s.daemon.device = DeviceUri::parse(device).expect("uri");
+    s.daemon.require_booklet_confirmation = confirm;
+    s
+}
+
+fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No printer: only the API and the store are measured.
+    let running = runtime
+        .block_on(daemon::start(
+            settings(dir.path(), "tcp://127.0.0.1:9", true),
+            DriverSettings::DEFAULT,
+            None,
+        ))
+        .expect("start");
+    let url = format!("http://{}/api/jobs", running.addr);
+    let clients = 8;
+    let bodies: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            job_with(
+                fixture,
+                &format!("B-{i:06}"),
+                &format!("X{:07}", 2_000_000 + i),
+            )
+        })
+        .collect();
+    let bytes = bodies[0].len();
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for c in 0..clients {
+            let (url, bodies) = (&url, &bodies);
+            s.spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                for body in bodies.iter().skip(c).step_by(clients) {
+                    let resp = agent
+                        .post(url)
+                        .header("content-type", "application/json")
+                        .send(&body[..])
+                        .expect("submit");
+                    assert_eq!(resp.status().as_u16(), 201);
+                }
+            });
+        }
+    });
+    let t = start.elapsed().as_secs_f64();
+    println!(
+        "submits through the API: {n} jobs of {bytes} bytes (portrait included) by {clients} clients in {t:.2} s = {:.0} jobs/s (durable: WAL, synchronous=FULL, one transaction each)",
+        n as f64 / t
+    );
+    running.shutdown.cancel();
+    runtime.block_on(async {
+        let _ = running.engine.await;
+        let _ = running.server.await;
+    });
+}
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn dequeue(fixture: &[u8], backlog: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open(&dir.path().join("station.db")).expect("store");
+    store
+        .receive_batch(
+            "X3000000",
+            &format!("X{:07}", 3_000_000 + backlog - 1),
+            "bench",
+        )
+        .expect("batch");
+    let measure = |queued: usize, store: &mut Store| {
+        let reps = 2_000;
+        let start = Instant::now();
+        for _ in 0..reps {
+            let next = store.next_printable(false).expect("next");
+            assert!(next.is_some());
+        }
+        let per = start.elapsed().as_secs_f64() / f64::from(reps) * 1e6;
+        println!("dequeue (next_printable) with {queued} jobs queued: {per:.1} µs");
+    };
+    for i in 0..backlog {
+        let id = format!("Q-{i:06}");
+        let body = job_with(fixture, &id, &format!("X{:07}", 3_000_000 + i));
+        store
+            .submit(&id, &body, &format!("X{:07}", 3_000_000 + i), "bench")
+            .expect("submit");
+        if i + 1 == 100 {
+            measure(100, &mut store);
+        }
+    }
+    measure(backlog, &mut store);
+    println!(
+        "resident memory of this process with the {backlog}-job store open: {} KB",
+        rss_kb()
+    );
+}
+
+fn gap(runtime: &tokio::runtime::Runtime, fixture: &[u8], jobs: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("pages");
+    std::fs::create_dir_all(&pages).expect("pages");
+    let (addr, _sim) = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let printer = Printer::new(SimOptions {
+            printer: SimConfig {
+                model: "PSTATION SIMULATED PASSPORT PRINTER".into(),
+                warm_up_ms: 100,
+                page_ms: 2_000,
+                hopper: 100,
+                page_count: 0,
+                io_timeout_ms: 15_000,
+            },
+            baud: 0,
+            out_dir: Some(pages.clone()),
+        });
+        let task = tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let p = printer.clone();
+                tokio::spawn(async move { serve(p, sock, no_control()).await });
+            }
+        });
+        (addr, task)
+    });
+    let running = runtime
+        .block_on(daemon::start(
+            settings(&dir.path().join("data"), &format!("tcp://{addr}"), false),
+            DriverSettings::DEFAULT,
+            None,
+        ))
+        .expect("start");
+    let station = running.station.clone();
+    runtime.block_on(async {
+        station
+            .receive_batch("X4000000".into(), "X4000099".into(), "bench")
+            .await
+            .expect("batch");
+        for i in 0..jobs {
+            let body = job_with(
+                fixture,
+                &format!("G-{i:06}"),
+                &format!("X{:07}", 4_000_000 + i),
+            );
+            station.submit(body, "bench").await.expect("submit");
+        }
+        let deadline = Instant::now() + Duration::from_secs(60 + 5 * jobs as u64);
+        loop {
+            let printed = station
+                .db(|s| s.jobs(Some(pstation::store::JobState::Printed)))
+                .await
+                .expect("jobs")
+                .len();
+            if printed == jobs || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let log = std::fs::read_to_string(pages.join("jobs.jsonl")).expect("job log");
+    let recs: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(recs.len(), jobs, "every job printed");
+    let gaps: Vec<u64> = recs
+        .windows(2)
+        .map(|w| {
+            w[1]["start_ms"]
+                .as_u64()
+                .unwrap_or(0)
+                .saturating_sub(w[0]["end_ms"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    println!(
+        "gap between one booklet's END and the next job's JOB at the printer (2 s booklets, {jobs} jobs): {gaps:?} ms"
+    );
+    running.shutdown.cancel();
+    runtime.block_on(async {
+        let _ = running.engine.await;
+        let _ = running.server.await;
+    });
+}
