@@ -104,8 +104,8 @@ fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize) {
     });
 }
 
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+fn rss_kb_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -147,17 +147,58 @@ fn dequeue(fixture: &[u8], backlog: usize) {
         }
     }
     measure(backlog, &mut store);
+    drop(store);
+    // The daemon itself (the release binary) on that store: its resident memory once serving.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pstation"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--device",
+            "tcp://127.0.0.1:9",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("listening");
+    let url = line
+        .trim()
+        .strip_prefix("listening ")
+        .unwrap_or("")
+        .to_owned();
+    // List the whole backlog once through the API, then read the daemon's memory.
+    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+    let listed = agent
+        .get(&format!("{url}/api/jobs?state=queued"))
+        .call()
+        .expect("list")
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_vec()
+        .expect("body")
+        .len();
+    std::thread::sleep(Duration::from_millis(500));
+    let rss = rss_kb_of(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
     println!(
-        "resident memory of this process with the {backlog}-job store open: {} KB",
-        rss_kb()
+        "daemon resident memory with a {backlog}-job backlog (after listing it, {listed} bytes): {rss} KB"
     );
 }
 
 fn gap(runtime: &tokio::runtime::Runtime, fixture: &[u8], jobs: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pages = dir.path().join("pages");
-    std::fs::create_dir_all(&pages).expect("pages");
-    let (addr, _sim) = runtime.block_on(async {
+    // The printer writes no PNGs here: only the protocol path is timed, by the printer's clock.
+    let (addr, printer, _sim) = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -172,16 +213,18 @@ fn gap(runtime: &tokio::runtime::Runtime, fixture: &[u8], jobs: usize) {
                 io_timeout_ms: 15_000,
             },
             baud: 0,
-            out_dir: Some(pages.clone()),
+            out_dir: None,
         });
+        let p = printer.clone();
         let task = tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
-                let p = printer.clone();
+                let p = p.clone();
                 tokio::spawn(async move { serve(p, sock, no_control()).await });
             }
         });
-        (addr, task)
+        (addr, printer, task)
     });
+    let mut records = printer.subscribe_records();
     let running = runtime
         .block_on(daemon::start(
             settings(&dir.path().join("data"), &format!("tcp://{addr}"), false),
@@ -190,7 +233,7 @@ fn gap(runtime: &tokio::runtime::Runtime, fixture: &[u8], jobs: usize) {
         ))
         .expect("start");
     let station = running.station.clone();
-    runtime.block_on(async {
+    let recs = runtime.block_on(async {
         station
             .receive_batch("X4000000".into(), "X4000099".into(), "bench")
             .await
@@ -203,36 +246,26 @@ fn gap(runtime: &tokio::runtime::Runtime, fixture: &[u8], jobs: usize) {
             );
             station.submit(body, "bench").await.expect("submit");
         }
-        let deadline = Instant::now() + Duration::from_secs(60 + 5 * jobs as u64);
-        loop {
-            let printed = station
-                .db(|s| s.jobs(Some(pstation::store::JobState::Printed)))
+        let mut recs = Vec::new();
+        while recs.len() < jobs {
+            let r = tokio::time::timeout(Duration::from_secs(60), records.recv())
                 .await
-                .expect("jobs")
-                .len();
-            if printed == jobs || Instant::now() > deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+                .expect("the printer finishes every job")
+                .expect("record");
+            recs.push(r);
         }
+        recs
     });
-    let log = std::fs::read_to_string(pages.join("jobs.jsonl")).expect("job log");
-    let recs: Vec<serde_json::Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
-    assert_eq!(recs.len(), jobs, "every job printed");
+    assert!(
+        recs.iter().all(|r| r.result == Some("OK")),
+        "every job printed"
+    );
     let gaps: Vec<u64> = recs
         .windows(2)
-        .map(|w| {
-            w[1]["start_ms"]
-                .as_u64()
-                .unwrap_or(0)
-                .saturating_sub(w[0]["end_ms"].as_u64().unwrap_or(0))
-        })
+        .map(|w| w[1].started_ms.saturating_sub(w[0].ended_ms))
         .collect();
     println!(
-        "gap between one booklet's END and the next job's JOB at the printer (2 s booklets, {jobs} jobs): {gaps:?} ms"
+        "gap between one booklet's END and the next job's JOB at the printer (2 s booklets, {jobs} jobs, printer clock): {gaps:?} ms"
     );
     running.shutdown.cancel();
     runtime.block_on(async {

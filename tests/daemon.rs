@@ -57,8 +57,13 @@ fn submit(base: &str, job: &str) -> (u16, Value) {
 }
 
 /// Polls until `check` holds (bounded; the bound is a hang guard, not a timing assertion).
-fn until(what: &str, mut check: impl FnMut() -> bool) {
-    let end = Instant::now() + Duration::from_secs(120);
+fn until(what: &str, check: impl FnMut() -> bool) {
+    until_for(what, 120, check);
+}
+
+/// `until` with a hang guard of `secs` seconds (for waits that span many jobs).
+fn until_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(secs);
     while !check() {
         assert!(Instant::now() < end, "gave up waiting for: {what}");
         std::thread::sleep(Duration::from_millis(100));
@@ -591,7 +596,8 @@ fn sigkill_at_random_moments_during_a_100_job_run_loses_nothing_and_prints_nothi
     let mut spare = 100;
     let mut settled = (0, 0, 0); // (verified, spoiled and reprinted, released)
     loop {
-        until("no job queued or printing", || {
+        // Up to 100 jobs print here: a generous guard for a loaded CI machine.
+        until_for("no job queued or printing", 900, || {
             jobs_in(&base, "queued").is_empty() && jobs_in(&base, "printing").is_empty()
         });
         let doubt = jobs_in(&base, "needs-verification");
@@ -848,4 +854,88 @@ fn jam_cover_open_out_of_booklets_and_unplug_mid_run_recover_without_loss() {
         ),
         (&json!(4), &json!(1))
     );
+}
+
+#[test]
+fn the_operator_commands_drive_the_daemon_and_report_refusals_and_an_absent_daemon() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("station.toml");
+    std::fs::write(&config, pstation::config::DEFAULT_TOML).expect("config");
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &["--baud", "0"]);
+    let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
+    let cli = |args: &[&str]| {
+        crate::util::run(
+            pstation()
+                .args(args)
+                .args(["--url", &base, "--user", "ayu"]),
+        )
+    };
+    let (code, out, err) = cli(&["booklets", "receive", "X1234560", "X1234569"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("(10 booklets) received"), "{out}");
+    let job = fixture("jobs/valid/santoso-budi.json");
+    let (code, out, err) = cli(&["submit", job.to_str().expect("path")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("SMD-2026-000123") && out.contains("queued"),
+        "{out}"
+    );
+    // Invalid jobs are refused with one line per problem and exit 2.
+    let bad = fixture("jobs/invalid/many-problems.json");
+    let (code, out, err) = cli(&["submit", bad.to_str().expect("path")]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.contains("invalid-job") && err.contains("document.sex: sex:"),
+        "{err}"
+    );
+    let (code, _, err) = cli(&["job", "confirm-booklet", "SMD-2026-000123", "X0000000"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("booklet-mismatch:"), "{err}");
+    let (code, out, _) = cli(&[
+        "job",
+        "hold",
+        "SMD-2026-000123",
+        "--reason",
+        "customer asked",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("held"), "{out}");
+    let (code, out, _) = cli(&["jobs", "--state", "held"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("SMD-2026-000123") && out.ends_with("1 job(s)\n"),
+        "{out}"
+    );
+    let (code, out, _) = cli(&["job", "show", "SMD-2026-000123"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("hold") && out.contains("ayu") && out.contains("customer asked"),
+        "{out}"
+    );
+    let (code, out, _) = cli(&["job", "release", "SMD-2026-000123"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, _, _) = cli(&["job", "confirm-booklet", "SMD-2026-000123", "X1234567"]);
+    assert_eq!(code, 0);
+    until("printed", || {
+        job_state(&base, "SMD-2026-000123") == "printed"
+    });
+    // Printed but not yet verified: the booklet is issued; the stock balances.
+    let (code, out, _) = cli(&["booklets", "reconcile"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("received 10 = issued 1 + spoiled 0 + in stock 9"),
+        "{out}"
+    );
+    let (code, out, _) = cli(&["printer", "status"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("printer idle (link up)"), "{out}");
+    let (code, out, _) = cli(&["job", "show", "SMD-2026-000123", "--json"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["job"]["state"], "printed");
+    // No daemon there: exit 5 and what to check.
+    let (code, _, err) = crate::util::run(pstation().args(["jobs", "--url", "http://127.0.0.1:9"]));
+    assert_eq!(code, 5);
+    assert!(err.contains("daemon-unreachable"), "{err}");
 }

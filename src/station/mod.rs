@@ -201,9 +201,63 @@ pub enum StationError {
     ShuttingDown,
 }
 
+/// One submission waiting for the group-commit writer.
+struct SubmitRequest {
+    job_id: String,
+    payload: Vec<u8>,
+    booklet: String,
+    actor: String,
+    reply: tokio::sync::oneshot::Sender<Result<Submitted, StoreError>>,
+}
+
+/// The most submissions committed together.
+const MAX_GROUP: usize = 256;
+
+/// The group-commit writer: takes every submission waiting, stores them in one transaction (one
+/// sync to disk), and answers each. Runs on its own thread until the station is dropped.
+fn submit_writer(store: Arc<Mutex<Store>>, rx: std::sync::mpsc::Receiver<SubmitRequest>) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(r) => group.push(r),
+                Err(_) => break,
+            }
+        }
+        let mut guard = store.lock().unwrap_or_else(|e| e.into_inner());
+        let items: Vec<crate::store::NewJob<'_>> = group
+            .iter()
+            .map(|r| crate::store::NewJob {
+                job_id: &r.job_id,
+                payload: &r.payload,
+                booklet: &r.booklet,
+                actor: &r.actor,
+            })
+            .collect();
+        match guard.submit_batch(&items) {
+            Ok(results) => {
+                drop(items);
+                for (r, result) in group.into_iter().zip(results) {
+                    let _ = r.reply.send(result);
+                }
+            }
+            Err(_) => {
+                // The group failed as a whole (nothing stored): each one alone, so each gets
+                // its own answer.
+                drop(items);
+                for r in group {
+                    let result = guard.submit(&r.job_id, &r.payload, &r.booklet, &r.actor);
+                    let _ = r.reply.send(result);
+                }
+            }
+        }
+    }
+}
+
 /// The running station.
 pub struct Station {
     store: Arc<Mutex<Store>>,
+    submits: Mutex<std::sync::mpsc::Sender<SubmitRequest>>,
     events: broadcast::Sender<StationEvent>,
     printer: watch::Sender<PrinterView>,
     wake: Notify,
@@ -219,8 +273,16 @@ impl Station {
     /// A station over an open store.
     pub fn new(store: Store, options: StationOptions, renderer: render::Renderer) -> Arc<Self> {
         let (events, _) = broadcast::channel(1024);
+        let store = Arc::new(Mutex::new(store));
+        let (submits, rx) = std::sync::mpsc::channel();
+        let writer_store = store.clone();
+        // If the thread cannot start, submissions answer "shutting down" (the channel is closed).
+        let _ = std::thread::Builder::new()
+            .name("pstation-submit".into())
+            .spawn(move || submit_writer(writer_store, rx));
         Arc::new(Self {
-            store: Arc::new(Mutex::new(store)),
+            store,
+            submits: Mutex::new(submits),
             events,
             printer: watch::channel(PrinterView::connecting()).0,
             wake: Notify::new(),
@@ -309,10 +371,20 @@ impl Station {
         .await
         .map_err(|_| StationError::ShuttingDown)?;
         let (job_id, number, bytes) = checked.map_err(StationError::Invalid)?;
-        let actor = actor.to_owned();
-        let result = self
-            .db(move |s| s.submit(&job_id, &bytes, &number, &actor))
-            .await?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let request = SubmitRequest {
+            job_id,
+            payload: bytes,
+            booklet: number,
+            actor: actor.to_owned(),
+            reply,
+        };
+        self.submits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(request)
+            .map_err(|_| StationError::ShuttingDown)?;
+        let result = answer.await.map_err(|_| StationError::ShuttingDown)??;
         if let Submitted::Created(row) = &result {
             tracing::info!(job = %row.job_id, state = %row.state, "job accepted");
             self.publish_job(row);

@@ -138,6 +138,19 @@ pub struct Event {
     pub attempt_id: Option<String>,
 }
 
+/// A job to store (see `Store::submit_batch`).
+#[derive(Debug, Clone, Copy)]
+pub struct NewJob<'a> {
+    /// The central office's id.
+    pub job_id: &'a str,
+    /// The exact submitted bytes.
+    pub payload: &'a [u8],
+    /// Its booklet (passport number).
+    pub booklet: &'a str,
+    /// Who submitted it.
+    pub actor: &'a str,
+}
+
 /// What `submit` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submitted {
@@ -551,10 +564,44 @@ impl Store {
         booklet: &str,
         actor: &str,
     ) -> Result<Submitted, StoreError> {
-        let sha = sha256_hex(payload);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let result = Self::submit_in(&tx, job_id, payload, booklet, actor)?;
+        tx.commit()?;
+        result
+    }
+
+    /// Several submissions in one transaction (one sync to disk for all: group commit). Each
+    /// gets its own result, exactly as `submit` would give it in this order; a failure of the
+    /// database itself fails them all (nothing is stored).
+    pub fn submit_batch(
+        &mut self,
+        items: &[NewJob<'_>],
+    ) -> Result<Vec<Result<Submitted, StoreError>>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut results = Vec::with_capacity(items.len());
+        for it in items {
+            results.push(Self::submit_in(
+                &tx, it.job_id, it.payload, it.booklet, it.actor,
+            )?);
+        }
+        tx.commit()?;
+        Ok(results)
+    }
+
+    /// One submission inside `tx`. The outer `Err` is a database failure (the transaction must
+    /// not commit); the inner one is this job's refusal (nothing of it was written).
+    fn submit_in(
+        tx: &Connection,
+        job_id: &str,
+        payload: &[u8],
+        booklet: &str,
+        actor: &str,
+    ) -> Result<Result<Submitted, StoreError>, StoreError> {
+        let sha = sha256_hex(payload);
         let existing: Option<String> = tx
             .query_row(
                 "SELECT payload_sha256 FROM jobs WHERE job_id = ?1",
@@ -563,11 +610,11 @@ impl Store {
             )
             .optional()?;
         if let Some(existing) = existing {
-            return if existing == sha {
-                Ok(Submitted::Existing(Self::job_in(&tx, job_id)?))
+            return Ok(if existing == sha {
+                Ok(Submitted::Existing(Self::job_in(tx, job_id)?))
             } else {
                 Err(StoreError::Conflict(job_id.to_owned()))
-            };
+            });
         }
         let at = now();
         tx.execute(
@@ -576,7 +623,7 @@ impl Store {
             params![job_id, payload, sha, booklet, at],
         )?;
         Self::append_event(
-            &tx,
+            tx,
             NewEvent {
                 job_id: Some(job_id),
                 actor,
@@ -587,21 +634,19 @@ impl Store {
                 attempt_id: None,
             },
         )?;
-        let job = Self::job_in(&tx, job_id)?;
-        if Self::booklet_state(&tx, booklet)? == Some(BookletState::InStock) {
-            Self::step(&tx, &job, Action::Queue, "station", None)?;
+        let job = Self::job_in(tx, job_id)?;
+        if Self::booklet_state(tx, booklet)? == Some(BookletState::InStock) {
+            Self::step(tx, &job, Action::Queue, "station", None)?;
         } else {
             Self::step(
-                &tx,
+                tx,
                 &job,
                 Action::HoldBySystem,
                 "station",
                 Some(BOOKLET_NOT_IN_STOCK),
             )?;
         }
-        let job = Self::job_in(&tx, job_id)?;
-        tx.commit()?;
-        Ok(Submitted::Created(job))
+        Ok(Ok(Submitted::Created(Self::job_in(tx, job_id)?)))
     }
 
     /// An operator action on a job: hold, release, cancel, verify, spoil. Cancelling a job that

@@ -118,6 +118,8 @@ pub struct JobRecord {
     pub ending: JobEnding,
     /// When `JOB` arrived (simulator milliseconds).
     pub started_ms: u64,
+    /// When the job ended at the printer (its `END` went out, or it vanished).
+    pub ended_ms: u64,
 }
 
 /// Simulator settings.
@@ -259,6 +261,7 @@ impl SimPrinter {
             Fault::PowerCycle => {
                 // Every job in the printer vanishes: no END is ever sent for any of them. The
                 // record keeps what had come out and what had been received.
+                let now = self.now;
                 let out = self
                     .queue
                     .drain(..)
@@ -272,13 +275,13 @@ impl SimPrinter {
                             result: None,
                             ending: JobEnding::PowerCycle,
                             started_ms: job.started_ms,
+                            ended_ms: now,
                         })
                     })
                     .collect();
                 self.faults.clear();
                 self.jammed = false;
                 // Status settings, half-read lines and PCL data are volatile.
-                let now = self.now;
                 for st in self.channels.values_mut() {
                     *st = ChannelState {
                         last_rx: now,
@@ -635,6 +638,7 @@ impl SimPrinter {
             result: Some(result),
             ending: job.ending.unwrap_or(JobEnding::Eoj),
             started_ms: job.started_ms,
+            ended_ms: self.now,
         }));
         out
     }

@@ -108,6 +108,8 @@ pub struct Printer {
     next_channel: AtomicU32,
     /// Bumped to make every connected host lose its link.
     drops: watch::Sender<u64>,
+    /// Every finished job, as it finishes (for tests and benchmarks that watch the printer).
+    records: tokio::sync::broadcast::Sender<JobRecord>,
 }
 
 impl Printer {
@@ -122,11 +124,17 @@ impl Printer {
             sinks: std::sync::Mutex::new(BTreeMap::new()),
             next_channel: AtomicU32::new(1),
             drops: watch::channel(0).0,
+            records: tokio::sync::broadcast::channel(256).0,
         })
     }
 
     fn now_ms(&self) -> u64 {
         self.start.elapsed().as_millis() as u64
+    }
+
+    /// Every job the printer finishes from now on (name, pages, times, how it ended).
+    pub fn subscribe_records(&self) -> tokio::sync::broadcast::Receiver<JobRecord> {
+        self.records.subscribe()
     }
 
     /// Booklets left in the hopper.
@@ -145,7 +153,10 @@ impl Printer {
                         let _ = tx.send(bytes);
                     }
                 }
-                Output::JobDone(job) => self.record(&job).await,
+                Output::JobDone(job) => {
+                    let _ = self.records.send(job.clone());
+                    self.record(&job).await;
+                }
             }
         }
     }
@@ -231,7 +242,7 @@ impl Printer {
             "result": job.result,
             "ending": job.ending.as_str(),
             "start_ms": job.started_ms,
-            "end_ms": self.now_ms(),
+            "end_ms": job.ended_ms,
             "png": files,
         });
         let log = dir.join("jobs.jsonl");
