@@ -1,5 +1,5 @@
 //! Station benchmark (a bench binary, not criterion), for issue 5's figures:
-//! 1. durable submits through the HTTP API (the fixture job with its portrait), 8 clients;
+//! 1. durable submits through the HTTP API (the fixture job with its portrait), 32 clients;
 //! 2. the engine's dequeue (`Store::next_printable`) with 100 and with 10,000 jobs queued, and
 //!    the daemon's resident memory with the 10,000-job backlog;
 //! 3. the gap between one booklet's end and the next one's start at the printer, from the
@@ -61,7 +61,7 @@ fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize) {
         ))
         .expect("start");
     let url = format!("http://{}/api/jobs", running.addr);
-    let clients = 8;
+    let clients = 32;
     let bodies: Vec<Vec<u8>> = (0..n)
         .map(|i| {
             job_with(
@@ -94,7 +94,7 @@ fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize) {
     });
     let t = start.elapsed().as_secs_f64();
     println!(
-        "submits through the API: {n} jobs of {bytes} bytes (portrait included) by {clients} clients in {t:.2} s = {:.0} jobs/s (durable: WAL, synchronous=FULL, one transaction each)",
+        "submits through the API: {n} jobs of {bytes} bytes (portrait included) by {clients} clients in {t:.2} s = {:.0} jobs/s (durable: WAL, synchronous=FULL; concurrent submissions share one commit)",
         n as f64 / t
     );
     running.shutdown.cancel();

@@ -37,6 +37,7 @@ struct RawDaemon {
     data_dir: String,
     device: String,
     require_booklet_confirmation: bool,
+    max_store_mb: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,6 +113,8 @@ pub struct DaemonSettings {
     pub device: crate::printer::uri::DeviceUri,
     /// Print only after the operator confirmed the loaded booklet's number.
     pub require_booklet_confirmation: bool,
+    /// The store's size limit in MB (new jobs are refused from 90 % of it).
+    pub max_store_mb: u64,
 }
 
 /// Validated `[render]` settings.
@@ -322,6 +325,12 @@ impl RawConfig {
                 format!("{:?} is not an address like 127.0.0.1:8631", d.listen),
             );
         }
+        if !(1..=1_000_000).contains(&d.max_store_mb) {
+            bad(
+                "daemon.max_store_mb",
+                format!("{} must be 1 to 1000000 MB", d.max_store_mb),
+            );
+        }
         if d.data_dir.trim().is_empty() {
             bad("daemon.data_dir", "must name a folder".to_owned());
         }
@@ -360,6 +369,7 @@ impl RawConfig {
                     data_dir: std::path::PathBuf::from(&self.daemon.data_dir),
                     device,
                     require_booklet_confirmation: self.daemon.require_booklet_confirmation,
+                    max_store_mb: self.daemon.max_store_mb,
                 },
                 utc_offset,
                 mrz: MrzOptions {

@@ -939,3 +939,64 @@ fn the_operator_commands_drive_the_daemon_and_report_refusals_and_an_absent_daem
     assert_eq!(code, 5);
     assert!(err.contains("daemon-unreachable"), "{err}");
 }
+
+#[test]
+fn a_full_store_refuses_new_jobs_with_a_reason_and_loses_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("station.toml");
+    std::fs::write(
+        &config,
+        pstation::config::DEFAULT_TOML.replace("max_store_mb = 4096", "max_store_mb = 1"),
+    )
+    .expect("config");
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &["--baud", "0"]);
+    let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
+    assert_eq!(
+        post(
+            &base,
+            "/api/booklets/batches",
+            json!({"first": "X7000000", "last": "X7000199"})
+        )
+        .0,
+        201
+    );
+    let template = std::fs::read(fixture("jobs/valid/santoso-budi.json")).expect("fixture");
+    let mut accepted = 0;
+    let refusal = loop {
+        assert!(accepted < 200, "the store never filled");
+        let body = String::from_utf8(template.clone())
+            .expect("utf-8")
+            .replace("SMD-2026-000123", &format!("FULL-{accepted:03}"))
+            .replace("X1234567", &format!("X{:07}", 7_000_000 + accepted));
+        let (s, v) = http(
+            "POST",
+            &format!("{base}/api/jobs"),
+            Some("application/json"),
+            body.as_bytes(),
+        );
+        if s != 201 {
+            break (s, v);
+        }
+        accepted += 1;
+    };
+    assert_eq!(refusal.0, 507, "{}", refusal.1);
+    assert_eq!(refusal.1["error"]["code"], "store-full");
+    assert!(
+        refusal.1["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("daemon.max_store_mb")),
+        "{}",
+        refusal.1
+    );
+    // Nothing accepted was lost, and an accepted job still prints and completes.
+    assert_eq!(jobs_in(&base, "queued").len(), accepted);
+    let (s, _) = post(
+        &base,
+        "/api/jobs/FULL-000/confirm-booklet",
+        json!({"booklet": "X7000000"}),
+    );
+    assert_eq!(s, 200);
+    until("printed", || job_state(&base, "FULL-000") == "printed");
+    assert_eq!(post(&base, "/api/jobs/FULL-000/verify", json!({})).0, 200);
+}

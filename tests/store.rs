@@ -387,3 +387,36 @@ fn a_job_in_doubt_whose_booklet_is_blank_is_released_by_a_person_with_a_reason()
     assert_eq!((stock.len(), stock[0].job_id.as_deref()), (1, None));
     assert!(store.reconcile().expect("reconcile").balanced());
 }
+
+#[test]
+fn a_full_store_refuses_new_jobs_and_keeps_room_for_the_accepted_ones() {
+    let (_dir, mut store) = open();
+    store.set_size_limit(512 * 1024).expect("limit");
+    store
+        .receive_batch("X1000000", "X1000999", "op")
+        .expect("batch");
+    let payload = vec![b'x'; 16 * 1024];
+    let mut accepted = Vec::new();
+    let refusal = loop {
+        let i = accepted.len();
+        assert!(i < 1000, "the limit never applied");
+        let id = format!("J{i:04}");
+        match store.submit(&id, &payload, &format!("X{:07}", 1_000_000 + i), "central") {
+            Ok(s) => accepted.push(created(s).job_id),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(refusal.code(), "store-full");
+    assert!(accepted.len() > 5, "{}", accepted.len());
+    // Everything accepted is there, and can still go all the way through the lifecycle.
+    assert_eq!(store.jobs(None).expect("jobs").len(), accepted.len());
+    for id in accepted.iter().take(3) {
+        let job = store.begin_attempt(id).expect("begin");
+        let attempt = job.attempt_id.expect("attempt");
+        store
+            .end_attempt(id, &attempt, &AttemptEnd::Printed)
+            .expect("end");
+        store.act(id, Action::Verify, "op", None).expect("verify");
+    }
+    assert!(store.reconcile().expect("reconcile").balanced());
+}

@@ -80,8 +80,10 @@ pub async fn start(
     .map_err(|e| StartError::DataDir(shown.clone(), std::io::Error::other(e)))?
     .map_err(|e| StartError::DataDir(shown.clone(), e))?;
     let db = data.join("station.db");
+    let max_store_mb = settings.daemon.max_store_mb;
     let (store, recovered) = tokio::task::spawn_blocking(move || {
         let mut store = Store::open(&db)?;
+        store.set_size_limit(max_store_mb * 1024 * 1024)?;
         let recovered = store.recover()?;
         Ok::<_, crate::store::StoreError>((store, recovered))
     })

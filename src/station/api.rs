@@ -101,6 +101,7 @@ impl From<StationError> for ApiError {
                     | StoreError::StaleAttempt(_)
                     | StoreError::Booklet { .. } => StatusCode::CONFLICT,
                     StoreError::SecondPerson(_) => StatusCode::FORBIDDEN,
+                    StoreError::Full(_) => StatusCode::INSUFFICIENT_STORAGE,
                     StoreError::Sqlite(_) | StoreError::TooNew { .. } => {
                         tracing::error!(error = %e, "store failure");
                         StatusCode::INTERNAL_SERVER_ERROR

@@ -90,6 +90,12 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
         };
         let rendered = match rendered {
             Ok(r) => r,
+            Err(e) if e.code == "io" => {
+                // Not the job's fault: it stays queued and the engine waits for the disk.
+                tracing::error!(job = %job.job_id, error = %e, "the engine waits");
+                idle(&station, &shutdown, POLL).await;
+                continue;
+            }
             Err(e) => {
                 tracing::warn!(job = %job.job_id, code = e.code, "the job cannot be rendered");
                 let (id, why) = (job.job_id.clone(), e.to_string());
@@ -99,21 +105,6 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
                 continue;
             }
         };
-        let pdf_path = station.rendered_dir().join(format!("{}.pdf", job.job_id));
-        let pdf = rendered.pdf;
-        let written = tokio::task::spawn_blocking(move || {
-            if let Some(dir) = pdf_path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            crate::fsio::write_atomic(&pdf_path, &pdf)
-        })
-        .await;
-        if !matches!(written, Ok(Ok(()))) {
-            tracing::error!(job = %job.job_id, "cannot write the rendered page; the engine waits");
-            idle(&station, &shutdown, POLL).await;
-            continue;
-        }
-
         // Commit the attempt before the first byte.
         let id = job.job_id.clone();
         let job = match station.db(move |s| s.begin_attempt(&id)).await {
@@ -216,6 +207,7 @@ fn render_cancelled() -> RenderError {
     }
 }
 
+/// Renders a job and writes its PDF to the data folder (atomically), on the blocking pool.
 async fn render(station: &Station, job_id: &str, booklet: &str) -> Result<Rendered, RenderError> {
     let id = job_id.to_owned();
     let payload = station
@@ -227,9 +219,24 @@ async fn render(station: &Station, job_id: &str, booklet: &str) -> Result<Render
         })?;
     let renderer = station.renderer.clone();
     let booklet = booklet.to_owned();
-    tokio::task::spawn_blocking(move || renderer.render(&payload, &booklet))
-        .await
-        .unwrap_or_else(|_| Err(render_cancelled()))
+    let pdf_path = station.rendered_dir().join(format!("{job_id}.pdf"));
+    tokio::task::spawn_blocking(move || {
+        let rendered = renderer.render(&payload, &booklet)?;
+        if let Some(dir) = pdf_path.parent() {
+            std::fs::create_dir_all(dir).map_err(io_error)?;
+        }
+        crate::fsio::write_atomic(&pdf_path, &rendered.pdf).map_err(io_error)?;
+        Ok(rendered)
+    })
+    .await
+    .unwrap_or_else(|_| Err(render_cancelled()))
+}
+
+fn io_error(e: std::io::Error) -> RenderError {
+    RenderError {
+        code: "io",
+        message: format!("cannot write the rendered page: {e} — check the data folder"),
+    }
 }
 
 async fn publish_printer(station: &Station, view: PrinterView) {
@@ -237,10 +244,12 @@ async fn publish_printer(station: &Station, view: PrinterView) {
     let job_id = station.printer.borrow().job_id.clone();
     view.job_id = job_id;
     if station.publish_printer(view.clone()) {
-        let reasons = view.reasons.clone();
-        let _ = station
-            .db(move |s| s.record_printer_status(view.state, &reasons, view.link))
-            .await;
+        // The history is written beside the print path, never in its way.
+        let store = station.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut s = store.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = s.record_printer_status(view.state, &view.reasons, view.link);
+        });
     }
 }
 

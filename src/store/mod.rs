@@ -27,7 +27,12 @@ pub const MAX_BATCH: u64 = 10_000;
 pub enum StoreError {
     /// SQLite failed.
     #[error("store: {0} — check the data folder's disk space and permissions")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// The store reached its size limit or the disk is full: new jobs are refused.
+    #[error(
+        "store-full: {0} — free disk space in the data folder or raise daemon.max_store_mb; jobs already accepted are kept"
+    )]
+    Full(String),
     /// The file was written by a newer pstation.
     #[error(
         "store-too-new: the store has schema {found}; this pstation knows up to {SCHEMA_VERSION} — upgrade pstation"
@@ -61,11 +66,22 @@ pub enum StoreError {
     StaleAttempt(String),
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            Self::Full(format!("the disk or the store is full ({e})"))
+        } else {
+            Self::Sqlite(e)
+        }
+    }
+}
+
 impl StoreError {
     /// The stable code.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Sqlite(_) => "store",
+            Self::Full(_) => "store-full",
             Self::TooNew { .. } => "store-too-new",
             Self::NotFound(_) => "not-found",
             Self::Conflict(_) => "conflict",
@@ -278,6 +294,9 @@ struct NewEvent<'a> {
 /// The store.
 pub struct Store {
     conn: Connection,
+    /// New jobs are refused at this many pages (90 % of the size limit), so the jobs already
+    /// accepted always have room to be printed and recorded.
+    submit_limit_pages: Option<i64>,
 }
 
 fn now() -> String {
@@ -378,9 +397,24 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let mut store = Self { conn };
+        let mut store = Self {
+            conn,
+            submit_limit_pages: None,
+        };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Caps the store at `max_bytes`: SQLite refuses to grow past it, and new jobs are refused
+    /// from 90 % of it (`store-full`), keeping room for the accepted jobs' state changes.
+    pub fn set_size_limit(&mut self, max_bytes: u64) -> Result<(), StoreError> {
+        let page: i64 = self
+            .conn
+            .pragma_query_value(None, "page_size", |r| r.get(0))?;
+        let pages = (max_bytes / page.max(512) as u64).max(16) as i64;
+        self.conn.pragma_update(None, "max_page_count", pages)?;
+        self.submit_limit_pages = Some(pages * 9 / 10);
+        Ok(())
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
@@ -567,7 +601,14 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let result = Self::submit_in(&tx, job_id, payload, booklet, actor)?;
+        let result = Self::submit_in(
+            &tx,
+            self.submit_limit_pages,
+            job_id,
+            payload,
+            booklet,
+            actor,
+        )?;
         tx.commit()?;
         result
     }
@@ -585,7 +626,12 @@ impl Store {
         let mut results = Vec::with_capacity(items.len());
         for it in items {
             results.push(Self::submit_in(
-                &tx, it.job_id, it.payload, it.booklet, it.actor,
+                &tx,
+                self.submit_limit_pages,
+                it.job_id,
+                it.payload,
+                it.booklet,
+                it.actor,
             )?);
         }
         tx.commit()?;
@@ -596,6 +642,7 @@ impl Store {
     /// not commit); the inner one is this job's refusal (nothing of it was written).
     fn submit_in(
         tx: &Connection,
+        limit_pages: Option<i64>,
         job_id: &str,
         payload: &[u8],
         booklet: &str,
@@ -615,6 +662,14 @@ impl Store {
             } else {
                 Err(StoreError::Conflict(job_id.to_owned()))
             });
+        }
+        if let Some(limit) = limit_pages {
+            let pages: i64 = tx.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            if pages >= limit {
+                return Ok(Err(StoreError::Full(format!(
+                    "the store holds {pages} pages; new jobs are refused from {limit}"
+                ))));
+            }
         }
         let at = now();
         tx.execute(
