@@ -218,6 +218,7 @@ fn gap(runtime: &tokio::runtime::Runtime, fixture: &[u8], jobs: usize) {
         let p = printer.clone();
         let task = tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
+                let _ = sock.set_nodelay(true);
                 let p = p.clone();
                 tokio::spawn(async move { serve(p, sock, no_control()).await });
             }

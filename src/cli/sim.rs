@@ -96,6 +96,7 @@ pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Cm
             tasks.push(tokio::spawn(async move {
                 while let Ok((sock, peer)) = listener.accept().await {
                     tracing::info!(%peer, "simulator: host connected");
+                    let _ = sock.set_nodelay(true);
                     // Each TCP client is its own I/O channel of the printer.
                     let p = p.clone();
                     tokio::spawn(async move {

@@ -48,6 +48,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             }
             continue;
         };
+        let t0 = tokio::time::Instant::now();
         let status = match d.status().await {
             Ok(s) => s,
             Err(e) => {
@@ -63,6 +64,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             idle(&station, &shutdown, POLL).await;
             continue;
         }
+        let t_status = t0.elapsed();
         let next = match station.db(move |s| s.next_printable(require)).await {
             Ok(n) => n,
             Err(e) => {
@@ -105,6 +107,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
                 continue;
             }
         };
+        let t_render = t0.elapsed();
         // Commit the attempt before the first byte.
         let id = job.job_id.clone();
         let job = match station.db(move |s| s.begin_attempt(&id)).await {
@@ -132,6 +135,13 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
         }
 
         tracing::info!(job = %job.job_id, attempt = %attempt_id, "printing");
+        tracing::debug!(
+            job = %job.job_id,
+            status_ms = t_status.as_secs_f64() * 1e3,
+            rendered_ms = t_render.as_secs_f64() * 1e3,
+            committed_ms = t0.elapsed().as_secs_f64() * 1e3,
+            "time from the status check to sending"
+        );
         let progress_station = station.clone();
         let (pjob, pattempt) = (job.job_id.clone(), attempt_id.clone());
         let progress = Box::new(move |sheets: u32| {

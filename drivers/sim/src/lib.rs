@@ -354,7 +354,12 @@ where
                 printer.route(out).await;
             }
             bytes = sink.recv() => {
-                let Some(bytes) = bytes else { return Ok(()) };
+                let Some(mut bytes) = bytes else { return Ok(()) };
+                // Everything already waiting goes out in one write: separate small writes
+                // would meet Nagle's algorithm and the host's delayed ACK (40 ms each).
+                while let Ok(more) = sink.try_recv() {
+                    bytes.extend_from_slice(&more);
+                }
                 let slow = *printer.slow_ms.lock().await;
                 if slow > 0 {
                     tokio::time::sleep(Duration::from_millis(slow)).await;
