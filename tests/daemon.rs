@@ -465,13 +465,15 @@ fn kill_9_while_printing_leaves_the_job_needing_verification_and_it_is_never_rep
         .iter()
         .map(|j| j["name"].as_str().unwrap_or("").to_owned())
         .collect();
-    assert_eq!(
+    // The kill may land before or after its first bytes reached the printer; either way the
+    // station never sent it again.
+    assert!(
         names
             .iter()
             .filter(|n| n.starts_with("SMD-2026-000124"))
-            .count(),
-        1,
-        "the job in doubt reached the printer once: {names:?}"
+            .count()
+            <= 1,
+        "the job in doubt reached the printer more than once: {names:?}"
     );
     // Reconciliation names the booklet in doubt until a person decides.
     let rec = get(&base2, "/api/booklets/reconcile").1;
