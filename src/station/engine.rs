@@ -114,6 +114,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             Ok(j) => j,
             Err(e) => {
                 tracing::warn!(job = %job.job_id, error = %e, "cannot start the attempt");
+                idle(&station, &shutdown, POLL).await;
                 continue;
             }
         };
