@@ -970,6 +970,17 @@ impl Store {
                 Self::step(&tx, &job, Action::PrintConfirmed, "engine", None)?;
                 Self::set_booklet(&tx, &job.booklet, BookletState::Issued, Some(job_id), None)?;
             }
+            AttemptEnd::NotSent(_) if job.cancel_requested => {
+                // The operator asked to cancel and nothing was sent: cancelled, not requeued.
+                Self::step(
+                    &tx,
+                    &job,
+                    Action::CanceledWhilePrinting,
+                    "engine",
+                    Some("cancelled by the operator; nothing was sent"),
+                )?;
+                Self::set_booklet(&tx, &job.booklet, BookletState::InStock, None, None)?;
+            }
             AttemptEnd::NotSent(why) => {
                 Self::step(&tx, &job, Action::NotSent, "engine", Some(why))?;
                 Self::set_booklet(&tx, &job.booklet, BookletState::InStock, None, None)?;
