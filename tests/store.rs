@@ -228,26 +228,57 @@ fn an_unknown_outcome_waits_for_a_person_and_spoil_then_reprint_needs_a_second_o
 #[test]
 fn nothing_sent_returns_the_booklet_and_requeues_and_a_cancel_while_printing_is_a_request() {
     let (_dir, mut store) = open();
-    store.receive_batch("X1000000", "X1000001", "op").expect("batch");
-    created(store.submit("J1", b"{}", "X1000000", "central").expect("submit"));
+    store
+        .receive_batch("X1000000", "X1000001", "op")
+        .expect("batch");
+    created(
+        store
+            .submit("J1", b"{}", "X1000000", "central")
+            .expect("submit"),
+    );
     store.begin_attempt("J1").expect("begin");
-    let job = store.act("J1", Action::Cancel, "op", None).expect("cancel request");
-    assert_eq!((job.state, job.cancel_requested), (JobState::Printing, true));
+    let job = store
+        .act("J1", Action::Cancel, "op", None)
+        .expect("cancel request");
+    assert_eq!(
+        (job.state, job.cancel_requested),
+        (JobState::Printing, true)
+    );
     // The operator asked to cancel and nothing was sent: cancelled, not requeued.
     let job = store
-        .end_attempt("J1", "J1-a1", &AttemptEnd::NotSent("printer not ready".into()))
+        .end_attempt(
+            "J1",
+            "J1-a1",
+            &AttemptEnd::NotSent("printer not ready".into()),
+        )
         .expect("end");
     assert_eq!(job.state, JobState::Canceled);
     // Without a cancel request, nothing sent means back to the queue, booklet back in stock.
-    created(store.submit("J2", b"{2}", "X1000001", "central").expect("submit"));
+    created(
+        store
+            .submit("J2", b"{2}", "X1000001", "central")
+            .expect("submit"),
+    );
     store.begin_attempt("J2").expect("begin");
     let job = store
-        .end_attempt("J2", "J2-a1", &AttemptEnd::NotSent("printer not ready".into()))
+        .end_attempt(
+            "J2",
+            "J2-a1",
+            &AttemptEnd::NotSent("printer not ready".into()),
+        )
         .expect("end");
     assert_eq!(job.state, JobState::Queued);
-    assert_eq!(store.booklets(Some(BookletState::InStock)).expect("stock").len(), 2);
+    assert_eq!(
+        store
+            .booklets(Some(BookletState::InStock))
+            .expect("stock")
+            .len(),
+        2
+    );
     store.begin_attempt("J2").expect("begin");
-    store.end_attempt("J2", "J2-a2", &AttemptEnd::Canceled).expect("end");
+    store
+        .end_attempt("J2", "J2-a2", &AttemptEnd::Canceled)
+        .expect("end");
     assert_eq!(store.job("J2").expect("job").state, JobState::Canceled);
     assert!(store.reconcile().expect("reconcile").balanced());
 }
