@@ -258,7 +258,16 @@ impl Printer {
                 return;
             }
         };
-        let _ = f.write_all(format!("{line}\n").as_bytes()).await;
+        // tokio's File finishes a write in the background: flush, so the line is in the file
+        // before the host hears the job's END.
+        if let Err(e) = async {
+            f.write_all(format!("{line}\n").as_bytes()).await?;
+            f.flush().await
+        }
+        .await
+        {
+            tracing::warn!(error = %e, "cannot write the simulator's job log");
+        }
     }
 }
 
