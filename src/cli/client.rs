@@ -424,32 +424,45 @@ pub fn printer_status(
             return Ok(Exit::Unavailable);
         }
     };
-    let reader = std::io::BufReader::new(resp.body_mut().as_reader());
-    let mut event = String::new();
-    for line in reader.lines() {
-        let Ok(line) = line else { break };
-        if let Some(name) = line.strip_prefix("event:") {
-            event = name.trim().to_owned();
-        } else if let Some(data) = line.strip_prefix("data:") {
-            let Ok(v) = serde_json::from_str::<Value>(data.trim()) else {
-                continue;
-            };
-            if c.json {
-                writeln!(out, "{v}")?;
-            } else if event == "printer" {
-                writeln!(out, "{}", printer_line(&v))?;
-            } else if event == "progress" {
-                writeln!(
-                    out,
-                    "{}: sheet {} of {} out",
-                    v["job_id"].as_str().unwrap_or(""),
-                    v["sheets"],
-                    v["of"]
-                )?;
-            }
-            out.flush()?;
+    let mut result = Ok(());
+    read_events(resp.body_mut().as_reader(), |event, v| {
+        let line = if c.json {
+            Some(v.to_string())
+        } else if event == "printer" {
+            Some(printer_line(&v))
+        } else if event == "progress" {
+            Some(format!(
+                "{}: sheet {} of {} out",
+                v["job_id"].as_str().unwrap_or(""),
+                v["sheets"],
+                v["of"]
+            ))
+        } else {
+            None
+        };
+        if let Some(line) = line {
+            result = writeln!(out, "{line}").and_then(|()| out.flush());
         }
-    }
+        result.is_ok()
+    });
+    result?;
     writeln!(err, "{}: the event stream ended (daemon stopped?)", c.url)?;
     Ok(Exit::Unavailable)
+}
+
+/// Reads a server-sent event stream, calling `on(event name, data)` for each JSON event until
+/// the stream ends or `on` returns `false`.
+pub(super) fn read_events(body: impl std::io::Read, mut on: impl FnMut(&str, Value) -> bool) {
+    let mut event = String::new();
+    for line in std::io::BufReader::new(body).lines() {
+        let Ok(line) = line else { return };
+        if let Some(name) = line.strip_prefix("event:") {
+            event = name.trim().to_owned();
+        } else if let Some(data) = line.strip_prefix("data:")
+            && let Ok(v) = serde_json::from_str::<Value>(data.trim())
+            && !on(&event, v)
+        {
+            return;
+        }
+    }
 }

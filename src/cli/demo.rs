@@ -6,7 +6,7 @@
 //! reconciles the stock. It ends by naming the folders holding the PDFs and the printer's page
 //! PNGs; exit 0 only if every accepted job completed.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -397,21 +397,8 @@ fn follow_events(url: &str, tx: mpsc::Sender<String>) {
             let Ok(mut resp) = agent.get(&url).call() else {
                 return;
             };
-            let reader = std::io::BufReader::new(resp.body_mut().as_reader());
-            let mut event = String::new();
-            for line in reader.lines() {
-                let Ok(line) = line else { return };
-                if let Some(name) = line.strip_prefix("event:") {
-                    event = name.trim().to_owned();
-                    continue;
-                }
-                let Some(data) = line.strip_prefix("data:") else {
-                    continue;
-                };
-                let Ok(v) = serde_json::from_str::<Value>(data.trim()) else {
-                    continue;
-                };
-                let text = match event.as_str() {
+            super::client::read_events(resp.body_mut().as_reader(), |event, v| {
+                let text = match event {
                     "job" => format!(
                         "[job] {} → {}{}",
                         v["job_id"].as_str().unwrap_or(""),
@@ -442,12 +429,10 @@ fn follow_events(url: &str, tx: mpsc::Sender<String>) {
                         v["of"],
                         v["job_id"].as_str().unwrap_or("")
                     ),
-                    _ => continue,
+                    _ => return true,
                 };
-                if tx.send(text).is_err() {
-                    return;
-                }
-            }
+                tx.send(text).is_ok()
+            });
         });
 }
 

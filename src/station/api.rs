@@ -213,6 +213,7 @@ async fn submit(
     }
 }
 
+/// `?state=` of the job and booklet lists.
 #[derive(Deserialize)]
 struct StateQuery {
     state: Option<String>,
@@ -310,30 +311,19 @@ async fn printer(State(st): State<Arc<Station>>) -> Result<Json<serde_json::Valu
     Ok(Json(json!({"printer": view, "history": history})))
 }
 
-#[derive(Deserialize)]
-struct BookletQuery {
-    state: Option<String>,
-}
-
 async fn booklets(
     State(st): State<Arc<Station>>,
-    Query(q): Query<BookletQuery>,
+    Query(q): Query<StateQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let state = match q.state.as_deref() {
         None | Some("") => None,
-        Some("in-stock") => Some(BookletState::InStock),
-        Some("loaded") => Some(BookletState::Loaded),
-        Some("issued") => Some(BookletState::Issued),
-        Some("spoiled") => Some(BookletState::Spoiled),
-        Some(other) => {
-            return Err(ApiError::new(
+        Some(s) => Some(BookletState::parse(s).ok_or_else(|| {
+            ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid-state",
-                format!(
-                    "unknown booklet state {other:?}; one of in-stock, loaded, issued, spoiled"
-                ),
-            ));
-        }
+                format!("unknown booklet state {s:?}; one of in-stock, loaded, issued, spoiled"),
+            )
+        })?),
     };
     let (batches, list) = st
         .db(move |s| Ok((s.batches()?, s.booklets(state)?)))

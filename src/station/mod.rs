@@ -36,7 +36,7 @@ pub struct Advice {
 }
 
 /// The advice for a printer reason, if the operator can act on it.
-pub fn advice(reason: &str) -> Option<Advice> {
+pub fn advice(reason: &'static str) -> Option<Advice> {
     let (id, en) = match reason {
         "cover-open-error" | "door-open-error" => {
             ("Tutup penutup printer", "Close the printer cover")
@@ -66,30 +66,7 @@ pub fn advice(reason: &str) -> Option<Advice> {
         ),
         _ => return None,
     };
-    Some(Advice {
-        reason: static_reason(reason),
-        id,
-        en,
-    })
-}
-
-fn static_reason(r: &str) -> &'static str {
-    [
-        "cover-open-error",
-        "door-open-error",
-        "media-jam-error",
-        "media-needed-error",
-        "media-empty-error",
-        "offline-report",
-        "connecting-to-device-report",
-        "toner-low-report",
-        "marker-supply-low-report",
-        "other-error",
-        "other-report",
-    ]
-    .into_iter()
-    .find(|k| *k == r)
-    .unwrap_or("other-report")
+    Some(Advice { reason, id, en })
 }
 
 /// The printer as the operator sees it.
@@ -121,7 +98,7 @@ impl PrinterView {
         link: &'static str,
         display: Option<String>,
     ) -> Self {
-        let advice = reasons.iter().filter_map(|r| advice(r)).collect();
+        let advice = reasons.iter().copied().filter_map(advice).collect();
         Self {
             state,
             reasons,
@@ -257,7 +234,7 @@ fn submit_writer(store: Arc<Mutex<Store>>, rx: std::sync::mpsc::Receiver<SubmitR
 /// The running station.
 pub struct Station {
     store: Arc<Mutex<Store>>,
-    submits: Mutex<std::sync::mpsc::Sender<SubmitRequest>>,
+    submits: std::sync::mpsc::Sender<SubmitRequest>,
     events: broadcast::Sender<StationEvent>,
     printer: watch::Sender<PrinterView>,
     wake: Notify,
@@ -282,7 +259,7 @@ impl Station {
             .spawn(move || submit_writer(writer_store, rx));
         Arc::new(Self {
             store,
-            submits: Mutex::new(submits),
+            submits,
             events,
             printer: watch::channel(PrinterView::connecting()).0,
             wake: Notify::new(),
@@ -380,8 +357,6 @@ impl Station {
             reply,
         };
         self.submits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .send(request)
             .map_err(|_| StationError::ShuttingDown)?;
         let result = answer.await.map_err(|_| StationError::ShuttingDown)??;

@@ -191,7 +191,8 @@ pub enum BookletState {
 }
 
 impl BookletState {
-    fn as_str(self) -> &'static str {
+    /// The stable word.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::InStock => "in-stock",
             Self::Loaded => "loaded",
@@ -200,7 +201,8 @@ impl BookletState {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    /// Parses the stable word.
+    pub fn parse(s: &str) -> Option<Self> {
         [Self::InStock, Self::Loaded, Self::Issued, Self::Spoiled]
             .into_iter()
             .find(|b| b.as_str() == s)
