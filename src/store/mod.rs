@@ -16,6 +16,30 @@ use sha2::{Digest, Sha256};
 
 pub use lifecycle::{Action, InvalidTransition, JobState};
 
+/// Statements through the connection's prepared-statement cache: the store runs the same few
+/// statements over and over (a submission is nine), and parsing SQL each time was a tenth of the
+/// submit path's CPU.
+trait Cached {
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+    fn row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
+}
+
+impl Cached for Connection {
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+    fn row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+}
+
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 1;
 
@@ -399,6 +423,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.set_prepared_statement_cache_capacity(64);
         let mut store = Self {
             conn,
             submit_limit_pages: None,
@@ -473,7 +498,7 @@ impl Store {
     }
 
     fn job_in(conn: &Connection, job_id: &str) -> Result<JobRow, StoreError> {
-        conn.query_row(
+        conn.row(
             &format!("SELECT {} FROM jobs WHERE job_id = ?1", Self::JOB_COLUMNS),
             [job_id],
             Self::row,
@@ -485,7 +510,7 @@ impl Store {
     /// The exact bytes the job was submitted with.
     pub fn payload(&self, job_id: &str) -> Result<Vec<u8>, StoreError> {
         self.conn
-            .query_row(
+            .row(
                 "SELECT payload FROM jobs WHERE job_id = ?1",
                 [job_id],
                 |r| r.get(0),
@@ -496,7 +521,7 @@ impl Store {
 
     /// Jobs, oldest first, optionally in one state.
     pub fn jobs(&self, state: Option<JobState>) -> Result<Vec<JobRow>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {} FROM jobs WHERE ?1 IS NULL OR state = ?1 ORDER BY rowid",
             Self::JOB_COLUMNS
         ))?;
@@ -508,7 +533,7 @@ impl Store {
 
     /// Jobs whose booklet (passport number) is `number`.
     pub fn jobs_with_booklet(&self, number: &str) -> Result<Vec<JobRow>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {} FROM jobs WHERE booklet = ?1 ORDER BY rowid",
             Self::JOB_COLUMNS
         ))?;
@@ -519,7 +544,7 @@ impl Store {
     }
 
     fn append_event(tx: &Connection, e: NewEvent<'_>) -> Result<(), StoreError> {
-        tx.execute(
+        tx.exec(
             "INSERT INTO events (job_id, at, actor, action, from_state, to_state, reason, attempt_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
@@ -546,7 +571,7 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<JobState, StoreError> {
         let to = lifecycle::next(job.state, action)?;
-        tx.execute(
+        tx.exec(
             "UPDATE jobs SET state = ?2, reason = ?3, updated_at = ?4 WHERE job_id = ?1",
             params![job.job_id, to.as_str(), reason, now()],
         )?;
@@ -567,7 +592,7 @@ impl Store {
 
     fn booklet_state(tx: &Connection, number: &str) -> Result<Option<BookletState>, StoreError> {
         let s: Option<String> = tx
-            .query_row(
+            .row(
                 "SELECT state FROM booklets WHERE number = ?1",
                 [number],
                 |r| r.get(0),
@@ -583,7 +608,7 @@ impl Store {
         job_id: Option<&str>,
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
-        tx.execute(
+        tx.exec(
             "UPDATE booklets SET state = ?2, job_id = CASE WHEN ?2 = 'in-stock' THEN NULL ELSE COALESCE(?3, job_id) END, reason = ?4, updated_at = ?5 WHERE number = ?1",
             params![number, state.as_str(), job_id, reason, now()],
         )?;
@@ -652,7 +677,7 @@ impl Store {
     ) -> Result<Result<Submitted, StoreError>, StoreError> {
         let sha = sha256_hex(payload);
         let existing: Option<String> = tx
-            .query_row(
+            .row(
                 "SELECT payload_sha256 FROM jobs WHERE job_id = ?1",
                 [job_id],
                 |r| r.get(0),
@@ -666,18 +691,27 @@ impl Store {
             });
         }
         if let Some(limit) = limit_pages {
-            let pages: i64 = tx.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            let pages: i64 = tx.row("PRAGMA page_count", [], |r| r.get(0))?;
             if pages >= limit {
                 return Ok(Err(StoreError::Full(format!(
                     "the store holds {pages} pages; new jobs are refused from {limit}"
                 ))));
             }
         }
+        // The row is written once, already in the state it moves to on arrival (queued, or
+        // held when its booklet is not in stock): rewriting it would write the payload to the
+        // WAL twice. The event log still records both steps, each checked by the lifecycle.
+        let (action, reason) = if Self::booklet_state(tx, booklet)? == Some(BookletState::InStock) {
+            (Action::Queue, None)
+        } else {
+            (Action::HoldBySystem, Some(BOOKLET_NOT_IN_STOCK))
+        };
+        let to = lifecycle::next(JobState::Received, action)?;
         let at = now();
-        tx.execute(
-            "INSERT INTO jobs (job_id, state, payload, payload_sha256, booklet, received_at, updated_at)
-             VALUES (?1, 'received', ?2, ?3, ?4, ?5, ?5)",
-            params![job_id, payload, sha, booklet, at],
+        tx.exec(
+            "INSERT INTO jobs (job_id, state, reason, payload, payload_sha256, booklet, received_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            params![job_id, to.as_str(), reason, payload, sha, booklet, at],
         )?;
         Self::append_event(
             tx,
@@ -691,18 +725,18 @@ impl Store {
                 attempt_id: None,
             },
         )?;
-        let job = Self::job_in(tx, job_id)?;
-        if Self::booklet_state(tx, booklet)? == Some(BookletState::InStock) {
-            Self::step(tx, &job, Action::Queue, "station", None)?;
-        } else {
-            Self::step(
-                tx,
-                &job,
-                Action::HoldBySystem,
-                "station",
-                Some(BOOKLET_NOT_IN_STOCK),
-            )?;
-        }
+        Self::append_event(
+            tx,
+            NewEvent {
+                job_id: Some(job_id),
+                actor: "station",
+                action: action.as_str(),
+                from: Some(JobState::Received),
+                to: Some(to),
+                reason,
+                attempt_id: None,
+            },
+        )?;
         Ok(Ok(Submitted::Created(Self::job_in(tx, job_id)?)))
     }
 
@@ -721,7 +755,7 @@ impl Store {
         let job = Self::job_in(&tx, job_id)?;
         match action {
             Action::Cancel if job.state == JobState::Printing => {
-                tx.execute(
+                tx.exec(
                     "UPDATE jobs SET cancel_requested = 1, updated_at = ?2 WHERE job_id = ?1",
                     params![job_id, now()],
                 )?;
@@ -847,7 +881,7 @@ impl Store {
                 ),
             ));
         }
-        tx.execute(
+        tx.exec(
             "UPDATE jobs SET booklet_confirmed = 1, updated_at = ?2 WHERE job_id = ?1",
             params![job_id, now()],
         )?;
@@ -892,7 +926,7 @@ impl Store {
                 "the new booklet is not in stock — receive it or choose another",
             ));
         }
-        tx.execute(
+        tx.exec(
             "UPDATE jobs SET booklet = ?2, booklet_confirmed = 0, cancel_requested = 0 WHERE job_id = ?1",
             params![job_id, new_booklet],
         )?;
@@ -911,7 +945,7 @@ impl Store {
     pub fn next_printable(&self, require_confirmation: bool) -> Result<Option<JobRow>, StoreError> {
         let job = self
             .conn
-            .query_row(
+            .row(
                 &format!(
                     "SELECT {} FROM jobs j WHERE state = 'queued' AND (?1 = 0 OR booklet_confirmed = 1)
                      AND EXISTS (SELECT 1 FROM booklets b WHERE b.number = j.booklet AND b.state = 'in-stock')
@@ -941,7 +975,7 @@ impl Store {
         }
         let attempt = job.attempt + 1;
         let attempt_id = format!("{job_id}-a{attempt}");
-        tx.execute(
+        tx.exec(
             "UPDATE jobs SET attempt = ?2, attempt_id = ?3, cancel_requested = 0 WHERE job_id = ?1",
             params![job_id, attempt, attempt_id],
         )?;
@@ -1031,7 +1065,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let stuck: Vec<JobRow> = {
-            let mut stmt = tx.prepare(&format!(
+            let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {} FROM jobs WHERE state = 'printing' ORDER BY rowid",
                 Self::JOB_COLUMNS
             ))?;
@@ -1086,13 +1120,13 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let at = now();
-        tx.execute(
+        tx.exec(
             "INSERT INTO booklet_batches (first, last, count, received_at, actor) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![first, last, count as i64, at, actor],
         )?;
         let batch_id = tx.last_insert_rowid();
         {
-            let mut ins = tx.prepare(
+            let mut ins = tx.prepare_cached(
                 "INSERT INTO booklets (number, batch_id, state, updated_at) VALUES (?1, ?2, 'in-stock', ?3)
                  ON CONFLICT(number) DO NOTHING",
             )?;
@@ -1122,7 +1156,7 @@ impl Store {
         )?;
         // Jobs waiting for these booklets go back to the queue.
         let waiting: Vec<JobRow> = {
-            let mut stmt = tx.prepare(&format!(
+            let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {} FROM jobs j WHERE state = 'held' AND reason = ?1
                  AND EXISTS (SELECT 1 FROM booklets b WHERE b.number = j.booklet AND b.state = 'in-stock')
                  ORDER BY rowid",
@@ -1153,7 +1187,7 @@ impl Store {
 
     /// Every batch received.
     pub fn batches(&self) -> Result<Vec<Batch>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT batch_id, first, last, count, received_at, actor FROM booklet_batches ORDER BY batch_id",
         )?;
         let rows = stmt
@@ -1173,7 +1207,7 @@ impl Store {
 
     /// Booklets, optionally in one state.
     pub fn booklets(&self, state: Option<BookletState>) -> Result<Vec<Booklet>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT number, batch_id, state, job_id, reason FROM booklets
              WHERE ?1 IS NULL OR state = ?1 ORDER BY number",
         )?;
@@ -1197,13 +1231,13 @@ impl Store {
     /// taken by an unsettled attempt, issued booklets without a printed job, printed jobs
     /// without an issued booklet.
     pub fn reconcile(&self) -> Result<Reconciliation, StoreError> {
-        let received: i64 = self.conn.query_row(
+        let received: i64 = self.conn.row(
             "SELECT COALESCE(SUM(count), 0) FROM booklet_batches",
             [],
             |r| r.get(0),
         )?;
         let count = |state: &str| -> Result<u64, StoreError> {
-            let n: i64 = self.conn.query_row(
+            let n: i64 = self.conn.row(
                 "SELECT COUNT(*) FROM booklets WHERE state = ?1",
                 [state],
                 |r| r.get(0),
@@ -1220,7 +1254,7 @@ impl Store {
         };
         let stored: i64 = self
             .conn
-            .query_row("SELECT COUNT(*) FROM booklets", [], |r| r.get(0))?;
+            .row("SELECT COUNT(*) FROM booklets", [], |r| r.get(0))?;
         if stored != received {
             rec.differences.push(format!(
                 "{received} booklets received in batches but {stored} on record"
@@ -1228,7 +1262,7 @@ impl Store {
         }
         let mut q =
             |sql: &str, what: &dyn Fn(String, String) -> String| -> Result<(), StoreError> {
-                let mut stmt = self.conn.prepare(sql)?;
+                let mut stmt = self.conn.prepare_cached(sql)?;
                 let found = stmt
                     .query_map([], |r| {
                         Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
@@ -1269,7 +1303,7 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<Event>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT seq, job_id, at, actor, action, from_state, to_state, reason, attempt_id FROM events
              WHERE seq > ?1 AND (?2 IS NULL OR job_id = ?2) ORDER BY seq LIMIT ?3",
         )?;
@@ -1298,7 +1332,7 @@ impl Store {
         reasons: &[&str],
         link: &str,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.conn.exec(
             "INSERT INTO printer_status (at, state, reasons, link) VALUES (?1, ?2, ?3, ?4)",
             params![now(), state, reasons.join(","), link],
         )?;
@@ -1310,7 +1344,7 @@ impl Store {
         &self,
         limit: u32,
     ) -> Result<Vec<(String, String, String, String)>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT at, state, reasons, link FROM printer_status ORDER BY seq DESC LIMIT ?1",
         )?;
         let rows = stmt
