@@ -38,6 +38,7 @@ struct RawDaemon {
     device: String,
     require_booklet_confirmation: bool,
     max_store_mb: u64,
+    min_free_mb: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +116,8 @@ pub struct DaemonSettings {
     pub require_booklet_confirmation: bool,
     /// The store's size limit in MB (new jobs are refused from 90 % of it).
     pub max_store_mb: u64,
+    /// Free space in MB kept on the data folder's disk (new jobs are refused below it).
+    pub min_free_mb: u64,
 }
 
 /// Validated `[render]` settings.
@@ -331,6 +334,12 @@ impl RawConfig {
                 format!("{} must be 1 to 1000000 MB", d.max_store_mb),
             );
         }
+        if d.min_free_mb > 1_000_000 {
+            bad(
+                "daemon.min_free_mb",
+                format!("{} must be 0 to 1000000 MB", d.min_free_mb),
+            );
+        }
         if d.data_dir.trim().is_empty() {
             bad("daemon.data_dir", "must name a folder".to_owned());
         }
@@ -370,6 +379,7 @@ impl RawConfig {
                     device,
                     require_booklet_confirmation: self.daemon.require_booklet_confirmation,
                     max_store_mb: self.daemon.max_store_mb,
+                    min_free_mb: self.daemon.min_free_mb,
                 },
                 utc_offset,
                 mrz: MrzOptions {

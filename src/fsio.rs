@@ -31,3 +31,45 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     result
 }
+
+/// The state of the disk holding a folder, as the station needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DiskState {
+    /// Bytes an unprivileged writer may still use.
+    pub free_bytes: u64,
+    /// The file system's size.
+    pub total_bytes: u64,
+    /// The folder can be written by this process (not mounted read-only, permissions allow).
+    pub writable: bool,
+}
+
+/// Reads the state of the disk holding `dir` (one `statvfs` and one `access`: cheap enough to
+/// call per request). A file system the kernel made read-only after an error (ext4's
+/// `errors=remount-ro`) may still look writable here; `probe_write` finds out for sure.
+pub fn disk_state(dir: &Path) -> std::io::Result<DiskState> {
+    let s = rustix::fs::statvfs(dir)?;
+    let writable = !s.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY)
+        && rustix::fs::access(dir, rustix::fs::Access::WRITE_OK).is_ok();
+    Ok(DiskState {
+        free_bytes: s.f_bavail.saturating_mul(s.f_frsize),
+        total_bytes: s.f_blocks.saturating_mul(s.f_frsize),
+        writable,
+    })
+}
+
+/// Creates, syncs and removes a small file in `dir`: the one sure test that the folder can be
+/// written now (an ext4 file system in emergency read-only mode passes `statvfs` and `access`).
+pub fn probe_write(dir: &Path) -> std::io::Result<()> {
+    let path = dir.join(format!(".pstation-probe-{}", std::process::id()));
+    let result = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .and_then(|mut f| {
+            f.write_all(b"probe")?;
+            f.sync_all()
+        });
+    let _ = std::fs::remove_file(&path);
+    result
+}

@@ -79,6 +79,18 @@ pub async fn start(
     .await
     .map_err(|e| StartError::DataDir(shown.clone(), std::io::Error::other(e)))?
     .map_err(|e| StartError::DataDir(shown.clone(), e))?;
+    // SQLite would open a store it cannot write read-only, without a word: find out first.
+    let probed = tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || crate::fsio::probe_write(&data)
+    })
+    .await
+    .map_err(|e| StartError::DataDir(shown.clone(), std::io::Error::other(e)))?;
+    if let Err(io) = probed {
+        return Err(StartError::Store(crate::station::disk_io_problem(
+            &io, &data,
+        )));
+    }
     let db = data.join("station.db");
     let max_store_mb = settings.daemon.max_store_mb;
     let (store, recovered) = tokio::task::spawn_blocking(move || {

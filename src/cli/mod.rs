@@ -124,9 +124,11 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
         /// Serve on a pseudo-terminal (the default when --listen is absent); prints its path.
+        /// Each host connection gets a fresh PTY (like a USB adapter re-enumerating): the
+        /// printed path serves one connection; use --link for a name that lasts.
         #[arg(long)]
         pty: bool,
-        /// Make a symlink at PATH to the pseudo-terminal.
+        /// Keep a symlink at PATH pointing at the current pseudo-terminal.
         #[arg(long, value_name = "PATH")]
         link: Option<PathBuf>,
         /// Pace reads at this baud rate (8N1); 0 = no pacing.

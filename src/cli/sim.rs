@@ -111,24 +111,8 @@ pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Cm
             let (p, link) = (printer.clone(), args.link.clone());
             let (ready_tx, mut ready_rx) = mpsc::channel::<String>(4);
             tasks.push(tokio::spawn(async move {
-                // A new PTY pair per session: "unplugging" closes the master.
-                loop {
-                    let Ok((master, slave)) = tokio_serial::SerialStream::pair() else {
-                        return;
-                    };
-                    let path = {
-                        use tokio_serial::SerialPort;
-                        slave.name().unwrap_or_default()
-                    };
-                    if let Some(link) = &link {
-                        let _ = std::fs::remove_file(link);
-                        let _ = std::os::unix::fs::symlink(&path, link);
-                    }
-                    let _ = ready_tx.send(path).await;
-                    // Keep the slave open ourselves so the master does not read EIO between
-                    // host connections.
-                    let _keep = slave;
-                    let _ = serve(p.clone(), master, no_control()).await;
+                if let Err(e) = pstation_sim::serve_pty(p, link, ready_tx).await {
+                    tracing::error!(error = %e, "simulator: cannot open a PTY");
                 }
             }));
             if let Some(path) = ready_rx.recv().await {

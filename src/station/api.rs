@@ -102,6 +102,7 @@ impl From<StationError> for ApiError {
                     | StoreError::Booklet { .. } => StatusCode::CONFLICT,
                     StoreError::SecondPerson(_) => StatusCode::FORBIDDEN,
                     StoreError::Full(_) => StatusCode::INSUFFICIENT_STORAGE,
+                    StoreError::ReadOnly(_) => StatusCode::SERVICE_UNAVAILABLE,
                     StoreError::Sqlite(_) | StoreError::TooNew { .. } => {
                         tracing::error!(error = %e, "store failure");
                         StatusCode::INTERNAL_SERVER_ERROR
@@ -188,8 +189,33 @@ fn body_json<T: for<'de> Deserialize<'de> + Default>(
     })
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+/// The daemon is up; `status` is `degraded` (with the problems, each with its code and what to
+/// do) when new jobs cannot be accepted because of the data folder's disk.
+async fn health(State(st): State<Arc<Station>>) -> Json<serde_json::Value> {
+    let station = st.clone();
+    let (disk, problem) = tokio::task::spawn_blocking(move || {
+        let dir = &station.options.settings.daemon.data_dir;
+        (
+            crate::fsio::disk_state(dir).ok(),
+            station.disk_problem_probed(),
+        )
+    })
+    .await
+    .unwrap_or((None, None));
+    let problems: Vec<serde_json::Value> = problem
+        .iter()
+        .map(|p| json!({"code": p.code(), "message": p.to_string()}))
+        .collect();
+    Json(json!({
+        "status": if problems.is_empty() { "ok" } else { "degraded" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "data_dir": disk.map(|d| json!({
+            "writable": d.writable && !problems.iter().any(|p| p["code"] == "store-read-only"),
+            "free_mb": d.free_bytes / (1024 * 1024),
+            "min_free_mb": st.options.settings.daemon.min_free_mb,
+        })),
+        "problems": problems,
+    }))
 }
 
 async fn not_found() -> ApiError {

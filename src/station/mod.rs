@@ -192,7 +192,11 @@ const MAX_GROUP: usize = 256;
 
 /// The group-commit writer: takes every submission waiting, stores them in one transaction (one
 /// sync to disk), and answers each. Runs on its own thread until the station is dropped.
-fn submit_writer(store: Arc<Mutex<Store>>, rx: std::sync::mpsc::Receiver<SubmitRequest>) {
+fn submit_writer(
+    store: Arc<Mutex<Store>>,
+    dir: PathBuf,
+    rx: std::sync::mpsc::Receiver<SubmitRequest>,
+) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -215,7 +219,7 @@ fn submit_writer(store: Arc<Mutex<Store>>, rx: std::sync::mpsc::Receiver<SubmitR
             Ok(results) => {
                 drop(items);
                 for (r, result) in group.into_iter().zip(results) {
-                    let _ = r.reply.send(result);
+                    let _ = r.reply.send(result.map_err(|e| classify(e, &dir)));
                 }
             }
             Err(_) => {
@@ -224,10 +228,52 @@ fn submit_writer(store: Arc<Mutex<Store>>, rx: std::sync::mpsc::Receiver<SubmitR
                 drop(items);
                 for r in group {
                     let result = guard.submit(&r.job_id, &r.payload, &r.booklet, &r.actor);
-                    let _ = r.reply.send(result);
+                    let _ = r.reply.send(result.map_err(|e| classify(e, &dir)));
                 }
             }
         }
+    }
+}
+
+fn disk_problem(dir: &std::path::Path, min_free_mb: u64) -> Option<StoreError> {
+    let shown = dir.display();
+    match crate::fsio::disk_state(dir) {
+        Err(e) => Some(StoreError::ReadOnly(format!(
+            "cannot read the state of the data folder {shown}: {e}"
+        ))),
+        Ok(d) if !d.writable => Some(StoreError::ReadOnly(format!("the data folder {shown}"))),
+        Ok(d) if d.free_bytes < min_free_mb.saturating_mul(1024 * 1024) => {
+            Some(StoreError::Full(format!(
+                "the disk holding the data folder {shown} has {} MB free; new jobs are refused below daemon.min_free_mb = {min_free_mb} MB — free space there",
+                d.free_bytes / (1024 * 1024)
+            )))
+        }
+        Ok(_) => None,
+    }
+}
+
+/// Names a store failure by its cause when the cause is the data folder's disk: SQLite reports
+/// a file system turned read-only, or a write refused, as a plain I/O error. Runs only on
+/// failures (it writes a probe file). Blocking.
+fn classify(e: StoreError, dir: &std::path::Path) -> StoreError {
+    if !matches!(e, StoreError::Sqlite(_)) {
+        return e;
+    }
+    match crate::fsio::probe_write(dir) {
+        Ok(()) => e,
+        Err(io) => disk_io_problem(&io, dir),
+    }
+}
+
+/// The store error for a failed write in the data folder `dir`: full, or read-only.
+pub fn disk_io_problem(io: &std::io::Error, dir: &std::path::Path) -> StoreError {
+    if io.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error()) {
+        StoreError::Full(format!(
+            "the disk holding the data folder {} is full ({io}) — free space there",
+            dir.display()
+        ))
+    } else {
+        StoreError::ReadOnly(format!("the data folder {}: {io}", dir.display()))
     }
 }
 
@@ -253,10 +299,11 @@ impl Station {
         let store = Arc::new(Mutex::new(store));
         let (submits, rx) = std::sync::mpsc::channel();
         let writer_store = store.clone();
+        let dir = options.settings.daemon.data_dir.clone();
         // If the thread cannot start, submissions answer "shutting down" (the channel is closed).
         let _ = std::thread::Builder::new()
             .name("pstation-submit".into())
-            .spawn(move || submit_writer(writer_store, rx));
+            .spawn(move || submit_writer(writer_store, dir, rx));
         Arc::new(Self {
             store,
             submits,
@@ -275,6 +322,27 @@ impl Station {
         self.options.settings.daemon.data_dir.join("rendered")
     }
 
+    /// Why new jobs cannot be accepted now because of the data folder's disk, if they cannot:
+    /// it is read-only, or its free space is below `daemon.min_free_mb` (kept so the jobs
+    /// already accepted have room to print and be recorded). Blocking (two system calls).
+    pub fn disk_problem(&self) -> Option<StoreError> {
+        disk_problem(
+            &self.options.settings.daemon.data_dir,
+            self.options.settings.daemon.min_free_mb,
+        )
+    }
+
+    /// `disk_problem`, and a write probe (a file created, synced and removed) for what the
+    /// kernel does not report as read-only. For health checks, not for every request.
+    pub fn disk_problem_probed(&self) -> Option<StoreError> {
+        let dir = &self.options.settings.daemon.data_dir;
+        self.disk_problem().or_else(|| {
+            crate::fsio::probe_write(dir)
+                .err()
+                .map(|io| disk_io_problem(&io, dir))
+        })
+    }
+
     /// Runs `f` on the store, on the blocking pool.
     pub async fn db<T, F>(&self, f: F) -> Result<T, StationError>
     where
@@ -282,9 +350,10 @@ impl Station {
         F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     {
         let store = self.store.clone();
+        let dir = self.options.settings.daemon.data_dir.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = store.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut guard)
+            f(&mut guard).map_err(|e| classify(e, &dir))
         })
         .await
         .map_err(|_| StationError::ShuttingDown)?
@@ -330,6 +399,10 @@ impl Station {
     pub async fn submit(&self, bytes: Vec<u8>, actor: &str) -> Result<Submitted, StationError> {
         let renderer = self.renderer.clone();
         let today = self.options.today;
+        let (dir, min_free) = (
+            self.options.settings.daemon.data_dir.clone(),
+            self.options.settings.daemon.min_free_mb,
+        );
         let checked = tokio::task::spawn_blocking(move || {
             let settings = renderer.settings();
             let job = job::parse_job(
@@ -337,17 +410,21 @@ impl Station {
                 &ValidateOptions {
                     require_portrait: true,
                 },
-            )?;
+            )
+            .map_err(StationError::Invalid)?;
             let today = today.unwrap_or_else(|| crate::today_at(settings.utc_offset));
             let problems = settings.policy.check(&job, today);
             if !problems.is_empty() {
-                return Err(Problems(problems));
+                return Err(StationError::Invalid(Problems(problems)));
+            }
+            if let Some(problem) = disk_problem(&dir, min_free) {
+                return Err(StationError::Store(problem));
             }
             Ok((job.job_id.clone(), job.document.number.clone(), bytes))
         })
         .await
         .map_err(|_| StationError::ShuttingDown)?;
-        let (job_id, number, bytes) = checked.map_err(StationError::Invalid)?;
+        let (job_id, number, bytes) = checked?;
         let (reply, answer) = tokio::sync::oneshot::channel();
         let request = SubmitRequest {
             job_id,

@@ -52,11 +52,15 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("store: {0} — check the data folder's disk space and permissions")]
     Sqlite(rusqlite::Error),
-    /// The store reached its size limit or the disk is full: new jobs are refused.
-    #[error(
-        "store-full: {0} — free disk space in the data folder or raise daemon.max_store_mb; jobs already accepted are kept"
-    )]
+    /// The store reached its size limit or the disk is full: new jobs are refused. The message
+    /// says which, and what to do.
+    #[error("store-full: {0}; jobs already accepted are kept")]
     Full(String),
+    /// The data folder cannot be written (mounted read-only, or its permissions).
+    #[error(
+        "store-read-only: {0} — the data folder cannot be written (mounted read-only, or its permissions); make it writable and the station resumes; jobs already accepted are kept"
+    )]
+    ReadOnly(String),
     /// The file was written by a newer pstation.
     #[error(
         "store-too-new: the store has schema {found}; this pstation knows up to {SCHEMA_VERSION} — upgrade pstation"
@@ -93,7 +97,11 @@ pub enum StoreError {
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
-            Self::Full(format!("the disk or the store is full ({e})"))
+            Self::Full(format!(
+                "the disk or the store is full ({e}) — free disk space in the data folder or raise daemon.max_store_mb"
+            ))
+        } else if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+            Self::ReadOnly(e.to_string())
         } else {
             Self::Sqlite(e)
         }
@@ -106,6 +114,7 @@ impl StoreError {
         match self {
             Self::Sqlite(_) => "store",
             Self::Full(_) => "store-full",
+            Self::ReadOnly(_) => "store-read-only",
             Self::TooNew { .. } => "store-too-new",
             Self::NotFound(_) => "not-found",
             Self::Conflict(_) => "conflict",
@@ -694,7 +703,7 @@ impl Store {
             let pages: i64 = tx.row("PRAGMA page_count", [], |r| r.get(0))?;
             if pages >= limit {
                 return Ok(Err(StoreError::Full(format!(
-                    "the store holds {pages} pages; new jobs are refused from {limit}"
+                    "the store holds {pages} pages; new jobs are refused from {limit} — raise daemon.max_store_mb or complete and purge old jobs"
                 ))));
             }
         }

@@ -406,6 +406,148 @@ where
     }
 }
 
+/// The printer's end of a pseudo-terminal "cable", as a serial printer sees its port: the host
+/// opening the port is a connection, the host closing it (cleanly, or by dying) is the end of
+/// that connection (a real printer sees DTR drop).
+///
+/// The simulator holds no file descriptor of the slave, so the kernel tells the master when the
+/// last host descriptor closes: reads return `EIO`. Before a host has opened the port they return
+/// `EIO` too, so until the first sign of a host (a read that would block where one found the
+/// port closed, or data) this retries every 20 ms; after it, `EIO` reads as end of file.
+pub struct PtyLine {
+    master: tokio_serial::SerialStream,
+    /// A read has returned `EIO`: no host had the port open then.
+    closed_seen: bool,
+    host_seen: bool,
+    retry: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+/// How often the simulator looks for a host on a port nobody has open.
+const HOST_POLL: Duration = Duration::from_millis(20);
+
+/// `EIO`: what a PTY master reads while no slave descriptor is open (Linux and the BSDs).
+const EIO: i32 = 5;
+
+impl PtyLine {
+    /// The master side of a fresh PTY pair and the slave's path. The slave descriptor is
+    /// closed here; the host opens it by path.
+    pub fn open() -> std::io::Result<(Self, String)> {
+        use tokio_serial::SerialPort;
+        let (master, slave) = tokio_serial::SerialStream::pair()?;
+        let path = slave
+            .name()
+            .ok_or_else(|| std::io::Error::other("the PTY slave has no name"))?;
+        drop(slave);
+        Ok((
+            Self {
+                master,
+                closed_seen: false,
+                host_seen: false,
+                retry: None,
+            },
+            path,
+        ))
+    }
+}
+
+impl AsyncRead for PtyLine {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        loop {
+            if let Some(retry) = this.retry.as_mut() {
+                if retry.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.retry = None;
+            }
+            let before = buf.filled().len();
+            match std::pin::Pin::new(&mut this.master).poll_read(cx, buf) {
+                Poll::Ready(Err(e)) if e.raw_os_error() == Some(EIO) => {
+                    if this.host_seen {
+                        // The host closed the port: end of this connection.
+                        return Poll::Ready(Ok(()));
+                    }
+                    this.closed_seen = true;
+                    this.retry = Some(Box::pin(tokio::time::sleep(HOST_POLL)));
+                }
+                Poll::Pending => {
+                    // A read that would block after one that found the port closed: a host
+                    // has opened it. (Before the first `EIO` it may only be that the kernel
+                    // has not yet reported our own slave descriptor's close.)
+                    if this.closed_seen {
+                        this.host_seen = true;
+                    }
+                    return Poll::Pending;
+                }
+                Poll::Ready(Ok(())) => {
+                    if buf.filled().len() > before {
+                        this.host_seen = true;
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl AsyncWrite for PtyLine {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().master).poll_write(cx, data)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().master).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().master).poll_shutdown(cx)
+    }
+}
+
+/// Serves `printer` on pseudo-terminals, one per host connection, until the task is dropped:
+/// when a host closes the port (or dies, or `link-drop` unplugs it) the next connection gets a
+/// fresh PTY, like a USB serial adapter that re-enumerates. `link`, when given, is a symlink
+/// kept pointing at the current slave (as a udev rule keeps `/dev/pstation-printer`); each new
+/// slave path is also sent on `ready`. A fresh PTY per connection also frees the port of a
+/// host killed while holding it exclusively (`TIOCEXCL` outlives its owner on a PTY, whose
+/// master pins the slave, but not on a real serial port).
+pub async fn serve_pty(
+    printer: Arc<Printer>,
+    link: Option<PathBuf>,
+    ready: mpsc::Sender<String>,
+) -> std::io::Result<()> {
+    loop {
+        let (line, path) = PtyLine::open()?;
+        if let Some(link) = &link {
+            // Replace the link atomically: a host opening it meanwhile finds the old or the new.
+            let tmp = link.with_extension("new");
+            let _ = std::fs::remove_file(&tmp);
+            std::os::unix::fs::symlink(&path, &tmp)?;
+            std::fs::rename(&tmp, link)?;
+        }
+        let _ = ready.send(path).await;
+        if let Err(e) = serve(printer.clone(), line, no_control()).await {
+            tracing::info!(error = %e, "simulator: PTY connection ended");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
