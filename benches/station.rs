@@ -20,6 +20,13 @@ use pstation_sim::{Printer, SimOptions, no_control, serve};
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
+    // RUST_LOG=pstation=debug shows the engine's step timings.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let fixture = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/fixtures/jobs/valid/santoso-budi.json"

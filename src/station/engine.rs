@@ -185,10 +185,16 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
         };
         tracing::info!(job = %job.job_id, attempt = %attempt_id, outcome = ?end_word(&end), "attempt ended");
         let (id, aid) = (job.job_id.clone(), attempt_id.clone());
+        let t_end = tokio::time::Instant::now();
         match station.db(move |s| s.end_attempt(&id, &aid, &end)).await {
             Ok(row) => station.publish_job(&row),
             Err(e) => tracing::error!(job = %job.job_id, error = %e, "cannot record the outcome"),
         }
+        tracing::debug!(
+            job = %job.job_id,
+            recorded_ms = t_end.elapsed().as_secs_f64() * 1e3,
+            "time to record the outcome"
+        );
         set_printing(&station, None);
         let lost = d.subscribe().borrow().link == Link::Lost;
         if lost {

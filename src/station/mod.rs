@@ -352,8 +352,19 @@ impl Station {
         let store = self.store.clone();
         let dir = self.options.settings.daemon.data_dir.clone();
         tokio::task::spawn_blocking(move || {
+            let t0 = std::time::Instant::now();
             let mut guard = store.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut guard).map_err(|e| classify(e, &dir))
+            let waited = t0.elapsed();
+            let result = f(&mut guard).map_err(|e| classify(e, &dir));
+            let total = t0.elapsed();
+            if total > std::time::Duration::from_millis(50) {
+                tracing::debug!(
+                    waited_ms = waited.as_secs_f64() * 1e3,
+                    total_ms = total.as_secs_f64() * 1e3,
+                    "slow store call"
+                );
+            }
+            result
         })
         .await
         .map_err(|_| StationError::ShuttingDown)?
