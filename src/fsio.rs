@@ -73,3 +73,28 @@ pub fn probe_write(dir: &Path) -> std::io::Result<()> {
     let _ = std::fs::remove_file(&path);
     result
 }
+
+/// The data folder's lock: held by the running daemon (an exclusive `flock` on
+/// `station.lock`), so a second daemon on the same store, or a restore under a running one, is
+/// refused. The kernel releases it when the process ends, however it ends (even `kill -9`).
+#[derive(Debug)]
+pub struct DataLock {
+    _file: std::fs::File,
+}
+
+impl DataLock {
+    /// Takes the lock of `dir`, or `Ok(None)` when another process holds it.
+    pub fn try_acquire(dir: &Path) -> std::io::Result<Option<Self>> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join("station.lock"))?;
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(Some(Self { _file: file })),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

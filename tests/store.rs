@@ -436,3 +436,36 @@ fn a_full_store_refuses_new_jobs_and_keeps_room_for_the_accepted_ones() {
     }
     assert!(store.reconcile().expect("reconcile").balanced());
 }
+
+#[test]
+fn the_store_check_finds_a_removed_event_and_a_state_the_log_does_not_explain() {
+    let (dir, mut store) = open();
+    let db = dir.path().join("station.db");
+    store
+        .receive_batch("X1000000", "X1000009", "op")
+        .expect("batch");
+    for (id, number) in [("J1", "X1000001"), ("J2", "X1000002")] {
+        created(store.submit(id, b"{}", number, "central").expect("submit"));
+    }
+    store
+        .act("J2", Action::Hold, "op", Some("wait"))
+        .expect("hold");
+    drop(store);
+    let sound = pstation::store::backup::check(&db).expect("check");
+    assert!(sound.problems.is_empty(), "{sound:?}");
+    assert_eq!((sound.jobs, sound.booklets), (2, 10));
+
+    // Someone with the file and sqlite3 removes the guard and edits history.
+    let conn = rusqlite::Connection::open(&db).expect("raw open");
+    conn.execute_batch(
+        "DROP TRIGGER events_no_delete;
+         DELETE FROM events WHERE job_id = 'J2' AND action = 'hold';
+         UPDATE jobs SET state = 'completed' WHERE job_id = 'J1';",
+    )
+    .expect("tamper");
+    drop(conn);
+    let report = pstation::store::backup::check(&db).expect("check");
+    assert_eq!(report.problems.len(), 2, "{report:?}");
+    assert!(report.problems[0].contains("J1"), "{report:?}");
+    assert!(report.problems[1].contains("J2"), "{report:?}");
+}

@@ -43,6 +43,8 @@ pub struct Running {
     pub server: JoinHandle<()>,
     /// Jobs moved to needs-verification at start.
     pub recovered: Vec<String>,
+    /// The data folder's lock, held while the daemon runs.
+    pub lock: crate::fsio::DataLock,
 }
 
 /// Why the daemon could not start.
@@ -51,6 +53,11 @@ pub enum StartError {
     /// The data folder.
     #[error("{0}: data-dir: cannot create the data folder: {1} — check its permissions")]
     DataDir(String, std::io::Error),
+    /// Another daemon holds the data folder.
+    #[error(
+        "{0}: data-dir-busy: another pstation daemon is running on this data folder — stop it first (one daemon owns a store and its printer)"
+    )]
+    Busy(String),
     /// The store.
     #[error("{0}")]
     Store(#[from] crate::store::StoreError),
@@ -91,6 +98,12 @@ pub async fn start(
             &io, &data,
         )));
     }
+    // One daemon per store: a second one would "recover" the first one's printing job.
+    let lock = match crate::fsio::DataLock::try_acquire(&data) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => return Err(StartError::Busy(shown)),
+        Err(e) => return Err(StartError::DataDir(shown, e)),
+    };
     let db = data.join("station.db");
     let max_store_mb = settings.daemon.max_store_mb;
     let (store, recovered) = tokio::task::spawn_blocking(move || {
@@ -146,6 +159,7 @@ pub async fn start(
         engine,
         server,
         recovered,
+        lock,
     })
 }
 

@@ -12,6 +12,7 @@ mod client;
 pub mod daemon;
 mod demo;
 mod diag;
+mod ops;
 mod render;
 mod sim;
 
@@ -165,6 +166,29 @@ pub enum Command {
         /// API address (overrides daemon.listen; port 0 picks a free port, printed).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+    },
+    /// Copy the store to FILE, consistent while the daemon runs (checked before it is kept).
+    Backup {
+        /// The new backup file.
+        file: PathBuf,
+        /// Station configuration (for daemon.data_dir).
+        #[arg(long, env = "PSTATION_CONFIG")]
+        config: Option<PathBuf>,
+        /// Data folder (overrides daemon.data_dir).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Put a backup in place as the store (refused while the daemon runs; the old store is
+    /// kept beside it).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Station configuration (for daemon.data_dir).
+        #[arg(long, env = "PSTATION_CONFIG")]
+        config: Option<PathBuf>,
+        /// Data folder (overrides daemon.data_dir).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
     /// Submit a job to the running station.
     Submit {
@@ -480,6 +504,16 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             err,
         ),
         Command::Submit { job, client } => client::submit(&client, &job, out, err),
+        Command::Backup {
+            file,
+            config,
+            data_dir,
+        } => ops::backup(config.as_deref(), data_dir, &file, out, err),
+        Command::Restore {
+            file,
+            config,
+            data_dir,
+        } => ops::restore(config.as_deref(), data_dir, &file, out, err),
         Command::Jobs { state, client } => client::jobs(&client, state.as_deref(), out, err),
         Command::Job { action } => {
             use serde_json::json;

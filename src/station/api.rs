@@ -103,7 +103,7 @@ impl From<StationError> for ApiError {
                     StoreError::SecondPerson(_) => StatusCode::FORBIDDEN,
                     StoreError::Full(_) => StatusCode::INSUFFICIENT_STORAGE,
                     StoreError::ReadOnly(_) => StatusCode::SERVICE_UNAVAILABLE,
-                    StoreError::Sqlite(_) | StoreError::TooNew { .. } => {
+                    StoreError::Sqlite(_) | StoreError::TooNew { .. } | StoreError::Backup(_) => {
                         tracing::error!(error = %e, "store failure");
                         StatusCode::INTERNAL_SERVER_ERROR
                     }

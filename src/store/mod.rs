@@ -7,6 +7,7 @@
 //! behind a mutex and calls it from `spawn_blocking`, never on the async runtime. The schema,
 //! its invariants and the recovery rules are documented in ARCHITECTURE.md ("The store").
 
+pub mod backup;
 pub mod lifecycle;
 
 use std::path::Path;
@@ -89,6 +90,9 @@ pub enum StoreError {
     /// A reprint without a second authorised person.
     #[error("second-person-required: a reprint needs a supervisor other than {0:?}")]
     SecondPerson(String),
+    /// A backup could not be taken, checked or restored.
+    #[error("backup: {0}")]
+    Backup(String),
     /// The engine's attempt is not the job's current one.
     #[error("stale-attempt: job {0:?} has another attempt in progress")]
     StaleAttempt(String),
@@ -122,6 +126,7 @@ impl StoreError {
             Self::Booklet { code, .. } => code,
             Self::SecondPerson(_) => "second-person-required",
             Self::StaleAttempt(_) => "stale-attempt",
+            Self::Backup(_) => "backup",
         }
     }
 

@@ -1,0 +1,133 @@
+//! `pstation backup FILE` and `pstation restore FILE`: a consistent copy of the store taken
+//! while the daemon runs, and putting one back (refused while a daemon holds the data folder).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{CmdResult, Exit};
+use crate::config::Settings;
+use crate::store::backup::{self, CheckReport};
+
+/// Where the data folder is: `--data-dir`, else the configuration's `daemon.data_dir`.
+fn data_dir(
+    config: Option<&Path>,
+    data_dir: Option<PathBuf>,
+    err: &mut dyn Write,
+) -> std::io::Result<Option<PathBuf>> {
+    if let Some(d) = data_dir {
+        return Ok(Some(d));
+    }
+    let settings = match config {
+        Some(p) => Settings::load(p),
+        None => Settings::default_settings(),
+    };
+    match settings {
+        Ok(s) => Ok(Some(s.daemon.data_dir)),
+        Err(e) => {
+            writeln!(err, "{e}")?;
+            Ok(None)
+        }
+    }
+}
+
+fn report(out: &mut dyn Write, what: &str, path: &Path, r: &CheckReport) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{what} {}: schema {}, {} jobs, {} events, {} booklets; checks passed (integrity, event log)",
+        path.display(),
+        r.schema,
+        r.jobs,
+        r.events,
+        r.booklets
+    )
+}
+
+/// `pstation backup FILE`.
+pub(super) fn backup(
+    config: Option<&Path>,
+    data: Option<PathBuf>,
+    file: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let Some(dir) = data_dir(config, data, err)? else {
+        return Ok(Exit::InvalidInput);
+    };
+    let db = dir.join("station.db");
+    if !db.exists() {
+        writeln!(
+            err,
+            "{}: no-store: there is no store here — check --data-dir or daemon.data_dir",
+            db.display()
+        )?;
+        return Ok(Exit::InvalidInput);
+    }
+    if file.exists() {
+        writeln!(
+            err,
+            "{}: exists: the backup file exists; choose a new name (backups are never overwritten)",
+            file.display()
+        )?;
+        return Ok(Exit::InvalidInput);
+    }
+    match backup::backup(&db, file) {
+        Ok(r) => {
+            report(out, "backup", file, &r)?;
+            Ok(Exit::Ok)
+        }
+        Err(e) => {
+            writeln!(err, "{}: {e}", file.display())?;
+            Ok(Exit::CheckFailed)
+        }
+    }
+}
+
+/// `pstation restore FILE`.
+pub(super) fn restore(
+    config: Option<&Path>,
+    data: Option<PathBuf>,
+    file: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let Some(dir) = data_dir(config, data, err)? else {
+        return Ok(Exit::InvalidInput);
+    };
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        writeln!(
+            err,
+            "{}: data-dir: cannot create the data folder: {e}",
+            dir.display()
+        )?;
+        return Ok(Exit::InvalidInput);
+    }
+    // Held until the restore is done: no daemon can start on a half-restored folder.
+    let _lock = match crate::fsio::DataLock::try_acquire(&dir) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => {
+            writeln!(
+                err,
+                "{}: data-dir-busy: the station daemon is running on this data folder — stop it (systemctl stop pstation) and restore again",
+                dir.display()
+            )?;
+            return Ok(Exit::Unavailable);
+        }
+        Err(e) => {
+            writeln!(err, "{}: data-dir: {e}", dir.display())?;
+            return Ok(Exit::InvalidInput);
+        }
+    };
+    match backup::restore_into(file, &dir.join("station.db")) {
+        Ok((r, aside)) => {
+            report(out, "restored", file, &r)?;
+            if let Some(old) = aside {
+                writeln!(out, "the store it replaced is kept as {}", old.display())?;
+            }
+            Ok(Exit::Ok)
+        }
+        Err(e) => {
+            writeln!(err, "{}: {e}", file.display())?;
+            Ok(Exit::CheckFailed)
+        }
+    }
+}
