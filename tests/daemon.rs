@@ -1418,3 +1418,74 @@ fn a_backup_taken_while_printing_restores_every_job_and_restore_waits_for_the_da
     // The job printing when the copy was taken is in doubt after the restore, never requeued.
     assert!(all.iter().all(|j| j["state"] != "printing"), "{all:?}");
 }
+
+#[test]
+fn metrics_count_jobs_booklets_prints_and_refusals_and_carry_no_personal_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &["--baud", "0"]);
+    let config = config_without_confirmation(dir.path());
+    let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
+    let (s, _) = post(
+        &base,
+        "/api/booklets/batches",
+        json!({"first": "X7300000", "last": "X7300009"}),
+    );
+    assert_eq!(s, 201);
+    let template =
+        std::fs::read_to_string(fixture("jobs/valid/santoso-budi.json")).expect("fixture");
+    for i in 0..2 {
+        let (s, v) = submit_as(
+            &base,
+            &template,
+            &format!("METRIC-{i}"),
+            &format!("X{:07}", 7_300_000 + i),
+        );
+        assert_eq!(s, 201, "{v}");
+    }
+    let (s, v) = http(
+        "POST",
+        &format!("{base}/api/jobs"),
+        Some("application/json"),
+        b"{}",
+    );
+    assert_eq!(v["error"]["code"], "invalid-job", "{s} {v}");
+    until("both printed", || jobs_in(&base, "printed").len() == 2);
+
+    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+    let mut resp = agent
+        .get(&format!("{base}/metrics"))
+        .call()
+        .expect("scrape");
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    let text = resp.body_mut().read_to_string().expect("metrics text");
+    for line in [
+        "pstation_jobs{state=\"printed\"} 2",
+        "pstation_jobs{state=\"queued\"} 0",
+        "pstation_queue_depth 0",
+        "pstation_booklets{state=\"issued\"} 2",
+        "pstation_booklets{state=\"in-stock\"} 8",
+        "pstation_print_duration_seconds_count{outcome=\"printed\"} 2",
+        "pstation_api_errors_total{code=\"invalid-job\"} 1",
+        "pstation_printer_link_up 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
+    }
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+    // Labels are vocabulary words only: no job id, name or number.
+    for personal in ["METRIC-", "SANTOSO", "BUDI", "X73000"] {
+        assert!(!text.contains(personal), "{personal} in the metrics");
+    }
+}

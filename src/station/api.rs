@@ -30,6 +30,7 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 pub fn router(station: Arc<Station>) -> Router {
     Router::new()
         .route("/api/health", get(health))
+        .route("/metrics", get(metrics))
         .route("/api/jobs", post(submit).get(list_jobs))
         .route("/api/jobs/{id}", get(show_job))
         .route("/api/jobs/{id}/{action}", post(job_action))
@@ -64,6 +65,9 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        super::metrics::API_ERRORS
+            .get_or_create(&super::metrics::CodeLabel { code: self.code })
+            .inc();
         let mut body = json!({"error": {"code": self.code, "message": self.message}});
         if let Some(p) = self.problems {
             body["error"]["problems"] = p;
@@ -216,6 +220,29 @@ async fn health(State(st): State<Arc<Station>>) -> Json<serde_json::Value> {
         })),
         "problems": problems,
     }))
+}
+
+/// Prometheus metrics (OpenMetrics text).
+async fn metrics(State(st): State<Arc<Station>>) -> Result<Response, ApiError> {
+    let (jobs, booklets) = st
+        .db(|s| Ok((s.job_counts()?, s.booklet_counts()?)))
+        .await?;
+    let view = st.printer().borrow().clone();
+    let text = st.metrics.render(&jobs, &booklets, &view).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal-error",
+            format!("metrics: {e}"),
+        )
+    })?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 async fn not_found() -> ApiError {

@@ -163,6 +163,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
                 publish_printer(&forward_station, view).await;
             }
         });
+        let t_print = tokio::time::Instant::now();
         let outcome = d
             .print(
                 &attempt_id,
@@ -184,6 +185,13 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             PrintOutcome::Unknown { reason } => AttemptEnd::Unknown(reason.clone()),
         };
         tracing::info!(job = %job.job_id, attempt = %attempt_id, outcome = ?end_word(&end), "attempt ended");
+        station
+            .metrics
+            .print_seconds
+            .get_or_create(&super::metrics::OutcomeLabel {
+                outcome: end_word(&end),
+            })
+            .observe(t_print.elapsed().as_secs_f64());
         let (id, aid) = (job.job_id.clone(), attempt_id.clone());
         let t_end = tokio::time::Instant::now();
         match station.db(move |s| s.end_attempt(&id, &aid, &end)).await {

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod engine;
+pub mod metrics;
 pub mod render;
 
 use std::path::PathBuf;
@@ -290,6 +291,8 @@ pub struct Station {
     /// Cancelled when the station stops: the engine finishes its job, event streams end.
     pub closing: CancellationToken,
     renderer: Arc<render::Renderer>,
+    /// Prometheus metrics.
+    pub metrics: metrics::Metrics,
 }
 
 impl Station {
@@ -314,6 +317,7 @@ impl Station {
             options,
             closing: CancellationToken::new(),
             renderer: Arc::new(renderer),
+            metrics: metrics::Metrics::new(),
         })
     }
 

@@ -229,6 +229,9 @@ pub enum BookletState {
 }
 
 impl BookletState {
+    /// Every state.
+    pub const ALL: [BookletState; 4] = [Self::InStock, Self::Loaded, Self::Issued, Self::Spoiled];
+
     /// The stable word.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -1351,6 +1354,34 @@ impl Store {
             params![now(), state, reasons.join(","), link],
         )?;
         Ok(())
+    }
+
+    /// How many jobs are in each state (states with none are left out).
+    pub fn job_counts(&self) -> Result<Vec<(JobState, u64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT state, COUNT(*) FROM jobs GROUP BY state")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(s, n)| Some((JobState::parse(&s)?, n.max(0) as u64)))
+            .collect())
+    }
+
+    /// How many booklets are in each state (states with none are left out).
+    pub fn booklet_counts(&self) -> Result<Vec<(BookletState, u64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT state, COUNT(*) FROM booklets GROUP BY state")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(s, n)| Some((BookletState::parse(&s)?, n.max(0) as u64)))
+            .collect())
     }
 
     /// The last `limit` printer statuses, newest first: (at, state, reasons, link).

@@ -1,0 +1,195 @@
+//! The station's Prometheus metrics (`GET /metrics`, OpenMetrics text): counts read from the
+//! store at scrape time (jobs by state, booklets by state), the printer's state, reasons and link
+//! from its live view, print durations observed by the engine, and API errors by code. Labels
+//! hold only fixed vocabulary words — never a job id, a name or a number.
+
+use std::sync::LazyLock;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use super::PrinterView;
+use crate::store::{BookletState, JobState};
+
+/// A label set of one word.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabel {
+    /// A lifecycle, booklet or printer state.
+    pub state: &'static str,
+}
+
+/// A printer reason (IPP keyword).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// The reason.
+    pub reason: &'static str,
+}
+
+/// An error code.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabel {
+    /// The stable code.
+    pub code: &'static str,
+}
+
+/// A print attempt's outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    /// `printed`, `not-sent`, `failed`, `canceled` or `unknown`.
+    pub outcome: &'static str,
+}
+
+/// API errors by code, counted where every API error becomes a response (process-wide).
+pub static API_ERRORS: LazyLock<Family<CodeLabel, Counter>> = LazyLock::new(Family::default);
+
+/// The printer states the view reports (IPP `printer-state`).
+const PRINTER_STATES: [&str; 3] = ["idle", "processing", "stopped"];
+
+fn print_buckets() -> Histogram {
+    // 0.5 s to about 4 minutes: a booklet takes seconds; a slow link or a jam much longer.
+    Histogram::new(exponential_buckets(0.5, 2.0, 10))
+}
+
+/// The station's metrics.
+pub struct Metrics {
+    registry: Registry,
+    jobs: Family<StateLabel, Gauge>,
+    queue_depth: Gauge,
+    booklets: Family<StateLabel, Gauge>,
+    printer_state: Family<StateLabel, Gauge>,
+    printer_reasons: Family<ReasonLabel, Gauge>,
+    link_up: Gauge,
+    /// Seconds from an attempt's first byte to its outcome, by outcome.
+    pub print_seconds: Family<OutcomeLabel, Histogram, fn() -> Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("pstation");
+        let jobs = Family::<StateLabel, Gauge>::default();
+        registry.register(
+            "jobs",
+            "Jobs in the store, by lifecycle state",
+            jobs.clone(),
+        );
+        let queue_depth = Gauge::default();
+        registry.register(
+            "queue_depth",
+            "Jobs queued to print (printable or waiting for a booklet confirmation)",
+            queue_depth.clone(),
+        );
+        let booklets = Family::<StateLabel, Gauge>::default();
+        registry.register(
+            "booklets",
+            "Booklets known to the station, by state",
+            booklets.clone(),
+        );
+        let printer_state = Family::<StateLabel, Gauge>::default();
+        registry.register(
+            "printer_state",
+            "1 for the printer's current state (idle, processing, stopped)",
+            printer_state.clone(),
+        );
+        let printer_reasons = Family::<ReasonLabel, Gauge>::default();
+        registry.register(
+            "printer_reasons",
+            "1 for each reason the printer reports now (IPP printer-state-reasons)",
+            printer_reasons.clone(),
+        );
+        let link_up = Gauge::default();
+        registry.register(
+            "printer_link_up",
+            "1 when the link to the printer is up",
+            link_up.clone(),
+        );
+        let print_seconds =
+            Family::<OutcomeLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+                print_buckets,
+            );
+        registry.register(
+            "print_duration_seconds",
+            "Time from an attempt's first byte to its outcome",
+            print_seconds.clone(),
+        );
+        registry.register(
+            "api_errors",
+            "API requests refused, by error code",
+            API_ERRORS.clone(),
+        );
+        Self {
+            registry,
+            jobs,
+            queue_depth,
+            booklets,
+            printer_state,
+            printer_reasons,
+            link_up,
+            print_seconds,
+        }
+    }
+
+    /// Sets the gauges from the store's counts and the printer's view, and encodes everything.
+    pub fn render(
+        &self,
+        jobs: &[(JobState, u64)],
+        booklets: &[(BookletState, u64)],
+        printer: &PrinterView,
+    ) -> Result<String, std::fmt::Error> {
+        for state in JobState::ALL {
+            let n = jobs
+                .iter()
+                .find(|(s, _)| *s == state)
+                .map_or(0, |(_, n)| *n);
+            self.jobs
+                .get_or_create(&StateLabel {
+                    state: state.as_str(),
+                })
+                .set(gauge(n));
+            if state == JobState::Queued {
+                self.queue_depth.set(gauge(n));
+            }
+        }
+        for state in BookletState::ALL {
+            let n = booklets
+                .iter()
+                .find(|(s, _)| *s == state)
+                .map_or(0, |(_, n)| *n);
+            self.booklets
+                .get_or_create(&StateLabel {
+                    state: state.as_str(),
+                })
+                .set(gauge(n));
+        }
+        for state in PRINTER_STATES {
+            self.printer_state
+                .get_or_create(&StateLabel { state })
+                .set(i64::from(printer.state == state));
+        }
+        // Only the reasons reported now appear.
+        self.printer_reasons.clear();
+        for reason in &printer.reasons {
+            self.printer_reasons
+                .get_or_create(&ReasonLabel { reason })
+                .set(1);
+        }
+        self.link_up.set(i64::from(printer.link == "up"));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+fn gauge(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
