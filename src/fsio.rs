@@ -1,5 +1,7 @@
-//! File writes the station relies on: atomic replacement (temporary file, fsync, rename,
-//! fsync of the folder), so a reader or a restart never sees a partial file.
+//! File-system facts the station relies on: atomic replacement (temporary file, fsync, rename,
+//! fsync of the folder), so a reader or a restart never sees a partial file; the data folder's
+//! disk state (free space, writable — by `statvfs` and by a probe write); and the data folder's
+//! lock (one daemon per store).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

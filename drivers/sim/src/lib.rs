@@ -413,7 +413,10 @@ where
 /// The simulator holds no file descriptor of the slave, so the kernel tells the master when the
 /// last host descriptor closes: reads return `EIO`. Before a host has opened the port they return
 /// `EIO` too, so until the first sign of a host (a read that would block where one found the
-/// port closed, or data) this retries every 20 ms; after it, `EIO` reads as end of file.
+/// port closed, or data) this retries every 20 ms; after it, `EIO` reads as end of file. A host
+/// that opens the port and closes it again within one 20 ms look, without writing, goes
+/// unnoticed: this PTY is kept, and if that host left the exclusive flag (`TIOCEXCL`) set, only
+/// root can open it again — a limit of simulating a serial port on a PTY.
 pub struct PtyLine {
     master: tokio_serial::SerialStream,
     /// A read has returned `EIO`: no host had the port open then.
