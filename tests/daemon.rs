@@ -1291,6 +1291,17 @@ fn a_full_disk_or_a_read_only_data_folder_refuses_new_jobs_with_a_reason_and_los
         err.contains("read-only") && err.contains(&data.display().to_string()),
         "{err}"
     );
+    let (code, text) = doctor(&[
+        "--data-dir",
+        &data.display().to_string(),
+        "--device",
+        &device,
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("PROBLEM  data folder") && text.contains("store-read-only"),
+        "{text}"
+    );
     disk.umount();
     disk.mount("rw");
 
@@ -1488,4 +1499,79 @@ fn metrics_count_jobs_booklets_prints_and_refusals_and_carry_no_personal_data() 
     for personal in ["METRIC-", "SANTOSO", "BUDI", "X73000"] {
         assert!(!text.contains(personal), "{personal} in the metrics");
     }
+}
+
+fn doctor(args: &[&str]) -> (Option<i32>, String) {
+    let out = pstation()
+        .arg("doctor")
+        .args(args)
+        .output()
+        .expect("doctor");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn doctor_passes_a_healthy_station_and_names_each_broken_condition() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("pages");
+    let (mut sim, device) = start_sim(&pages, &["--baud", "0"]);
+    let data = dir.path().join("data");
+    let data_s = data.display().to_string();
+
+    // No data folder yet.
+    let (code, text) = doctor(&["--data-dir", &data_s, "--device", &device]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("PROBLEM  data folder") && text.contains("does not exist"),
+        "{text}"
+    );
+
+    // Healthy.
+    std::fs::create_dir_all(&data).expect("data");
+    until("the simulated printer is warm", || {
+        doctor(&["--data-dir", &data_s, "--device", &device]).0 == Some(0)
+    });
+    let (code, text) = doctor(&["--data-dir", &data_s, "--device", &device]);
+    assert_eq!(code, Some(0), "{text}");
+    for line in [
+        "OK       config: the embedded default",
+        "OK       store: none yet",
+        "OK       printer: PSTATION SIMULATED PASSPORT PRINTER ready",
+        "the station can print",
+    ] {
+        assert!(text.contains(line), "{line:?} in:\n{text}");
+    }
+
+    // The printer's cover is open: a problem, with what to do in both languages.
+    control(&mut sim, "cover-open");
+    let (code, text) = doctor(&["--data-dir", &data_s, "--device", &device]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("PROBLEM  printer") && text.contains("Close the printer cover"),
+        "{text}"
+    );
+    control(&mut sim, "clear");
+
+    // No printer there.
+    let (code, text) = doctor(&["--data-dir", &data_s, "--device", "tcp://127.0.0.1:9"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("PROBLEM  printer"), "{text}");
+
+    // A running daemon holds the folder and the printer; its store is checked.
+    let config = config_without_confirmation(dir.path());
+    let (_serve, _base, _) = start_serve(&data, &device, &config);
+    let (code, text) = doctor(&["--data-dir", &data_s, "--device", &device]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("the running daemon holds the device"),
+        "{text}"
+    );
+    assert!(text.contains("OK       store: schema 1"), "{text}");
 }

@@ -12,6 +12,7 @@ mod client;
 pub mod daemon;
 mod demo;
 mod diag;
+mod doctor;
 mod ops;
 mod render;
 mod sim;
@@ -166,6 +167,19 @@ pub enum Command {
         /// API address (overrides daemon.listen; port 0 picks a free port, printed).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+    },
+    /// Self-check: configuration, data folder, store, clock and printer, each OK or PROBLEM with
+    /// what to do; exit 0 only when the station can print.
+    Doctor {
+        /// Station configuration (TOML); the embedded default when absent.
+        #[arg(long, env = "PSTATION_CONFIG")]
+        config: Option<PathBuf>,
+        /// Data folder (overrides daemon.data_dir).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Printer device URI (overrides daemon.device).
+        #[arg(long, value_name = "URI")]
+        device: Option<String>,
     },
     /// Copy the store to FILE, consistent while the daemon runs (checked before it is kept).
     Backup {
@@ -504,6 +518,19 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             err,
         ),
         Command::Submit { job, client } => client::submit(&client, &job, out, err),
+        Command::Doctor {
+            config,
+            data_dir,
+            device,
+        } => doctor::run(
+            doctor::DoctorArgs {
+                config,
+                data_dir,
+                device,
+            },
+            out,
+            err,
+        ),
         Command::Backup {
             file,
             config,

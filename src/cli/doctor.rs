@@ -1,0 +1,253 @@
+//! `pstation doctor`: the station's self-check — configuration, data folder (writable, free
+//! space, lock), store (integrity, event log, schema), clock, and the printer (reachable,
+//! permitted, ready) — one line per check with OK or PROBLEM and what to do. Exit 0 only when the
+//! station can print.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::{CmdResult, Exit};
+use crate::config::Settings;
+use crate::printer::driver::open_driver;
+use crate::printer::pjl_driver::DriverSettings;
+
+/// `pstation doctor` arguments.
+#[derive(Debug, Clone)]
+pub struct DoctorArgs {
+    /// Station configuration.
+    pub config: Option<PathBuf>,
+    /// Data folder (overrides daemon.data_dir).
+    pub data_dir: Option<PathBuf>,
+    /// Printer (overrides daemon.device).
+    pub device: Option<String>,
+}
+
+/// One check's result.
+struct Check {
+    name: &'static str,
+    problem: Option<String>,
+    detail: String,
+}
+
+impl Check {
+    fn ok(name: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            name,
+            problem: None,
+            detail: detail.into(),
+        }
+    }
+
+    fn problem(name: &'static str, what: impl Into<String>) -> Self {
+        Self {
+            name,
+            problem: Some(what.into()),
+            detail: String::new(),
+        }
+    }
+}
+
+/// The oldest time a station clock may show: before this build's schema existed, the clock
+/// was never set (a dead CMOS battery shows 1970 or 2000).
+const EARLIEST_SANE: &str = "2026-01-01T00:00:00Z";
+
+pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    let mut checks = Vec::new();
+    let settings = match &args.config {
+        Some(p) => Settings::load(p),
+        None => Settings::default_settings(),
+    };
+    let mut settings = match settings {
+        Ok(s) => {
+            checks.push(Check::ok(
+                "config",
+                match &args.config {
+                    Some(p) => format!("{} is valid", p.display()),
+                    None => "the embedded default".to_owned(),
+                },
+            ));
+            s
+        }
+        Err(e) => {
+            writeln!(out, "PROBLEM  config: {e}")?;
+            writeln!(out, "the station cannot start: fix the configuration first")?;
+            return Ok(Exit::CheckFailed);
+        }
+    };
+    if let Some(d) = args.data_dir {
+        settings.daemon.data_dir = d;
+    }
+    if let Some(d) = &args.device {
+        match crate::printer::uri::DeviceUri::parse(d) {
+            Ok(u) => settings.daemon.device = u,
+            Err(e) => {
+                writeln!(err, "--device: {e}")?;
+                return Ok(Exit::InvalidInput);
+            }
+        }
+    }
+    let data = settings.daemon.data_dir.clone();
+    let mut daemon_running = false;
+    // The data folder: writable, free space, who holds it.
+    if !data.is_dir() {
+        checks.push(Check::problem(
+            "data folder",
+            format!(
+                "{} does not exist — create it (owned by the pstation user) or start the daemon once",
+                data.display()
+            ),
+        ));
+    } else {
+        match crate::fsio::probe_write(&data) {
+            Err(io) => checks.push(Check::problem(
+                "data folder",
+                crate::station::disk_io_problem(&io, &data).to_string(),
+            )),
+            Ok(()) => match crate::fsio::disk_state(&data) {
+                Ok(d) => {
+                    let free_mb = d.free_bytes / (1024 * 1024);
+                    let min = settings.daemon.min_free_mb;
+                    if free_mb < min {
+                        checks.push(Check::problem(
+                            "data folder",
+                            format!(
+                                "{}: {free_mb} MB free, below daemon.min_free_mb = {min}: new jobs are refused — free space there",
+                                data.display()
+                            ),
+                        ));
+                    } else {
+                        checks.push(Check::ok(
+                            "data folder",
+                            format!("{} writable, {free_mb} MB free", data.display()),
+                        ));
+                    }
+                }
+                Err(e) => checks.push(Check::problem(
+                    "data folder",
+                    format!("{}: {e}", data.display()),
+                )),
+            },
+        }
+        match crate::fsio::DataLock::try_acquire(&data) {
+            Ok(Some(_free)) => {}
+            Ok(None) => daemon_running = true,
+            Err(_) => {} // reported by the writability check above
+        }
+    }
+    // The store.
+    let db = data.join("station.db");
+    let mut last_event: Option<String> = None;
+    if db.exists() {
+        match crate::store::backup::check(&db) {
+            Ok(r) if r.problems.is_empty() => {
+                checks.push(Check::ok(
+                    "store",
+                    format!(
+                        "schema {}, {} jobs, {} events, {} booklets; integrity and event log sound",
+                        r.schema, r.jobs, r.events, r.booklets
+                    ),
+                ));
+                last_event = newest_event(&db);
+            }
+            Ok(r) => checks.push(Check::problem(
+                "store",
+                format!(
+                    "{}: {} — restore the last good backup (pstation restore FILE)",
+                    db.display(),
+                    r.problems.join("; ")
+                ),
+            )),
+            Err(e) => checks.push(Check::problem("store", format!("{}: {e}", db.display()))),
+        }
+    } else {
+        checks.push(Check::ok("store", "none yet (the daemon creates it)"));
+    }
+    // The clock.
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        // Formatting the current UTC time as RFC 3339 cannot fail for years 0-9999.
+        .unwrap_or_default();
+    if now.as_str() < EARLIEST_SANE {
+        checks.push(Check::problem(
+            "clock",
+            format!("the system clock reads {now}: set the time (timedatectl, NTP)"),
+        ));
+    } else if let Some(last) = last_event.filter(|l| l.as_str() > now.as_str()) {
+        checks.push(Check::problem(
+            "clock",
+            format!(
+                "the system clock reads {now}, before the store's newest event ({last}): the clock went back — set the time (timedatectl, NTP)"
+            ),
+        ));
+    } else {
+        checks.push(Check::ok("clock", now));
+    }
+    // The printer.
+    let device = settings.daemon.device.clone();
+    if daemon_running {
+        checks.push(Check::ok(
+            "printer",
+            "the running daemon holds the device; see pstation printer status",
+        ));
+    } else {
+        let Some(runtime) = super::runtime(err)? else {
+            return Ok(Exit::Internal);
+        };
+        let check = runtime.block_on(async move {
+            match open_driver(&device, DriverSettings::DEFAULT).await {
+                Err(e) => Check::problem("printer", e.to_string()),
+                Ok(mut p) => match (p.identity().await, p.status().await) {
+                    (Ok(id), Ok(s)) if s.ready() => {
+                        Check::ok("printer", format!("{} ready", id.model))
+                    }
+                    (Ok(id), Ok(s)) => {
+                        let what: Vec<String> = s
+                            .reasons
+                            .iter()
+                            .map(|r| match crate::station::advice(r) {
+                                Some(a) => format!("{r} ({} / {})", a.id, a.en),
+                                None => (*r).to_owned(),
+                            })
+                            .collect();
+                        Check::problem(
+                            "printer",
+                            format!("{} is not ready: {}", id.model, what.join(", ")),
+                        )
+                    }
+                    (Err(e), _) | (_, Err(e)) => Check::problem("printer", e.to_string()),
+                },
+            }
+        });
+        checks.push(check);
+    }
+    let mut failed = false;
+    for c in &checks {
+        match &c.problem {
+            None => writeln!(out, "OK       {}: {}", c.name, c.detail)?,
+            Some(p) => {
+                failed = true;
+                writeln!(out, "PROBLEM  {}: {p}", c.name)?;
+            }
+        }
+    }
+    if failed {
+        writeln!(
+            out,
+            "the station cannot print until every PROBLEM above is fixed"
+        )?;
+        Ok(Exit::CheckFailed)
+    } else {
+        writeln!(out, "the station can print")?;
+        Ok(Exit::Ok)
+    }
+}
+
+/// The newest event's time in the store, read-only.
+fn newest_event(db: &std::path::Path) -> Option<String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .ok()?;
+    conn.query_row("SELECT MAX(at) FROM events", [], |r| r.get(0))
+        .ok()
+        .flatten()
+}
