@@ -38,7 +38,13 @@ struct RawDaemon {
     device: String,
     require_booklet_confirmation: bool,
     max_store_mb: u64,
+    /// Added after the first release: a configuration written before it keeps loading.
+    #[serde(default = "default_min_free_mb")]
     min_free_mb: u64,
+}
+
+fn default_min_free_mb() -> u64 {
+    256
 }
 
 #[derive(Debug, Deserialize)]
@@ -458,6 +464,23 @@ fn parse_offset(s: &str) -> Option<UtcOffset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_configuration_written_before_min_free_mb_still_loads_with_its_default() {
+        let old = DEFAULT_TOML
+            .lines()
+            .filter(|l| !l.starts_with("min_free_mb"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_ne!(old.len(), DEFAULT_TOML.len());
+        let s = Settings::from_toml(&old, "old.toml").expect("old config");
+        assert_eq!(s.daemon.min_free_mb, 256);
+        let d = Settings::default_settings().expect("default config");
+        assert_eq!(
+            d.daemon.min_free_mb, 256,
+            "the embedded default says the same"
+        );
+    }
 
     #[test]
     fn the_embedded_default_parses_and_validates() {
