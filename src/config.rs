@@ -167,6 +167,14 @@ impl Settings {
         Self::from_toml(DEFAULT_TOML, "(embedded default)")
     }
 
+    /// `--config FILE` when given, else the embedded default.
+    pub fn load_or_default(path: Option<&Path>) -> Result<Self, ConfigError> {
+        match path {
+            Some(p) => Self::load(p),
+            None => Self::default_settings(),
+        }
+    }
+
     /// Loads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let display = path.display().to_string();

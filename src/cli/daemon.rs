@@ -164,28 +164,11 @@ pub async fn start(
 }
 
 pub(super) fn run(args: ServeArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
-    let settings = match &args.config {
-        Some(p) => Settings::load(p),
-        None => Settings::default_settings(),
+    let Some(mut settings) = super::load_settings(args.config.as_deref(), err)? else {
+        return Ok(Exit::InvalidInput);
     };
-    let mut settings = match settings {
-        Ok(s) => s,
-        Err(e) => {
-            writeln!(err, "{e}")?;
-            return Ok(Exit::InvalidInput);
-        }
-    };
-    if let Some(d) = args.data_dir {
-        settings.daemon.data_dir = d;
-    }
-    if let Some(d) = &args.device {
-        match crate::printer::uri::DeviceUri::parse(d) {
-            Ok(u) => settings.daemon.device = u,
-            Err(e) => {
-                writeln!(err, "--device: {e}")?;
-                return Ok(Exit::InvalidInput);
-            }
-        }
+    if !super::apply_overrides(&mut settings, args.data_dir, args.device.as_deref(), err)? {
+        return Ok(Exit::InvalidInput);
     }
     if let Some(l) = &args.listen {
         match l.parse() {

@@ -53,11 +53,7 @@ const EARLIEST_SANE: &str = "2026-01-01T00:00:00Z";
 
 pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
     let mut checks = Vec::new();
-    let settings = match &args.config {
-        Some(p) => Settings::load(p),
-        None => Settings::default_settings(),
-    };
-    let mut settings = match settings {
+    let mut settings = match Settings::load_or_default(args.config.as_deref()) {
         Ok(s) => {
             checks.push(Check::ok(
                 "config",
@@ -74,17 +70,8 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
             return Ok(Exit::CheckFailed);
         }
     };
-    if let Some(d) = args.data_dir {
-        settings.daemon.data_dir = d;
-    }
-    if let Some(d) = &args.device {
-        match crate::printer::uri::DeviceUri::parse(d) {
-            Ok(u) => settings.daemon.device = u,
-            Err(e) => {
-                writeln!(err, "--device: {e}")?;
-                return Ok(Exit::InvalidInput);
-            }
-        }
+    if !super::apply_overrides(&mut settings, args.data_dir, args.device.as_deref(), err)? {
+        return Ok(Exit::InvalidInput);
     }
     let data = settings.daemon.data_dir.clone();
     let mut daemon_running = false;
@@ -163,10 +150,7 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
         checks.push(Check::ok("store", "none yet (the daemon creates it)"));
     }
     // The clock.
-    let now = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        // Formatting the current UTC time as RFC 3339 cannot fail for years 0-9999.
-        .unwrap_or_default();
+    let now = crate::store::now();
     if now.as_str() < EARLIEST_SANE {
         checks.push(Check::problem(
             "clock",

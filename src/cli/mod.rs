@@ -677,11 +677,7 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
 type CmdResult = std::io::Result<Exit>;
 
 fn load_settings(path: Option<&Path>, err: &mut dyn Write) -> std::io::Result<Option<Settings>> {
-    let loaded = match path {
-        Some(p) => Settings::load(p),
-        None => Settings::default_settings(),
-    };
-    match loaded {
+    match Settings::load_or_default(path) {
         Ok(s) => Ok(Some(s)),
         Err(ConfigError::Invalid(problems)) => {
             for p in &problems.0 {
@@ -694,6 +690,29 @@ fn load_settings(path: Option<&Path>, err: &mut dyn Write) -> std::io::Result<Op
             Ok(None)
         }
     }
+}
+
+/// Applies `--data-dir` and `--device` to `settings`; `false` (the problem written to `err`)
+/// when the device URI is not valid.
+fn apply_overrides(
+    settings: &mut Settings,
+    data_dir: Option<PathBuf>,
+    device: Option<&str>,
+    err: &mut dyn Write,
+) -> std::io::Result<bool> {
+    if let Some(d) = data_dir {
+        settings.daemon.data_dir = d;
+    }
+    if let Some(d) = device {
+        match crate::printer::uri::DeviceUri::parse(d) {
+            Ok(u) => settings.daemon.device = u,
+            Err(e) => {
+                writeln!(err, "--device: {e}")?;
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// Reads a job file (or stdin for `-`), refusing more than `MAX_JOB_BYTES`.

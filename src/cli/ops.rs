@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{CmdResult, Exit};
-use crate::config::Settings;
 use crate::store::backup::{self, CheckReport};
 
 /// Where the data folder is: `--data-dir`, else the configuration's `daemon.data_dir`.
@@ -17,17 +16,7 @@ fn data_dir(
     if let Some(d) = data_dir {
         return Ok(Some(d));
     }
-    let settings = match config {
-        Some(p) => Settings::load(p),
-        None => Settings::default_settings(),
-    };
-    match settings {
-        Ok(s) => Ok(Some(s.daemon.data_dir)),
-        Err(e) => {
-            writeln!(err, "{e}")?;
-            Ok(None)
-        }
-    }
+    Ok(super::load_settings(config, err)?.map(|s| s.daemon.data_dir))
 }
 
 fn report(out: &mut dyn Write, what: &str, path: &Path, r: &CheckReport) -> std::io::Result<()> {

@@ -342,7 +342,8 @@ pub struct Store {
     submit_limit_pages: Option<i64>,
 }
 
-fn now() -> String {
+/// Now, as the store writes times (RFC 3339, UTC).
+pub(crate) fn now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         // Formatting the current UTC time as RFC 3339 cannot fail for years 0-9999.
@@ -1358,29 +1359,32 @@ impl Store {
 
     /// How many jobs are in each state (states with none are left out).
     pub fn job_counts(&self) -> Result<Vec<(JobState, u64)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT state, COUNT(*) FROM jobs GROUP BY state")?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(s, n)| Some((JobState::parse(&s)?, n.max(0) as u64)))
-            .collect())
+        self.counts_by_state(
+            "SELECT state, COUNT(*) FROM jobs GROUP BY state",
+            JobState::parse,
+        )
     }
 
     /// How many booklets are in each state (states with none are left out).
     pub fn booklet_counts(&self) -> Result<Vec<(BookletState, u64)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT state, COUNT(*) FROM booklets GROUP BY state")?;
+        self.counts_by_state(
+            "SELECT state, COUNT(*) FROM booklets GROUP BY state",
+            BookletState::parse,
+        )
+    }
+
+    fn counts_by_state<S>(
+        &self,
+        sql: &str,
+        parse: fn(&str) -> Option<S>,
+    ) -> Result<Vec<(S, u64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows
             .into_iter()
-            .filter_map(|(s, n)| Some((BookletState::parse(&s)?, n.max(0) as u64)))
+            .filter_map(|(s, n)| Some((parse(&s)?, n.max(0) as u64)))
             .collect())
     }
 
