@@ -1,0 +1,211 @@
+//! The Debian package: `scripts/package-deb` builds it from the test's binary, and its contents,
+//! control data, unit file, service user, configuration and udev rule are checked.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::{pstation, run};
+
+fn sh(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run a packaging tool");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// (mode, owner, path) of each entry in `dpkg-deb --contents`.
+fn contents(deb: &Path) -> Vec<(String, String, String)> {
+    sh(Command::new("dpkg-deb").arg("--contents").arg(deb))
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let path = f[5].trim_start_matches('.').to_owned();
+            (f[0].to_owned(), f[1].to_owned(), path)
+        })
+        .collect()
+}
+
+#[test]
+fn the_debian_package_holds_the_binary_unit_service_user_config_and_udev_rule() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = env!("CARGO_BIN_EXE_pstation");
+    let deb = sh(Command::new(repo.join("scripts/package-deb"))
+        .args(["--binary", bin, "--compression", "none", "--out"])
+        .arg(dir.path()));
+    let deb = Path::new(deb.trim());
+    assert!(
+        deb.is_file(),
+        "the script names the package it wrote: {deb:?}"
+    );
+
+    // Control data.
+    let field = |name: &str| sh(Command::new("dpkg-deb").arg("--field").arg(deb).arg(name));
+    assert_eq!(field("Package").trim(), "pstation");
+    assert_eq!(field("Version").trim(), env!("CARGO_PKG_VERSION"));
+    let arch = sh(Command::new("dpkg").arg("--print-architecture"));
+    assert_eq!(field("Architecture").trim(), arch.trim());
+    assert!(field("Depends").contains("systemd | adduser"));
+
+    // Files, modes and owners.
+    let listing = contents(deb);
+    let entry = |path: &str| {
+        listing
+            .iter()
+            .find(|(_, _, p)| p == path)
+            .unwrap_or_else(|| panic!("{path} is not in the package: {listing:#?}"))
+            .clone()
+    };
+    for (path, mode) in [
+        ("/usr/bin/pstation", "-rwxr-xr-x"),
+        ("/usr/lib/systemd/system/pstation.service", "-rw-r--r--"),
+        ("/usr/lib/sysusers.d/pstation.conf", "-rw-r--r--"),
+        ("/etc/pstation/config.toml", "-rw-r--r--"),
+        (
+            "/usr/share/doc/pstation/examples/99-pstation-printer.rules",
+            "-rw-r--r--",
+        ),
+        ("/usr/share/doc/pstation/operations.md", "-rw-r--r--"),
+        ("/usr/share/doc/pstation/README.md", "-rw-r--r--"),
+        ("/usr/share/doc/pstation/copyright", "-rw-r--r--"),
+    ] {
+        let (m, owner, _) = entry(path);
+        assert_eq!(m, mode, "{path}");
+        assert_eq!(owner, "root/root", "{path}");
+    }
+    // Nothing else but the folders leading to them.
+    for (mode, _, path) in &listing {
+        if !mode.starts_with('d') {
+            assert!(
+                path.starts_with("/usr/bin/")
+                    || path.starts_with("/usr/lib/")
+                    || path.starts_with("/etc/pstation/")
+                    || path.starts_with("/usr/share/doc/pstation/"),
+                "unexpected file {path}"
+            );
+        }
+    }
+    // The data folder belongs to systemd (StateDirectory), not the package.
+    assert!(!listing.iter().any(|(_, _, p)| p.starts_with("/var/")));
+
+    // Maintainer scripts and the conffile.
+    let control = dir.path().join("control");
+    sh(Command::new("dpkg-deb")
+        .arg("--control")
+        .arg(deb)
+        .arg(&control));
+    assert_eq!(
+        std::fs::read_to_string(control.join("conffiles")).expect("conffiles"),
+        "/etc/pstation/config.toml\n"
+    );
+    let postinst = std::fs::read_to_string(control.join("postinst")).expect("postinst");
+    assert!(postinst.contains("systemd-sysusers pstation.conf"));
+    assert!(postinst.contains("systemctl enable pstation.service"));
+    for script in ["postinst", "prerm", "postrm"] {
+        sh(Command::new("sh").arg("-n").arg(control.join(script)));
+    }
+
+    // The unpacked files.
+    let root = dir.path().join("root");
+    sh(Command::new("dpkg-deb")
+        .arg("--extract")
+        .arg(deb)
+        .arg(&root));
+    let packaged = std::fs::read(root.join("usr/bin/pstation")).expect("packaged binary");
+    assert!(
+        packaged == std::fs::read(bin).expect("built binary"),
+        "the packaged binary is the one given"
+    );
+
+    // The configuration is valid and is the embedded default.
+    let config = root.join("etc/pstation/config.toml");
+    let (code, _, err) = run(pstation().args(["config", "check"]).arg(&config));
+    assert_eq!(code, 0, "{err}");
+    let (_, default, _) = run(pstation().args(["config", "default"]));
+    assert_eq!(std::fs::read_to_string(&config).expect("config"), default);
+    assert!(default.contains("data_dir = \"/var/lib/pstation\""));
+    assert!(default.contains("serial:///dev/pstation-printer"));
+
+    // The unit: its keys as systemd reads them, and `systemd-analyze verify` without warnings
+    // (pointed at the unpacked binary, since none is installed at /usr/bin here).
+    let unit = std::fs::read_to_string(root.join("usr/lib/systemd/system/pstation.service"))
+        .expect("unit");
+    let keys: Vec<(&str, &str)> = unit
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains('='))
+        .filter_map(|l| l.split_once('='))
+        .collect();
+    let has = |k: &str, v: &str| keys.iter().any(|(kk, vv)| *kk == k && *vv == v);
+    assert!(has("User", "pstation"));
+    assert!(has("SupplementaryGroups", "dialout lp"));
+    assert!(has("Restart", "on-failure"));
+    assert!(has("StateDirectory", "pstation"));
+    assert!(has("NoNewPrivileges", "yes"));
+    assert!(has("ProtectSystem", "strict"));
+    assert!(has("DevicePolicy", "closed"));
+    assert!(has("DeviceAllow", "char-ttyUSB rw"));
+    assert!(has("DeviceAllow", "char-usb rw"));
+    assert!(
+        !keys.iter().any(|(k, _)| *k == "PrivateDevices"),
+        "PrivateDevices would hide the printer"
+    );
+    let exec = keys
+        .iter()
+        .find(|(k, _)| *k == "ExecStart")
+        .expect("ExecStart")
+        .1;
+    assert!(exec.starts_with("/usr/bin/pstation serve --config /etc/pstation/config.toml"));
+    assert!(exec.contains("--log-format json"));
+    let local_unit = dir.path().join("pstation.service");
+    std::fs::write(
+        &local_unit,
+        unit.replace(
+            "/usr/bin/pstation",
+            &root.join("usr/bin/pstation").display().to_string(),
+        ),
+    )
+    .expect("write unit");
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&local_unit)
+        .output()
+        .expect("systemd-analyze");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "systemd-analyze verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The daemon accepts the unit's command line (the same flags, `--help` to stop there).
+    let args: Vec<&str> = exec.split_whitespace().skip(1).collect();
+    let (code, _, err) = run(pstation().args(&args).arg("--help"));
+    assert_eq!(code, 0, "{err}");
+
+    // The service user is in the printer groups.
+    let sysusers =
+        std::fs::read_to_string(root.join("usr/lib/sysusers.d/pstation.conf")).expect("sysusers");
+    for line in ["u pstation -", "m pstation dialout", "m pstation lp"] {
+        assert!(sysusers.contains(line), "{line}");
+    }
+
+    // The udev rule names the printer /dev/pstation-printer for the tty and usbmisc classes.
+    let rule = std::fs::read_to_string(
+        root.join("usr/share/doc/pstation/examples/99-pstation-printer.rules"),
+    )
+    .expect("udev rule");
+    let rules: Vec<&str> = rule
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .collect();
+    assert_eq!(rules.len(), 2);
+    for r in &rules {
+        assert!(r.contains("SYMLINK+=\"pstation-printer\""), "{r}");
+        for key in ["ATTRS{idVendor}==", "ATTRS{idProduct}==", "ATTRS{serial}=="] {
+            assert!(r.contains(key), "{r} lacks {key}");
+        }
+    }
+    assert!(rules[0].starts_with("SUBSYSTEM==\"tty\"") && rules[0].contains("GROUP=\"dialout\""));
+    assert!(rules[1].starts_with("SUBSYSTEM==\"usbmisc\"") && rules[1].contains("GROUP=\"lp\""));
+}
