@@ -1495,6 +1495,31 @@ fn metrics_count_jobs_booklets_prints_and_refusals_and_carry_no_personal_data() 
         );
     }
     assert!(text.trim_end().ends_with("# EOF"), "{text}");
+    // Each printed job's transfer was timed, and the link bytes counted: at least what the two
+    // attempts sent (the driver measured it; the job detail shows it per attempt), plus the
+    // status queries; and the printer's replies.
+    assert!(
+        text.lines()
+            .any(|l| l == "pstation_transfer_duration_seconds_count 2"),
+        "{text}"
+    );
+    let sample = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+    };
+    let mut sent = 0;
+    for job in ["METRIC-0", "METRIC-1"] {
+        let (_, v) = get(&base, &format!("/api/jobs/{job}"));
+        let attempts = v["attempts"].as_array().expect("attempts");
+        assert_eq!(attempts.len(), 1, "{v}");
+        assert_eq!(attempts[0]["outcome"], "printed", "{v}");
+        assert!(attempts[0]["transfer_ms"].as_u64().is_some(), "{v}");
+        sent += attempts[0]["bytes_sent"].as_u64().expect("bytes_sent");
+    }
+    assert!(sent > 1000, "a data page is more than 1000 bytes: {sent}");
+    assert!(sample("pstation_link_bytes_total{direction=\"written\"}") > sent);
+    assert!(sample("pstation_link_bytes_total{direction=\"read\"}") > 0);
     // Labels are vocabulary words only: no job id, name or number.
     for personal in ["METRIC-", "SANTOSO", "BUDI", "X73000"] {
         assert!(!text.contains(personal), "{personal} in the metrics");

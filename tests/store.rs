@@ -469,3 +469,178 @@ fn the_store_check_finds_a_removed_event_and_a_state_the_log_does_not_explain() 
     assert!(report.problems[0].contains("J1"), "{report:?}");
     assert!(report.problems[1].contains("J2"), "{report:?}");
 }
+
+/// (job id, state, attempt id, payload) of one job.
+type JobSnap = (String, String, Option<String>, Vec<u8>);
+
+/// Every job and every event as text, read with plain SQL so the comparison does not depend on
+/// the code under test.
+fn snapshot(path: &std::path::Path) -> (Vec<JobSnap>, Vec<String>) {
+    let conn = rusqlite::Connection::open(path).expect("open for a snapshot");
+    let mut jobs = conn
+        .prepare("SELECT job_id, state, attempt_id, payload FROM jobs ORDER BY job_id")
+        .expect("jobs");
+    let jobs = jobs
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("query")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("rows");
+    let mut events = conn
+        .prepare(
+            "SELECT seq || '|' || ifnull(job_id, '') || '|' || at || '|' || actor || '|' || action
+             || '|' || ifnull(from_state, '') || '|' || ifnull(to_state, '') || '|'
+             || ifnull(reason, '') || '|' || ifnull(attempt_id, '') FROM events ORDER BY seq",
+        )
+        .expect("events");
+    let events = events
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("rows");
+    (jobs, events)
+}
+
+#[test]
+fn every_earlier_schema_migrates_at_open_keeping_every_job_booklet_and_event() {
+    use pstation::store::{SCHEMA_VERSION, Transfer, backup};
+    // One frozen store per earlier schema (fixtures/store/schema-N.db, made by the
+    // make-store-fixture example with that schema's code).
+    for version in 1..SCHEMA_VERSION {
+        let fixture = crate::util::fixture(&format!("store/schema-{version}.db"));
+        assert!(
+            fixture.is_file(),
+            "no frozen store for schema {version}: {fixture:?}"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("station.db");
+        std::fs::copy(&fixture, &db).expect("copy the fixture");
+        assert_eq!(Store::schema_of(&db).expect("schema"), version);
+        let (jobs_before, events_before) = snapshot(&db);
+        assert_eq!(jobs_before.len(), 13);
+
+        let mut store = Store::open(&db).expect("open migrates");
+        assert_eq!(Store::schema_of(&db).expect("schema"), SCHEMA_VERSION);
+        // Nothing lost or changed: every job with its state, attempt and bytes; every event.
+        let (jobs_after, events_after) = snapshot(&db);
+        assert_eq!(jobs_after, jobs_before);
+        assert_eq!(events_after, events_before);
+        // Booklets: 20 received; the two taken by unsettled attempts (the unknown outcome and the
+        // job left printing) are listed as differences until a person settles them.
+        let r = store.reconcile().expect("reconcile");
+        assert_eq!(r.received, 20);
+        assert_eq!(r.received, r.issued + r.spoiled + r.in_stock + r.loaded);
+        assert_eq!((r.issued, r.spoiled, r.loaded), (2, 2, 2));
+        // The store as it was is kept beside it.
+        let copies: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("station.db.schema-{version}-")))
+            .collect();
+        assert_eq!(copies.len(), 1, "{copies:?}");
+        let copy = dir.path().join(&copies[0]);
+        assert_eq!(Store::schema_of(&copy).expect("schema"), version);
+        assert_eq!(
+            snapshot(&copy),
+            (jobs_before.clone(), events_before.clone())
+        );
+
+        // Schema 2's attempts, derived from the event log.
+        let attempts = store.attempts(None, 100).expect("attempts");
+        let outcome = |id: &str| {
+            let a = attempts
+                .iter()
+                .find(|a| a.attempt_id == id)
+                .unwrap_or_else(|| panic!("no attempt {id}"));
+            (a.outcome.clone(), a.ended_at.is_some())
+        };
+        assert_eq!(attempts.len(), 7);
+        assert_eq!(outcome("MIG-COMPLETED-a1"), (Some("printed".into()), true));
+        assert_eq!(outcome("MIG-REQUEUED-a1"), (Some("not-sent".into()), true));
+        assert_eq!(outcome("MIG-UNKNOWN-a1"), (Some("unknown".into()), true));
+        assert_eq!(outcome("MIG-PRINTING-a1"), (None, false));
+        assert!(attempts.iter().all(|a| a.bytes_sent.is_none()));
+
+        // The store works on: recovery, a new attempt with its transfer figures, and the checks.
+        assert_eq!(store.recover().expect("recover"), ["MIG-PRINTING"]);
+        assert_eq!(
+            outcome_of(&store, "MIG-PRINTING-a1"),
+            Some("unknown".into())
+        );
+        let job = store.begin_attempt("MIG-REQUEUED").expect("second attempt");
+        let aid = job.attempt_id.expect("attempt id");
+        assert_eq!(aid, "MIG-REQUEUED-a2");
+        let transfer = Transfer {
+            bytes: 123_456,
+            duration: std::time::Duration::from_millis(789),
+        };
+        store
+            .end_attempt_with("MIG-REQUEUED", &aid, &AttemptEnd::Printed, Some(transfer))
+            .expect("end");
+        let a2 = &store.attempts(Some("MIG-REQUEUED"), 1).expect("attempts")[0];
+        assert_eq!((a2.bytes_sent, a2.transfer_ms), (Some(123_456), Some(789)));
+        assert_eq!(a2.outcome.as_deref(), Some("printed"));
+        drop(store);
+        let report = backup::check(&db).expect("check");
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(report.schema, SCHEMA_VERSION);
+
+        // Opening a current store again migrates nothing and copies nothing.
+        drop(Store::open(&db).expect("reopen"));
+        let n = std::fs::read_dir(dir.path())
+            .expect("list")
+            .filter(|e| {
+                e.as_ref()
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .contains(".schema-")
+            })
+            .count();
+        assert_eq!(n, 1);
+    }
+}
+
+fn outcome_of(store: &Store, attempt_id: &str) -> Option<String> {
+    store
+        .attempts(None, 100)
+        .expect("attempts")
+        .into_iter()
+        .find(|a| a.attempt_id == attempt_id)
+        .and_then(|a| a.outcome)
+}
+
+#[test]
+fn a_migration_that_fails_leaves_the_store_as_it_was_and_a_newer_store_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("station.db");
+    std::fs::copy(crate::util::fixture("store/schema-1.db"), &db).expect("copy");
+    // A table in the way of schema 2's: its step fails half-way.
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.execute_batch("CREATE TABLE attempts (x INTEGER); INSERT INTO attempts VALUES (7);")
+            .expect("obstacle");
+    }
+    let before = snapshot(&db);
+    let Err(err) = Store::open(&db) else {
+        panic!("the migration should fail")
+    };
+    assert_eq!(err.code(), "store-migration");
+    assert!(err.to_string().contains("schema 1"), "{err}");
+    assert!(err.to_string().contains("nothing was changed"), "{err}");
+    assert_eq!(Store::schema_of(&db).expect("schema"), 1);
+    assert_eq!(snapshot(&db), before);
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let x: i64 = conn
+        .query_row("SELECT x FROM attempts", [], |r| r.get(0))
+        .expect("the obstacle is untouched");
+    assert_eq!(x, 7);
+
+    // A store from a newer pstation is refused, untouched.
+    conn.pragma_update(None, "user_version", 99).expect("set");
+    drop(conn);
+    let Err(err) = Store::open(&db) else {
+        panic!("a newer store should be refused")
+    };
+    assert_eq!(err.code(), "store-too-new");
+    assert_eq!(Store::schema_of(&db).expect("schema"), 99);
+}

@@ -10,7 +10,8 @@ use pstation_pjl::pcl::Raster;
 use tokio_util::sync::CancellationToken;
 
 use super::pjl_driver::{
-    DriverError, DriverSettings, Identity, PjlPrinter, PrintOutcome, PrinterStatus,
+    DriverError, DriverSettings, Identity, LinkBytes, LinkTransfer, PjlPrinter, PrintOutcome,
+    PrinterStatus,
 };
 use super::transport::{self, TransportError};
 use super::uri::DeviceUri;
@@ -28,6 +29,10 @@ pub trait PrinterDriver: Send {
     fn status(&mut self) -> BoxFuture<'_, Result<PrinterStatus, DriverError>>;
     /// A live view of the status.
     fn subscribe(&self) -> tokio::sync::watch::Receiver<PrinterStatus>;
+    /// Bytes on the link since it was opened (for metrics).
+    fn link_bytes(&self) -> LinkBytes;
+    /// What the last `print` sent and how long it took, when it sent it all.
+    fn last_transfer(&self) -> Option<LinkTransfer>;
     /// Prints pages as job `name`; the outcome is confirmed by the device or `Unknown`.
     /// `cancel` stops the job as far as the device allows (see `PjlPrinter::print`).
     fn print<'a>(
@@ -55,6 +60,14 @@ impl PrinterDriver for PjlPrinter {
 
     fn subscribe(&self) -> tokio::sync::watch::Receiver<PrinterStatus> {
         PjlPrinter::subscribe(self)
+    }
+
+    fn link_bytes(&self) -> LinkBytes {
+        PjlPrinter::link_bytes(self)
+    }
+
+    fn last_transfer(&self) -> Option<LinkTransfer> {
+        PjlPrinter::last_transfer(self)
     }
 
     fn print<'a>(

@@ -178,6 +178,28 @@ pub struct PjlPrinter {
     buf: Vec<u8>,
     /// Messages read past a request's echo, handed to the next reader first.
     pending: std::collections::VecDeque<Message>,
+    /// Bytes written to and read from the link since it was opened.
+    bytes: LinkBytes,
+    /// What the last `print` put on the link.
+    last_transfer: Option<LinkTransfer>,
+}
+
+/// Bytes on the link since the driver attached to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkBytes {
+    /// Host to printer.
+    pub written: u64,
+    /// Printer to host.
+    pub read: u64,
+}
+
+/// One job's data on the link, as `print` sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkTransfer {
+    /// Bytes the link accepted.
+    pub bytes: u64,
+    /// From the first byte written to the last one flushed.
+    pub duration: Duration,
 }
 
 impl PjlPrinter {
@@ -194,7 +216,20 @@ impl PjlPrinter {
             token: 0,
             buf: vec![0; 4096],
             pending: std::collections::VecDeque::new(),
+            bytes: LinkBytes::default(),
+            last_transfer: None,
         }
+    }
+
+    /// Bytes on the link since it was opened.
+    pub fn link_bytes(&self) -> LinkBytes {
+        self.bytes
+    }
+
+    /// The job data the last `print` sent, when it sent all of it (or up to a host cancel);
+    /// `None` before any print and when the link failed mid-job.
+    pub fn last_transfer(&self) -> Option<LinkTransfer> {
+        self.last_transfer
     }
 
     /// A live view of the printer's status.
@@ -248,6 +283,7 @@ impl PjlPrinter {
             )),
             Ok(Err(e)) => Err(ReadEnd::Closed(format!("read failed: {e}"))),
             Ok(Ok(n)) => {
+                self.bytes.read += n as u64;
                 let msgs = self.parser.feed(&self.buf[..n]);
                 for m in &msgs {
                     self.dispatch(m);
@@ -267,7 +303,10 @@ impl PjlPrinter {
         {
             Err(_) => Err(DriverError::Timeout("a write")),
             Ok(Err(e)) => Err(self.lost(&format!("write failed: {e}"))),
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                self.bytes.written += bytes.len() as u64;
+                Ok(())
+            }
         }
     }
 
@@ -350,6 +389,7 @@ impl PjlPrinter {
         cancel: &CancellationToken,
         mut progress: impl FnMut(u32),
     ) -> PrintOutcome {
+        self.last_transfer = None;
         if cancel.is_cancelled() {
             return PrintOutcome::CanceledByHost;
         }
@@ -400,6 +440,7 @@ impl PjlPrinter {
             end: None,
         };
         let mut canceled = false;
+        let mut first_byte: Option<Instant> = None;
         'send: for chunk in job.chunks(1024) {
             let mut off = 0;
             while off < chunk.len() {
@@ -426,8 +467,10 @@ impl PjlPrinter {
                         };
                     }
                     Ok(Ok(n)) => {
+                        first_byte.get_or_insert_with(Instant::now);
                         off += n;
                         sent += n;
+                        self.bytes.written += n as u64;
                     }
                     Err(_) => {
                         return if sent == 0 {
@@ -460,6 +503,12 @@ impl PjlPrinter {
                     track(m, &mut tracker, &mut progress);
                 }
             }
+        }
+        if let Some(t) = first_byte {
+            self.last_transfer = Some(LinkTransfer {
+                bytes: sent as u64,
+                duration: t.elapsed(),
+            });
         }
         if canceled {
             if sent == 0 {

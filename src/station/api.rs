@@ -107,7 +107,10 @@ impl From<StationError> for ApiError {
                     StoreError::SecondPerson(_) => StatusCode::FORBIDDEN,
                     StoreError::Full(_) => StatusCode::INSUFFICIENT_STORAGE,
                     StoreError::ReadOnly(_) => StatusCode::SERVICE_UNAVAILABLE,
-                    StoreError::Sqlite(_) | StoreError::TooNew { .. } | StoreError::Backup(_) => {
+                    StoreError::Sqlite(_)
+                    | StoreError::TooNew { .. }
+                    | StoreError::Migration { .. }
+                    | StoreError::Backup(_) => {
                         tracing::error!(error = %e, "store failure");
                         StatusCode::INTERNAL_SERVER_ERROR
                     }
@@ -298,10 +301,18 @@ async fn show_job(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     check_id(&id)?;
-    let (job, events) = st
-        .db(move |s| Ok((s.job(&id)?, s.events(Some(&id), 0, 1000)?)))
+    let (job, events, attempts) = st
+        .db(move |s| {
+            Ok((
+                s.job(&id)?,
+                s.events(Some(&id), 0, 1000)?,
+                s.attempts(Some(&id), 100)?,
+            ))
+        })
         .await?;
-    Ok(Json(json!({"job": job, "events": events})))
+    Ok(Json(
+        json!({"job": job, "events": events, "attempts": attempts}),
+    ))
 }
 
 #[derive(Deserialize, Default)]

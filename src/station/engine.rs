@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use super::render::{DPI, RenderError, Rendered};
 use super::{PrinterView, Station, StationEvent};
 use crate::printer::driver::{PrinterDriver, open_driver};
-use crate::printer::pjl_driver::{Link, PrintOutcome};
-use crate::store::AttemptEnd;
+use crate::printer::pjl_driver::{Link, LinkBytes, PrintOutcome};
+use crate::store::{AttemptEnd, Transfer};
 
 /// How often an idle engine polls the printer's status.
 const POLL: Duration = Duration::from_secs(2);
@@ -29,6 +29,8 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
     let mut driver: Option<Box<dyn PrinterDriver>> = None;
     let mut prerendered: Option<PreRender> = None;
     let mut backoff = Duration::from_millis(500);
+    // The open driver's link byte totals already counted in the metrics.
+    let mut counted = LinkBytes::default();
     let uri = station.options.settings.daemon.device.clone();
     let require = station.options.settings.daemon.require_booklet_confirmation;
     while !shutdown.is_cancelled() {
@@ -37,6 +39,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
                 Ok(d) => {
                     tracing::info!(device = ?uri, family = d.family(), "printer link open");
                     driver = Some(d);
+                    counted = LinkBytes::default();
                     backoff = Duration::from_millis(500);
                 }
                 Err(e) => {
@@ -49,7 +52,11 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             continue;
         };
         let t0 = tokio::time::Instant::now();
-        let status = match d.status().await {
+        let status = d.status().await;
+        station
+            .metrics
+            .count_link_bytes(d.link_bytes(), &mut counted);
+        let status = match status {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "printer status failed; reopening the link");
@@ -174,6 +181,19 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             )
             .await;
         forward.abort();
+        station
+            .metrics
+            .count_link_bytes(d.link_bytes(), &mut counted);
+        let transfer = d.last_transfer().map(|t| {
+            station
+                .metrics
+                .transfer_seconds
+                .observe(t.duration.as_secs_f64());
+            Transfer {
+                bytes: t.bytes,
+                duration: t.duration,
+            }
+        });
         *station.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let end = match &outcome {
             PrintOutcome::Completed { .. } => AttemptEnd::Printed,
@@ -194,7 +214,10 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             .observe(t_print.elapsed().as_secs_f64());
         let (id, aid) = (job.job_id.clone(), attempt_id.clone());
         let t_end = tokio::time::Instant::now();
-        match station.db(move |s| s.end_attempt(&id, &aid, &end)).await {
+        match station
+            .db(move |s| s.end_attempt_with(&id, &aid, &end, transfer))
+            .await
+        {
             Ok(row) => station.publish_job(&row),
             Err(e) => tracing::error!(job = %job.job_id, error = %e, "cannot record the outcome"),
         }

@@ -1,7 +1,8 @@
 //! The station's Prometheus metrics (`GET /metrics`, OpenMetrics text): counts read from the
 //! store at scrape time (jobs by state, booklets by state), the printer's state, reasons and link
-//! from its live view, print durations observed by the engine, and API errors by code. Labels
-//! hold only fixed vocabulary words — never a job id, a name or a number.
+//! from its live view, print and transfer durations and link bytes observed by the engine, and
+//! API errors by code. Labels hold only fixed vocabulary words — never a job id, a name or a
+//! number.
 
 use std::sync::LazyLock;
 
@@ -13,6 +14,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::PrinterView;
+use crate::printer::pjl_driver::LinkBytes;
 use crate::store::{BookletState, JobState};
 
 /// A label set of one word.
@@ -43,6 +45,13 @@ pub struct OutcomeLabel {
     pub outcome: &'static str,
 }
 
+/// A direction on the printer link.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabel {
+    /// `written` (host to printer) or `read` (printer to host).
+    pub direction: &'static str,
+}
+
 /// API errors by code, counted where every API error becomes a response (process-wide).
 pub static API_ERRORS: LazyLock<Family<CodeLabel, Counter>> = LazyLock::new(Family::default);
 
@@ -52,6 +61,11 @@ const PRINTER_STATES: [&str; 3] = ["idle", "processing", "stopped"];
 fn print_buckets() -> Histogram {
     // 0.5 s to about 4 minutes: a booklet takes seconds; a slow link or a jam much longer.
     Histogram::new(exponential_buckets(0.5, 2.0, 10))
+}
+
+fn transfer_buckets() -> Histogram {
+    // 50 ms to about 50 s: a page's raster is a few hundred KB; 115200 baud moves ~11 KB/s.
+    Histogram::new(exponential_buckets(0.05, 2.0, 11))
 }
 
 /// The station's metrics.
@@ -65,6 +79,10 @@ pub struct Metrics {
     link_up: Gauge,
     /// Seconds from an attempt's first byte to its outcome, by outcome.
     pub print_seconds: Family<OutcomeLabel, Histogram, fn() -> Histogram>,
+    /// Seconds from a job's first byte on the link to its last.
+    pub transfer_seconds: Histogram,
+    /// Bytes on the printer link, by direction.
+    pub link_bytes: Family<DirectionLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -122,6 +140,18 @@ impl Metrics {
             "Time from an attempt's first byte to its outcome",
             print_seconds.clone(),
         );
+        let transfer_seconds = transfer_buckets();
+        registry.register(
+            "transfer_duration_seconds",
+            "Time from a job's first byte on the printer link to its last",
+            transfer_seconds.clone(),
+        );
+        let link_bytes = Family::<DirectionLabel, Counter>::default();
+        registry.register(
+            "link_bytes",
+            "Bytes on the printer link, by direction (written to the printer, read from it)",
+            link_bytes.clone(),
+        );
         registry.register(
             "api_errors",
             "API requests refused, by error code",
@@ -136,6 +166,24 @@ impl Metrics {
             printer_reasons,
             link_up,
             print_seconds,
+            transfer_seconds,
+            link_bytes,
+        }
+    }
+
+    /// Adds the bytes a driver moved since `seen` (its totals at the last call) to the link
+    /// counters, and remembers the new totals.
+    pub fn count_link_bytes(&self, now: LinkBytes, seen: &mut LinkBytes) {
+        for (direction, total, before) in [
+            ("written", now.written, &mut seen.written),
+            ("read", now.read, &mut seen.read),
+        ] {
+            if total > *before {
+                self.link_bytes
+                    .get_or_create(&DirectionLabel { direction })
+                    .inc_by(total - *before);
+            }
+            *before = total;
         }
     }
 

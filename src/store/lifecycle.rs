@@ -153,6 +153,21 @@ impl Action {
     }
 }
 
+impl Action {
+    /// The outcome an action records for the attempt it ends (`attempts.outcome`), if it ends
+    /// one.
+    pub fn attempt_outcome(self) -> Option<&'static str> {
+        match self {
+            Self::PrintConfirmed => Some("printed"),
+            Self::NotSent => Some("not-sent"),
+            Self::Fail => Some("failed"),
+            Self::CanceledWhilePrinting => Some("canceled"),
+            Self::OutcomeUnknown => Some("unknown"),
+            _ => None,
+        }
+    }
+}
+
 /// An action the job's state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid-transition: cannot {action} a job that is {from}")]

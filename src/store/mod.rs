@@ -41,8 +41,13 @@ impl Cached for Connection {
     }
 }
 
-/// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version this build writes (`PRAGMA user_version`): the number of `MIGRATIONS`.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Every schema change this project shipped, in order: migration `i` (0-based) takes a store from
+/// schema `i` to `i + 1`. Never edit a shipped entry — append a new one (and freeze a fixture
+/// store of the schema it replaces under `fixtures/store/`, see the fixtures README).
+const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
 
 /// The most booklets one batch may hold.
 pub const MAX_BATCH: u64 = 10_000;
@@ -69,6 +74,16 @@ pub enum StoreError {
     TooNew {
         /// The file's schema version.
         found: i64,
+    },
+    /// The schema could not be brought up to date; the store is unchanged.
+    #[error(
+        "store-migration: the store (schema {from}) could not be upgraded: {why} — nothing was changed; keep the data folder as it is, free disk space if it is full, and report this with `pstation support-bundle`"
+    )]
+    Migration {
+        /// The schema the store has.
+        from: i64,
+        /// What failed.
+        why: String,
     },
     /// No such job.
     #[error("not-found: no job {0:?}")]
@@ -120,6 +135,7 @@ impl StoreError {
             Self::Full(_) => "store-full",
             Self::ReadOnly(_) => "store-read-only",
             Self::TooNew { .. } => "store-too-new",
+            Self::Migration { .. } => "store-migration",
             Self::NotFound(_) => "not-found",
             Self::Conflict(_) => "conflict",
             Self::Transition(_) => "invalid-transition",
@@ -323,6 +339,34 @@ pub enum AttemptEnd {
     Unknown(String),
 }
 
+/// What the driver measured while sending an attempt's job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transfer {
+    /// Bytes the link accepted.
+    pub bytes: u64,
+    /// From the first byte written to the last.
+    pub duration: std::time::Duration,
+}
+
+/// One print attempt (`attempts` table).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Attempt {
+    /// `<job_id>-a<n>`.
+    pub attempt_id: String,
+    /// The job.
+    pub job_id: String,
+    /// Committed as `printing` (RFC 3339).
+    pub started_at: String,
+    /// When its outcome was recorded; none while printing.
+    pub ended_at: Option<String>,
+    /// `printed`, `not-sent`, `failed`, `canceled` or `unknown`.
+    pub outcome: Option<String>,
+    /// Bytes the link accepted (none before schema 2 or when not measured).
+    pub bytes_sent: Option<u64>,
+    /// Milliseconds from the first byte to the last.
+    pub transfer_ms: Option<u64>,
+}
+
 /// An event about to be appended.
 struct NewEvent<'a> {
     job_id: Option<&'a str>,
@@ -416,6 +460,38 @@ CREATE TABLE printer_status (
 );
 "#;
 
+/// Schema 2: one row per print attempt — when it started and ended, its outcome and the bytes
+/// sent and the transfer time the driver measured — for technicians and the support bundle.
+/// Attempts before schema 2 are filled in from the event log (without transfer figures).
+const SCHEMA_V2: &str = r#"
+CREATE TABLE attempts (
+    attempt_id  TEXT PRIMARY KEY,
+    job_id      TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    ended_at    TEXT,
+    outcome     TEXT CHECK (outcome IN ('printed', 'not-sent', 'failed', 'canceled', 'unknown')),
+    bytes_sent  INTEGER,
+    transfer_ms INTEGER
+);
+CREATE INDEX attempts_job ON attempts(job_id);
+INSERT INTO attempts (attempt_id, job_id, started_at)
+    SELECT attempt_id, job_id, at FROM events
+    WHERE action = 'start-printing' AND attempt_id IS NOT NULL
+    ORDER BY seq;
+UPDATE attempts SET (ended_at, outcome) = (
+    SELECT e.at, CASE e.action
+        WHEN 'print-confirmed' THEN 'printed'
+        WHEN 'not-sent' THEN 'not-sent'
+        WHEN 'fail' THEN 'failed'
+        WHEN 'canceled-while-printing' THEN 'canceled'
+        WHEN 'outcome-unknown' THEN 'unknown' END
+    FROM events e
+    WHERE e.attempt_id = attempts.attempt_id
+      AND e.action IN ('print-confirmed', 'not-sent', 'fail', 'canceled-while-printing', 'outcome-unknown')
+    ORDER BY e.seq LIMIT 1
+);
+"#;
+
 /// Splits a booklet number into its letter prefix and its digits (`X1234567` → `X`, 1234567,
 /// 7 digits).
 fn split_number(n: &str) -> Option<(&str, u64, usize)> {
@@ -446,7 +522,7 @@ impl Store {
             conn,
             submit_limit_pages: None,
         };
-        store.migrate()?;
+        store.migrate(path)?;
         Ok(store)
     }
 
@@ -462,22 +538,54 @@ impl Store {
         Ok(())
     }
 
-    fn migrate(&mut self) -> Result<(), StoreError> {
+    /// Brings the schema up to `SCHEMA_VERSION`. An existing store is first copied to
+    /// `<store>.schema-<old>-<unix time>` (never deleted here), then every missing step runs in
+    /// one transaction.
+    fn migrate(&mut self, path: &Path) -> Result<(), StoreError> {
         let version: i64 = self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::TooNew { found: version });
         }
-        if version < 1 {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(SCHEMA_V1)?;
-            tx.pragma_update(None, "user_version", 1)?;
-            tx.commit()?;
+        if version == SCHEMA_VERSION {
+            return Ok(());
         }
+        if version >= 1 {
+            // An upgrade: keep the store as it was before touching it.
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let copy = format!("{}.schema-{version}-{stamp}", path.display());
+            self.conn
+                .execute("VACUUM INTO ?1", [&copy])
+                .map_err(|e| StoreError::Migration {
+                    from: version,
+                    why: format!("cannot keep a copy as {copy}: {e}"),
+                })?;
+            tracing::info!(from = version, to = SCHEMA_VERSION, %copy, "migrating the store");
+        }
+        // All steps in one transaction: the store is either migrated or untouched.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql).map_err(|e| StoreError::Migration {
+                from: version,
+                why: format!("step {} to {}: {e}", i, i + 1),
+            })?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// The schema version of the store file at `path`, without opening it for writing (0 for a
+    /// file with no pstation schema).
+    pub fn schema_of(path: &Path) -> Result<i64, StoreError> {
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     /// `journal_mode` and `synchronous` as SQLite reports them (for diagnostics and tests).
@@ -605,6 +713,22 @@ impl Store {
                 attempt_id: job.attempt_id.as_deref(),
             },
         )?;
+        // The attempts table follows the same steps (the schema-2 migration derives it from the
+        // event log in the same way).
+        if let Some(attempt_id) = job.attempt_id.as_deref() {
+            if action == Action::StartPrinting {
+                tx.exec(
+                    "INSERT INTO attempts (attempt_id, job_id, started_at) VALUES (?1, ?2, ?3)",
+                    params![attempt_id, job.job_id, now()],
+                )?;
+            } else if let Some(outcome) = action.attempt_outcome() {
+                tx.exec(
+                    "UPDATE attempts SET ended_at = ?2, outcome = ?3
+                     WHERE attempt_id = ?1 AND ended_at IS NULL",
+                    params![attempt_id, now(), outcome],
+                )?;
+            }
+        }
         Ok(to)
     }
 
@@ -1012,12 +1136,33 @@ impl Store {
         attempt_id: &str,
         end: &AttemptEnd,
     ) -> Result<JobRow, StoreError> {
+        self.end_attempt_with(job_id, attempt_id, end, None)
+    }
+
+    /// `end_attempt`, also recording what the driver measured on the link (same transaction).
+    pub fn end_attempt_with(
+        &mut self,
+        job_id: &str,
+        attempt_id: &str,
+        end: &AttemptEnd,
+        transfer: Option<Transfer>,
+    ) -> Result<JobRow, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let job = Self::job_in(&tx, job_id)?;
         if job.state != JobState::Printing || job.attempt_id.as_deref() != Some(attempt_id) {
             return Err(StoreError::StaleAttempt(job_id.to_owned()));
+        }
+        if let Some(t) = transfer {
+            tx.exec(
+                "UPDATE attempts SET bytes_sent = ?2, transfer_ms = ?3 WHERE attempt_id = ?1",
+                params![
+                    attempt_id,
+                    i64::try_from(t.bytes).unwrap_or(i64::MAX),
+                    i64::try_from(t.duration.as_millis()).unwrap_or(i64::MAX)
+                ],
+            )?;
         }
         match end {
             AttemptEnd::Printed => {
@@ -1073,6 +1218,28 @@ impl Store {
         let job = Self::job_in(&tx, job_id)?;
         tx.commit()?;
         Ok(job)
+    }
+
+    /// The newest `limit` attempts, newest first (of one job, or of all).
+    pub fn attempts(&self, job_id: Option<&str>, limit: u32) -> Result<Vec<Attempt>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT attempt_id, job_id, started_at, ended_at, outcome, bytes_sent, transfer_ms
+             FROM attempts WHERE ?1 IS NULL OR job_id = ?1 ORDER BY rowid DESC LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![job_id, limit], |r| {
+                Ok(Attempt {
+                    attempt_id: r.get(0)?,
+                    job_id: r.get(1)?,
+                    started_at: r.get(2)?,
+                    ended_at: r.get(3)?,
+                    outcome: r.get(4)?,
+                    bytes_sent: r.get::<_, Option<i64>>(5)?.map(|v| v.max(0) as u64),
+                    transfer_ms: r.get::<_, Option<i64>>(6)?.map(|v| v.max(0) as u64),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     /// Start-up recovery: a job left `printing` by a crash, kill or power cut may or may not
