@@ -1600,3 +1600,150 @@ fn doctor_passes_a_healthy_station_and_names_each_broken_condition() {
     );
     assert!(text.contains("OK       store: schema 1"), "{text}");
 }
+
+#[test]
+fn logs_are_json_lines_with_job_attempt_and_printer_and_hold_no_personal_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &[]);
+    let config = config_without_confirmation(dir.path());
+    let log = dir.path().join("serve.log");
+    // Debug level: more lines than a service writes, so more chances to leak.
+    let child = std::process::Command::new(pstation().get_program())
+        .args([
+            "--log-format",
+            "json",
+            "--log-level",
+            "pstation=debug",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--device",
+            &device,
+        ])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("spawn serve");
+    let mut serve = Proc(child);
+    let mut reader = BufReader::new(serve.0.stdout.take().expect("stdout"));
+    let base = loop {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).expect("read") > 0,
+            "serve exited"
+        );
+        if let Some(url) = line.trim().strip_prefix("listening ") {
+            break url.to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in reader.lines() {});
+
+    let (s, _) = post(
+        &base,
+        "/api/booklets/batches",
+        json!({"first": "X7400000", "last": "X7400009"}),
+    );
+    assert_eq!(s, 201);
+    // Two synthetic people, printed; one refused (wrong booklet: a held job); one bad request.
+    let mut personal: Vec<String> = Vec::new();
+    for (i, file) in ["santoso-budi.json", "partini.json"].iter().enumerate() {
+        let text =
+            std::fs::read_to_string(fixture(&format!("jobs/valid/{file}"))).expect("fixture");
+        let mut v: Value = serde_json::from_str(&text).expect("json");
+        v["job_id"] = format!("LOG-{i}").into();
+        v["document"]["number"] = format!("X740000{i}").into();
+        let d = &v["document"];
+        for key in [
+            "surname",
+            "given_names",
+            "date_of_birth",
+            "registration_number",
+        ] {
+            if let Some(s) = d[key].as_str().filter(|s| s.len() > 3) {
+                personal.push(s.to_owned());
+                personal.push(s.to_uppercase());
+            }
+        }
+        personal.push(format!("X740000{i}"));
+        personal.push(v["portrait"]["data"].as_str().expect("portrait")[..40].to_owned());
+        let (s, r) = http(
+            "POST",
+            &format!("{base}/api/jobs"),
+            Some("application/json"),
+            &serde_json::to_vec(&v).expect("json"),
+        );
+        assert_eq!(s, 201, "{r}");
+    }
+    let template =
+        std::fs::read_to_string(fixture("jobs/valid/santoso-budi.json")).expect("fixture");
+    let (s, _) = submit_as(&base, &template, "LOG-HELD", "X7499999");
+    assert_eq!(s, 201);
+    personal.push("X7499999".into());
+    let (s, _) = http(
+        "POST",
+        &format!("{base}/api/jobs"),
+        Some("application/json"),
+        b"{",
+    );
+    assert_eq!(s, 422);
+    until("both printed", || jobs_in(&base, "printed").len() == 2);
+    let (s, _) = post(&base, "/api/jobs/LOG-0/verify", json!({}));
+    assert_eq!(s, 200);
+    drop(serve);
+
+    let text = std::fs::read_to_string(&log).expect("log");
+    let lines: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    assert!(lines.len() > 5, "{text}");
+    for l in &lines {
+        assert!(l["timestamp"].is_string() && l["level"].is_string(), "{l}");
+    }
+    // Each attempt's lines sit in its span, inside the engine's span naming the printer.
+    for i in 0..2 {
+        let ended = lines
+            .iter()
+            .find(|l| {
+                l["fields"]["message"] == "attempt ended" && l["span"]["job"] == format!("LOG-{i}")
+            })
+            .unwrap_or_else(|| panic!("no 'attempt ended' for LOG-{i} in:\n{text}"));
+        assert_eq!(ended["span"]["name"], "attempt", "{ended}");
+        assert_eq!(ended["span"]["attempt"], format!("LOG-{i}-a1"), "{ended}");
+        assert_eq!(ended["fields"]["outcome"], "printed", "{ended}");
+        let spans = ended["spans"].as_array().expect("span list");
+        let printer = format!("tcp:{}", device.trim_start_matches("tcp://"));
+        assert!(
+            spans
+                .iter()
+                .any(|s| s["name"] == "engine" && s["printer"] == printer.as_str()),
+            "{ended}"
+        );
+        // The debug timing of the outcome's commit is in the same span.
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["fields"]["message"] == "time to record the outcome"
+                    && l["span"]["attempt"] == format!("LOG-{i}-a1")),
+            "{text}"
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "job accepted" && l["fields"]["job"] == "LOG-HELD")
+    );
+    // No name, date of birth, registration or passport number, or portrait, anywhere.
+    for value in &personal {
+        assert!(
+            !text.contains(value.as_str()),
+            "{value:?} is in the log:\n{text}"
+        );
+    }
+}

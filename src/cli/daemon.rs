@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{CmdResult, Exit};
 use crate::config::Settings;
@@ -140,7 +141,12 @@ pub async fn start(
         .local_addr()
         .map_err(|e| StartError::Listen(listen.to_string(), e))?;
     let shutdown = station.closing.clone();
-    let engine = tokio::spawn(engine::run(station.clone(), shutdown.clone()));
+    // Every line the engine (and the driver under it) logs names the printer.
+    let printer = station.options.settings.daemon.device.name();
+    let engine = tokio::spawn(
+        engine::run(station.clone(), shutdown.clone())
+            .instrument(tracing::info_span!("engine", printer = %printer)),
+    );
     let app = api::router(station.clone());
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {

@@ -64,6 +64,16 @@ pub struct UriError {
 }
 
 impl DeviceUri {
+    /// A short name for logs and spans: `serial:/dev/ttyUSB0`, `usblp:/dev/usb/lp0`,
+    /// `tcp:host:9100`.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Serial { path, .. } => format!("serial:{}", path.display()),
+            Self::Usblp { path } => format!("usblp:{}", path.display()),
+            Self::Tcp { addr } => format!("tcp:{addr}"),
+        }
+    }
+
     /// Parses and validates a device URI.
     pub fn parse(s: &str) -> Result<DeviceUri, UriError> {
         let err = |what: String| UriError { what };

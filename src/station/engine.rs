@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::render::{DPI, RenderError, Rendered};
 use super::{PrinterView, Station, StationEvent};
@@ -142,92 +143,97 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             prerendered = Some((following.job_id, following.booklet, handle));
         }
 
-        tracing::info!(job = %job.job_id, attempt = %attempt_id, "printing");
-        tracing::debug!(
-            job = %job.job_id,
-            status_ms = t_status.as_secs_f64() * 1e3,
-            rendered_ms = t_render.as_secs_f64() * 1e3,
-            committed_ms = t0.elapsed().as_secs_f64() * 1e3,
-            "time from the status check to sending"
-        );
-        let progress_station = station.clone();
-        let (pjob, pattempt) = (job.job_id.clone(), attempt_id.clone());
-        let progress = Box::new(move |sheets: u32| {
-            let _ = progress_station.events.send(StationEvent::Progress {
-                job_id: pjob.clone(),
-                attempt_id: pattempt.clone(),
-                sheets,
-                of: 1,
+        // Everything logged about this attempt — here, in the driver, in the store calls — sits
+        // in its span (inside the engine's, which names the printer).
+        let span = tracing::info_span!("attempt", job = %job.job_id, attempt = %attempt_id);
+        let lost = async {
+            tracing::info!("printing");
+            tracing::debug!(
+                status_ms = t_status.as_secs_f64() * 1e3,
+                rendered_ms = t_render.as_secs_f64() * 1e3,
+                committed_ms = t0.elapsed().as_secs_f64() * 1e3,
+                "time from the status check to sending"
+            );
+            let progress_station = station.clone();
+            let (pjob, pattempt) = (job.job_id.clone(), attempt_id.clone());
+            let progress = Box::new(move |sheets: u32| {
+                let _ = progress_station.events.send(StationEvent::Progress {
+                    job_id: pjob.clone(),
+                    attempt_id: pattempt.clone(),
+                    sheets,
+                    of: 1,
+                });
             });
-        });
-        // While the job prints, every status the printer reports (cover, jam, booklets) reaches
-        // the operator at once.
-        let mut live = d.subscribe();
-        let forward_station = station.clone();
-        let forward = tokio::spawn(async move {
-            while live.changed().await.is_ok() {
-                let view = PrinterView::from_status(&live.borrow_and_update());
-                publish_printer(&forward_station, view).await;
-            }
-        });
-        let t_print = tokio::time::Instant::now();
-        let outcome = d
-            .print(
-                &attempt_id,
-                std::slice::from_ref(&rendered.raster),
-                DPI,
-                &cancel,
-                progress,
-            )
-            .await;
-        forward.abort();
-        station
-            .metrics
-            .count_link_bytes(d.link_bytes(), &mut counted);
-        let transfer = d.last_transfer().map(|t| {
+            // While the job prints, every status the printer reports (cover, jam, booklets) reaches
+            // the operator at once.
+            let mut live = d.subscribe();
+            let forward_station = station.clone();
+            let forward = tokio::spawn(async move {
+                while live.changed().await.is_ok() {
+                    let view = PrinterView::from_status(&live.borrow_and_update());
+                    publish_printer(&forward_station, view).await;
+                }
+            });
+            let t_print = tokio::time::Instant::now();
+            let outcome = d
+                .print(
+                    &attempt_id,
+                    std::slice::from_ref(&rendered.raster),
+                    DPI,
+                    &cancel,
+                    progress,
+                )
+                .await;
+            forward.abort();
             station
                 .metrics
-                .transfer_seconds
-                .observe(t.duration.as_secs_f64());
-            Transfer {
-                bytes: t.bytes,
-                duration: t.duration,
+                .count_link_bytes(d.link_bytes(), &mut counted);
+            let transfer = d.last_transfer().map(|t| {
+                station
+                    .metrics
+                    .transfer_seconds
+                    .observe(t.duration.as_secs_f64());
+                Transfer {
+                    bytes: t.bytes,
+                    duration: t.duration,
+                }
+            });
+            *station.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            let end = match &outcome {
+                PrintOutcome::Completed { .. } => AttemptEnd::Printed,
+                PrintOutcome::NotStarted { reason } => AttemptEnd::NotSent(reason.clone()),
+                PrintOutcome::CanceledByHost => AttemptEnd::Canceled,
+                PrintOutcome::CanceledAtDevice => AttemptEnd::Unknown(
+                    "cancelled at the printer's panel; look at the booklet".to_owned(),
+                ),
+                PrintOutcome::Unknown { reason } => AttemptEnd::Unknown(reason.clone()),
+            };
+            tracing::info!(outcome = end_word(&end), "attempt ended");
+            station
+                .metrics
+                .print_seconds
+                .get_or_create(&super::metrics::OutcomeLabel {
+                    outcome: end_word(&end),
+                })
+                .observe(t_print.elapsed().as_secs_f64());
+            let (id, aid) = (job.job_id.clone(), attempt_id.clone());
+            let t_end = tokio::time::Instant::now();
+            match station
+                .db(move |s| s.end_attempt_with(&id, &aid, &end, transfer))
+                .await
+            {
+                Ok(row) => station.publish_job(&row),
+                Err(e) => tracing::error!(error = %e, "cannot record the outcome"),
             }
-        });
-        *station.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        let end = match &outcome {
-            PrintOutcome::Completed { .. } => AttemptEnd::Printed,
-            PrintOutcome::NotStarted { reason } => AttemptEnd::NotSent(reason.clone()),
-            PrintOutcome::CanceledByHost => AttemptEnd::Canceled,
-            PrintOutcome::CanceledAtDevice => AttemptEnd::Unknown(
-                "cancelled at the printer's panel; look at the booklet".to_owned(),
-            ),
-            PrintOutcome::Unknown { reason } => AttemptEnd::Unknown(reason.clone()),
-        };
-        tracing::info!(job = %job.job_id, attempt = %attempt_id, outcome = ?end_word(&end), "attempt ended");
-        station
-            .metrics
-            .print_seconds
-            .get_or_create(&super::metrics::OutcomeLabel {
-                outcome: end_word(&end),
-            })
-            .observe(t_print.elapsed().as_secs_f64());
-        let (id, aid) = (job.job_id.clone(), attempt_id.clone());
-        let t_end = tokio::time::Instant::now();
-        match station
-            .db(move |s| s.end_attempt_with(&id, &aid, &end, transfer))
-            .await
-        {
-            Ok(row) => station.publish_job(&row),
-            Err(e) => tracing::error!(job = %job.job_id, error = %e, "cannot record the outcome"),
+            tracing::debug!(
+                recorded_ms = t_end.elapsed().as_secs_f64() * 1e3,
+                "time to record the outcome"
+            );
+            set_printing(&station, None);
+            d.subscribe().borrow().link == Link::Lost
         }
-        tracing::debug!(
-            job = %job.job_id,
-            recorded_ms = t_end.elapsed().as_secs_f64() * 1e3,
-            "time to record the outcome"
-        );
-        set_printing(&station, None);
-        let lost = d.subscribe().borrow().link == Link::Lost;
+        .instrument(span)
+        .await;
         if lost {
             driver = None;
         }
