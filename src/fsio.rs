@@ -81,7 +81,7 @@ pub fn probe_write(dir: &Path) -> std::io::Result<()> {
 /// refused. The kernel releases it when the process ends, however it ends (even `kill -9`).
 #[derive(Debug)]
 pub struct DataLock {
-    _file: std::fs::File,
+    file: std::fs::File,
 }
 
 impl DataLock {
@@ -94,9 +94,28 @@ impl DataLock {
             .truncate(false)
             .open(dir.join("station.lock"))?;
         match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(Some(Self { _file: file })),
+            Ok(()) => Ok(Some(Self { file })),
             Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
+
+    /// Writes where the holder can be reached into the lock file (`url http://…` and
+    /// `pid …` lines), for `doctor` and `support-bundle` to find the running daemon.
+    pub fn announce(&self, url: &str) -> std::io::Result<()> {
+        use std::io::{Seek, Write};
+        let mut f = &self.file;
+        f.set_len(0)?;
+        f.seek(std::io::SeekFrom::Start(0))?;
+        write!(f, "pid {}\nurl {url}\n", std::process::id())?;
+        f.sync_data()
+    }
+}
+
+/// The URL a running daemon announced in `dir`'s lock file, if any.
+pub fn announced_url(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("station.lock")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("url "))
+        .map(|u| u.trim().to_owned())
 }

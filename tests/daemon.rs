@@ -1592,13 +1592,29 @@ fn doctor_passes_a_healthy_station_and_names_each_broken_condition() {
     // A running daemon holds the folder and the printer; its store is checked.
     let config = config_without_confirmation(dir.path());
     let (_serve, _base, _) = start_serve(&data, &device, &config);
+    // The daemon holds the printer; doctor asks it (the address is in station.lock).
+    until("the daemon sees the printer ready", || {
+        doctor(&["--data-dir", &data_s, "--device", &device]).0 == Some(0)
+    });
     let (code, text) = doctor(&["--data-dir", &data_s, "--device", &device]);
     assert_eq!(code, Some(0), "{text}");
     assert!(
-        text.contains("the running daemon holds the device"),
+        text.contains(
+            "OK       printer: PSTATION SIMULATED PASSPORT PRINTER idle (seen by the running daemon)"
+        ),
         "{text}"
     );
-    assert!(text.contains("OK       store: schema 1"), "{text}");
+    assert!(text.contains("OK       store: schema 2"), "{text}");
+    control(&mut sim, "cover-open");
+    until("the daemon sees the cover open", || {
+        doctor(&["--data-dir", &data_s, "--device", &device]).0 == Some(1)
+    });
+    let (_, text) = doctor(&["--data-dir", &data_s, "--device", &device]);
+    assert!(
+        text.contains("PROBLEM  printer: PSTATION SIMULATED PASSPORT PRINTER is not ready")
+            && text.contains("Tutup penutup printer / Close the printer cover"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -1746,4 +1762,202 @@ fn logs_are_json_lines_with_job_attempt_and_printer_and_hold_no_personal_data() 
             "{value:?} is in the log:\n{text}"
         );
     }
+}
+
+/// Every file of a `.tar.gz`, by name.
+fn untar(path: &Path) -> Vec<(String, String)> {
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(path).expect("bundle"));
+    let mut archive = tar::Archive::new(gz);
+    let mut files = Vec::new();
+    for entry in archive.entries().expect("entries") {
+        let mut entry = entry.expect("entry");
+        let name = entry.path().expect("path").display().to_string();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut text).expect("utf-8 file");
+        files.push((name, text));
+    }
+    files
+}
+
+#[test]
+fn the_support_bundle_holds_doctor_config_events_attempts_and_printer_and_no_personal_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &[]);
+    let config = config_without_confirmation(dir.path());
+    let data = dir.path().join("data");
+    let (serve, base, _) = start_serve(&data, &device, &config);
+    let (s, _) = post(
+        &base,
+        "/api/booklets/batches",
+        json!({"first": "X7500000", "last": "X7500009"}),
+    );
+    assert_eq!(s, 201);
+    let mut personal: Vec<String> = Vec::new();
+    for (i, file) in ["santoso-budi.json", "partini.json"].iter().enumerate() {
+        let text =
+            std::fs::read_to_string(fixture(&format!("jobs/valid/{file}"))).expect("fixture");
+        let mut v: Value = serde_json::from_str(&text).expect("json");
+        v["job_id"] = format!("BUNDLE-{i}").into();
+        v["document"]["number"] = format!("X750000{i}").into();
+        let d = &v["document"];
+        for key in [
+            "surname",
+            "given_names",
+            "date_of_birth",
+            "registration_number",
+            "place_of_birth",
+        ] {
+            if let Some(s) = d[key].as_str().filter(|s| s.len() > 3) {
+                personal.push(s.to_owned());
+                personal.push(s.to_uppercase());
+            }
+        }
+        personal.push(format!("X750000{i}"));
+        personal.push(v["portrait"]["data"].as_str().expect("portrait")[..40].to_owned());
+        let (s, r) = http(
+            "POST",
+            &format!("{base}/api/jobs"),
+            Some("application/json"),
+            &serde_json::to_vec(&v).expect("json"),
+        );
+        assert_eq!(s, 201, "{r}");
+    }
+    // Held by the station (its booklet is not in stock), then by an operator who typed a name.
+    let template =
+        std::fs::read_to_string(fixture("jobs/valid/santoso-budi.json")).expect("fixture");
+    let (s, _) = submit_as(&base, &template, "BUNDLE-HELD", "X7599999");
+    assert_eq!(s, 201);
+    personal.push("X7599999".into());
+    until("both printed", || jobs_in(&base, "printed").len() == 2);
+    let (s, v) = post(
+        &base,
+        "/api/jobs/BUNDLE-0/verify",
+        json!({"reason": "checked with Bapak Santoso at the counter"}),
+    );
+    assert_eq!(s, 200, "{v}");
+    personal.push("Bapak".into());
+
+    // While the daemon runs.
+    let out = dir.path().join("bundle.tar.gz");
+    let (code, _, err) = crate::util::run(
+        pstation()
+            .arg("support-bundle")
+            .arg(&out)
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--device", &device]),
+    );
+    assert_eq!(code, 0, "{err}");
+    let files = untar(&out);
+    let file = |name: &str| -> &str {
+        &files
+            .iter()
+            .find(|(n, _)| n.ends_with(&format!("/{name}")))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {name} in {:?}",
+                    files.iter().map(|f| &f.0).collect::<Vec<_>>()
+                )
+            })
+            .1
+    };
+    assert!(
+        files
+            .iter()
+            .all(|(n, _)| n.starts_with("pstation-support-"))
+    );
+    let doctor_txt = file("doctor.txt");
+    assert!(
+        doctor_txt.contains("(seen by the running daemon)") && doctor_txt.contains("exit status 0"),
+        "{doctor_txt}"
+    );
+    assert!(file("versions.txt").contains(&format!("pstation {}", env!("CARGO_PKG_VERSION"))));
+    assert!(file("versions.txt").contains("store schema 2"));
+    let cfg: toml::Table = file("config.toml").parse().expect("config.toml parses");
+    assert_eq!(cfg["daemon"]["require_booklet_confirmation"], false.into());
+    let store: Value = serde_json::from_str(file("store.json")).expect("store.json");
+    assert_eq!(store["schema"], 2);
+    assert_eq!(store["jobs_by_state"]["printed"], 1, "{store}");
+    assert_eq!(store["jobs_by_state"]["completed"], 1, "{store}");
+    assert_eq!(store["jobs_by_state"]["held"], 1, "{store}");
+    assert_eq!(store["check"]["problems"], json!([]), "{store}");
+    let events: Vec<Value> = file("events.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event line"))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["action"] == "start-printing" && e["job_id"] == "BUNDLE-1")
+    );
+    let verify = events
+        .iter()
+        .find(|e| e["action"] == "verify")
+        .expect("the verify event");
+    assert_eq!(verify["reason"], "(typed by a person; not included)");
+    let attempts: Vec<Value> = file("attempts.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("attempt line"))
+        .collect();
+    assert_eq!(attempts.len(), 2);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a["outcome"] == "printed" && a["bytes_sent"].as_u64() > Some(0))
+    );
+    assert!(file("printer-history.jsonl").lines().count() > 0);
+    let printer: Value = serde_json::from_str(file("printer.json")).expect("printer.json");
+    assert_eq!(
+        printer["identity"]["model"],
+        "PSTATION SIMULATED PASSPORT PRINTER"
+    );
+    let health: Value = serde_json::from_str(file("daemon-health.json")).expect("health");
+    assert_eq!(health["status"], "ok", "{health}");
+
+    // Nothing personal in any file.
+    for (name, text) in &files {
+        for value in &personal {
+            assert!(
+                !text.contains(value.as_str()),
+                "{value:?} in {name}:\n{text}"
+            );
+        }
+    }
+
+    // A bundle never overwrites; without a daemon the printer is asked directly.
+    let (code, _, err) = crate::util::run(pstation().arg("support-bundle").arg(&out));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("file-exists"), "{err}");
+    drop(serve);
+    let out2 = dir.path().join("bundle2.tar.gz");
+    let (code, _, err) = crate::util::run(
+        pstation()
+            .arg("support-bundle")
+            .arg(&out2)
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--device", &device]),
+    );
+    assert_eq!(code, 0, "{err}");
+    let files = untar(&out2);
+    let printer = &files
+        .iter()
+        .find(|(n, _)| n.ends_with("/printer.json"))
+        .expect("printer.json")
+        .1;
+    let printer: Value = serde_json::from_str(printer).expect("json");
+    assert_eq!(
+        printer["identity"]["model"], "PSTATION SIMULATED PASSPORT PRINTER",
+        "{printer}"
+    );
+    assert!(
+        !files
+            .iter()
+            .any(|(n, _)| n.ends_with("/daemon-health.json"))
+    );
 }

@@ -41,6 +41,24 @@ fn agent(timeout: Option<Duration>) -> ureq::Agent {
         .into()
 }
 
+/// A GET to a daemon found by other means than `--url` (doctor, support bundle): its JSON, or
+/// why not, in words.
+pub(super) fn get_json(url: &str) -> Result<Value, String> {
+    let mut resp = agent(Some(Duration::from_secs(10)))
+        .get(url)
+        .call()
+        .map_err(|e| format!("{url}: {e}"))?;
+    let status = resp.status().as_u16();
+    let body: Value = resp
+        .body_mut()
+        .read_json()
+        .map_err(|e| format!("{url}: HTTP {status}, not JSON: {e}"))?;
+    if status >= 300 {
+        return Err(format!("{url}: HTTP {status}: {body}"));
+    }
+    Ok(body)
+}
+
 /// One request to the daemon.
 pub(super) fn call(
     c: &ClientArgs,

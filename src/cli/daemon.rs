@@ -140,6 +140,9 @@ pub async fn start(
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Listen(listen.to_string(), e))?;
+    if let Err(e) = lock.announce(&format!("http://{addr}")) {
+        tracing::warn!(error = %e, "cannot write the daemon's address into station.lock");
+    }
     let shutdown = station.closing.clone();
     // Every line the engine (and the driver under it) logs names the printer.
     let printer = station.options.settings.daemon.device.name();

@@ -169,10 +169,22 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     // The printer.
     let device = settings.daemon.device.clone();
     if daemon_running {
-        checks.push(Check::ok(
-            "printer",
-            "the running daemon holds the device; see pstation printer status",
-        ));
+        // The daemon holds the device: ask it what it sees.
+        checks.push(match crate::fsio::announced_url(&data) {
+            None => Check::problem(
+                "printer",
+                "a daemon holds the data folder but did not say where it listens — restart it",
+            ),
+            Some(url) => match super::client::get_json(&format!("{url}/api/printer")) {
+                Err(e) => Check::problem(
+                    "printer",
+                    format!(
+                        "the running daemon does not answer ({e}) — look at its log (journalctl -u pstation) and restart it"
+                    ),
+                ),
+                Ok(v) => daemon_printer_check(&v),
+            },
+        });
     } else {
         let Some(runtime) = super::runtime(err)? else {
             return Ok(Exit::Internal);
@@ -223,6 +235,52 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     } else {
         writeln!(out, "the station can print")?;
         Ok(Exit::Ok)
+    }
+}
+
+/// The printer as the running daemon reports it (`GET /api/printer`).
+fn daemon_printer_check(v: &serde_json::Value) -> Check {
+    let model = v["identity"]["model"].as_str().unwrap_or("the printer");
+    let p = &v["printer"];
+    if p["link"] != "up" {
+        return Check::problem(
+            "printer",
+            format!(
+                "the daemon cannot reach {model}: {} — check the cable, power and the device name (udev rule)",
+                p["reasons"]
+            ),
+        );
+    }
+    let advice: Vec<String> = p["advice"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    format!(
+                        "{} ({} / {})",
+                        x["reason"].as_str().unwrap_or(""),
+                        x["id"].as_str().unwrap_or(""),
+                        x["en"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if p["state"] == "stopped" {
+        let reasons = if advice.is_empty() {
+            p["reasons"].to_string()
+        } else {
+            advice.join(", ")
+        };
+        Check::problem("printer", format!("{model} is not ready: {reasons}"))
+    } else {
+        Check::ok(
+            "printer",
+            format!(
+                "{model} {} (seen by the running daemon)",
+                p["state"].as_str().unwrap_or("")
+            ),
+        )
     }
 }
 

@@ -8,6 +8,7 @@
 //! could not be reached or did not confirm (diagnostics); 5 the station daemon could not be
 //! reached (operator commands).
 
+mod bundle;
 mod client;
 pub mod daemon;
 mod demo;
@@ -171,6 +172,22 @@ pub enum Command {
     /// Self-check: configuration, data folder, store, clock and printer, each OK or PROBLEM with
     /// what to do; exit 0 only when the station can print.
     Doctor {
+        /// Station configuration (TOML); the embedded default when absent.
+        #[arg(long, env = "PSTATION_CONFIG")]
+        config: Option<PathBuf>,
+        /// Data folder (overrides daemon.data_dir).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Printer device URI (overrides daemon.device).
+        #[arg(long, value_name = "URI")]
+        device: Option<String>,
+    },
+    /// Write a support bundle (.tar.gz): doctor's report, versions, the configuration without
+    /// secrets, store counts, recent events and attempts, printer identity and history — no
+    /// personal data.
+    SupportBundle {
+        /// The .tar.gz to write (must not exist).
+        out: PathBuf,
         /// Station configuration (TOML); the embedded default when absent.
         #[arg(long, env = "PSTATION_CONFIG")]
         config: Option<PathBuf>,
@@ -518,6 +535,21 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             err,
         ),
         Command::Submit { job, client } => client::submit(&client, &job, out, err),
+        Command::SupportBundle {
+            out: file,
+            config,
+            data_dir,
+            device,
+        } => bundle::run(
+            bundle::BundleArgs {
+                out: file,
+                config,
+                data_dir,
+                device,
+            },
+            out,
+            err,
+        ),
         Command::Doctor {
             config,
             data_dir,

@@ -117,7 +117,7 @@ impl PrinterStatus {
 }
 
 /// Who the printer is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Identity {
     /// `INFO ID`.
     pub model: String,

@@ -372,7 +372,9 @@ async fn printer(State(st): State<Arc<Station>>) -> Result<Json<serde_json::Valu
         .into_iter()
         .map(|(at, state, reasons, link)| json!({"at": at, "state": state, "reasons": reasons, "link": link}))
         .collect();
-    Ok(Json(json!({"printer": view, "history": history})))
+    Ok(Json(
+        json!({"printer": view, "identity": st.identity(), "history": history}),
+    ))
 }
 
 async fn booklets(

@@ -37,8 +37,17 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         let Some(d) = driver.as_mut() else {
             match open_driver(&uri, station.options.driver.clone()).await {
-                Ok(d) => {
-                    tracing::info!(device = ?uri, family = d.family(), "printer link open");
+                Ok(mut d) => {
+                    // Which printer this is (model, page counter), for technicians and the
+                    // support bundle; a printer that does not answer is found by the status
+                    // query next.
+                    let identity = d.identity().await.ok();
+                    tracing::info!(
+                        family = d.family(),
+                        model = identity.as_ref().map(|i| i.model.as_str()),
+                        "printer link open"
+                    );
+                    station.set_identity(identity);
                     driver = Some(d);
                     counted = LinkBytes::default();
                     backoff = Duration::from_millis(500);

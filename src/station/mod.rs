@@ -286,6 +286,8 @@ pub struct Station {
     printer: watch::Sender<PrinterView>,
     wake: Notify,
     current: Mutex<Option<(String, CancellationToken)>>,
+    /// The printer's identity, read when the link opened (none until then).
+    identity: Mutex<Option<crate::printer::pjl_driver::Identity>>,
     /// Settings and driver timeouts.
     pub options: StationOptions,
     /// Cancelled when the station stops: the engine finishes its job, event streams end.
@@ -296,6 +298,18 @@ pub struct Station {
 }
 
 impl Station {
+    /// The printer's identity as read when its link last opened.
+    pub fn identity(&self) -> Option<crate::printer::pjl_driver::Identity> {
+        self.identity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_identity(&self, id: Option<crate::printer::pjl_driver::Identity>) {
+        *self.identity.lock().unwrap_or_else(|e| e.into_inner()) = id;
+    }
+
     /// A station over an open store.
     pub fn new(store: Store, options: StationOptions, renderer: render::Renderer) -> Arc<Self> {
         let (events, _) = broadcast::channel(1024);
@@ -314,6 +328,7 @@ impl Station {
             printer: watch::channel(PrinterView::connecting()).0,
             wake: Notify::new(),
             current: Mutex::new(None),
+            identity: Mutex::new(None),
             options,
             closing: CancellationToken::new(),
             renderer: Arc::new(renderer),

@@ -526,6 +526,24 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens an existing store for reading only (support bundle, reports): no migration, no
+    /// write; a store from a newer pstation is refused. Works beside a running daemon (WAL).
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew { found: version });
+        }
+        Ok(Self {
+            conn,
+            submit_limit_pages: None,
+        })
+    }
+
     /// Caps the store at `max_bytes`: SQLite refuses to grow past it, and new jobs are refused
     /// from 90 % of it (`store-full`), keeping room for the accepted jobs' state changes.
     pub fn set_size_limit(&mut self, max_bytes: u64) -> Result<(), StoreError> {
@@ -1508,6 +1526,14 @@ impl Store {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    /// The newest `limit` events, oldest first.
+    pub fn recent_events(&self, limit: u32) -> Result<Vec<Event>, StoreError> {
+        let newest: i64 = self
+            .conn
+            .row("SELECT ifnull(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
+        self.events(None, (newest - i64::from(limit)).max(0), limit)
     }
 
     /// Appends the printer's status to its history.
