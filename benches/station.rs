@@ -43,7 +43,9 @@ fn main() {
         .collect();
     let wanted = |part: &str| named.is_empty() || named.iter().any(|n| n == part);
     if wanted("submits") {
-        submits(&runtime, &fixture, if full { 4_000 } else { 40 });
+        // Signed (the production path) and unsigned (a lab station), in the same run.
+        submits(&runtime, &fixture, if full { 4_000 } else { 40 }, true);
+        submits(&runtime, &fixture, if full { 4_000 } else { 40 }, false);
     }
     if wanted("dequeue") {
         dequeue(&fixture, if full { 10_000 } else { 200 });
@@ -66,35 +68,54 @@ fn settings(dir: &std::path::Path, device: &str, confirm: bool) -> Settings {
     s.daemon.listen = "127.0.0.1:0".parse().expect("addr");
     s.daemon.device = DeviceUri::parse(device).expect("uri");
     s.daemon.require_booklet_confirmation = confirm;
+    // Lab: unsigned jobs (the submit bench adds a key and signs).
+    s.central.require_signed_jobs = false;
     s
 }
 
-fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize) {
+fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize, signed: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
+    let key = pstation::central::jws::generate_key().expect("key");
+    let mut s = settings(dir.path(), "tcp://127.0.0.1:9", true);
+    if signed {
+        s.central.require_signed_jobs = true;
+        s.central
+            .keys
+            .insert("bench-1", key.verifying_key())
+            .expect("key");
+    }
     // No printer: only the API and the store are measured.
     let running = runtime
-        .block_on(daemon::start(
-            settings(dir.path(), "tcp://127.0.0.1:9", true),
-            DriverSettings::DEFAULT,
-            None,
-        ))
+        .block_on(daemon::start(s, DriverSettings::DEFAULT, None))
         .expect("start");
     let url = format!("http://{}/api/jobs", running.addr);
     let clients = 32;
+    // Signed by the "central office" before the clock starts: its cost is not the station's.
+    let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
     let bodies: Vec<Vec<u8>> = (0..n)
         .map(|i| {
-            job_with(
+            let job = job_with(
                 fixture,
                 &format!("B-{i:06}"),
                 &format!("X{:07}", 2_000_000 + i),
-            )
+            );
+            if signed {
+                pstation::central::jws::sign(&job, &key, "bench-1", exp).into_bytes()
+            } else {
+                job
+            }
         })
         .collect();
+    let content_type = if signed {
+        "application/jose"
+    } else {
+        "application/json"
+    };
     let bytes = bodies[0].len();
     let start = Instant::now();
     std::thread::scope(|s| {
         for c in 0..clients {
-            let (url, bodies) = (&url, &bodies);
+            let (url, bodies, content_type) = (&url, &bodies, content_type);
             s.spawn(move || {
                 let agent: ureq::Agent = ureq::Agent::config_builder()
                     .http_status_as_error(false)
@@ -103,7 +124,7 @@ fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize) {
                 for body in bodies.iter().skip(c).step_by(clients) {
                     let mut resp = agent
                         .post(url)
-                        .header("content-type", "application/json")
+                        .header("content-type", content_type)
                         .send(&body[..])
                         .expect("submit");
                     assert_eq!(resp.status().as_u16(), 201);
@@ -116,7 +137,12 @@ fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize) {
     });
     let t = start.elapsed().as_secs_f64();
     println!(
-        "submits through the API: {n} jobs of {bytes} bytes (portrait included) by {clients} clients in {t:.2} s = {:.0} jobs/s (durable: WAL, synchronous=FULL; concurrent submissions share one commit)",
+        "submits through the API, {}: {n} jobs of {bytes} bytes (portrait included) by {clients} clients in {t:.2} s = {:.0} jobs/s (durable: WAL, synchronous=FULL; concurrent submissions share one commit)",
+        if signed {
+            "signed (JWS EdDSA, verified)"
+        } else {
+            "unsigned (lab)"
+        },
         n as f64 / t
     );
     running.shutdown.cancel();
@@ -267,7 +293,10 @@ fn gap(runtime: &tokio::runtime::Runtime, fixture: &[u8], jobs: usize) {
                 &format!("G-{i:06}"),
                 &format!("X{:07}", 4_000_000 + i),
             );
-            station.submit(body, "bench").await.expect("submit");
+            station
+                .submit(pstation::station::Submission::Unsigned(body), "bench")
+                .await
+                .expect("submit");
         }
         let mut recs = Vec::new();
         while recs.len() < jobs {

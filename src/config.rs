@@ -28,6 +28,39 @@ struct RawConfig {
     policy: RawPolicy,
     render: RawRender,
     daemon: RawDaemon,
+    /// Added after the first release: a configuration written before it keeps loading (and
+    /// then requires signed jobs, with no keys yet: `pstation doctor` says so).
+    #[serde(default)]
+    central: RawCentral,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCentral {
+    #[serde(default = "default_true")]
+    require_signed_jobs: bool,
+    #[serde(default)]
+    keys: Vec<RawKey>,
+}
+
+impl Default for RawCentral {
+    fn default() -> Self {
+        Self {
+            require_signed_jobs: true,
+            keys: Vec::new(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKey {
+    kid: String,
+    public_key: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +140,17 @@ pub struct Settings {
     pub render: RenderSettings,
     /// The daemon.
     pub daemon: DaemonSettings,
+    /// The central office: signed approvals.
+    pub central: CentralSettings,
+}
+
+/// Validated `[central]` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CentralSettings {
+    /// Accept only jobs signed by a key in `keys` (`false` only for a lab or a demo).
+    pub require_signed_jobs: bool,
+    /// The central office's public keys by id (several during a key rotation).
+    pub keys: crate::central::jws::Keyring,
 }
 
 /// Validated `[daemon]` settings.
@@ -364,6 +408,38 @@ impl RawConfig {
                 None
             }
         };
+        let mut keys = crate::central::jws::Keyring::default();
+        for (i, k) in self.central.keys.iter().enumerate() {
+            let path = format!("central.keys[{i}]");
+            let kid_ok = !k.kid.is_empty()
+                && k.kid.len() <= 64
+                && k.kid
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+            if !kid_ok {
+                bad(
+                    &format!("{path}.kid"),
+                    format!(
+                        "{:?} must be 1 to 64 letters, digits or -_.: (the kid the central office puts in its signatures)",
+                        k.kid
+                    ),
+                );
+                continue;
+            }
+            match crate::central::jws::public_key(&k.public_key) {
+                Ok(key) => {
+                    if let Err(e) = keys.insert(&k.kid, key) {
+                        bad(&format!("{path}.kid"), e);
+                    }
+                }
+                Err(e) => bad(
+                    &format!("{path}.public_key"),
+                    format!(
+                        "{e} — paste the base64url public key `pstation keys generate` printed"
+                    ),
+                ),
+            }
+        }
 
         match (
             utc_offset,
@@ -387,6 +463,10 @@ impl RawConfig {
                 Some(listen),
                 Some(device),
             ) if problems.is_empty() => Ok(Settings {
+                central: CentralSettings {
+                    require_signed_jobs: self.central.require_signed_jobs,
+                    keys,
+                },
                 daemon: DaemonSettings {
                     listen,
                     data_dir: std::path::PathBuf::from(&self.daemon.data_dir),

@@ -150,8 +150,42 @@ fn start_sim_pty(dir: &Path, out: &Path, extra: &[&str]) -> (Proc, String) {
 }
 
 /// A configuration with booklet confirmation off (so a job prints as soon as it is queued).
+/// The embedded default, for a lab: unsigned jobs accepted (the signature tests sign theirs).
+fn lab_toml() -> String {
+    let text = pstation::config::DEFAULT_TOML
+        .replace("require_signed_jobs = true", "require_signed_jobs = false");
+    assert_ne!(text, pstation::config::DEFAULT_TOML);
+    text
+}
+
+/// A station configuration that requires signed jobs and holds one central office key (made
+/// by `pstation keys generate`), without booklet confirmation. Returns it and the private key.
+fn signed_config(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let key = dir.join("central-office.jwk");
+    let (code, out, err) = crate::util::run(
+        pstation()
+            .args(["keys", "generate", "--kid", "test-co", "--out"])
+            .arg(&key),
+    );
+    assert_eq!(code, 0, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("{ kid = "))
+        .expect("the configuration line");
+    let text = pstation::config::DEFAULT_TOML
+        .replace("keys = []", &format!("keys = [{line}]"))
+        .replace(
+            "require_booklet_confirmation = true",
+            "require_booklet_confirmation = false",
+        );
+    assert!(text.contains("test-co"));
+    let path = dir.join("signed.toml");
+    std::fs::write(&path, text).expect("config");
+    (path, key)
+}
+
 fn config_without_confirmation(dir: &Path) -> std::path::PathBuf {
-    let text = pstation::config::DEFAULT_TOML.replace(
+    let text = lab_toml().replace(
         "require_booklet_confirmation = true",
         "require_booklet_confirmation = false",
     );
@@ -213,7 +247,7 @@ fn a_job_prints_only_after_its_booklet_is_confirmed_and_a_cover_open_pauses_then
     let pages = dir.path().join("pages");
     let (mut sim, device) = start_sim(&pages, &["--fault", "cover-open"]);
     let config = dir.path().join("station.toml");
-    std::fs::write(&config, pstation::config::DEFAULT_TOML).expect("config");
+    std::fs::write(&config, lab_toml()).expect("config");
     let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
 
     // Submitted before its booklet is in stock: held, saying why; the batch releases it.
@@ -894,7 +928,7 @@ fn jam_cover_open_out_of_booklets_and_unplug_mid_run_recover_without_loss() {
 fn the_operator_commands_drive_the_daemon_and_report_refusals_and_an_absent_daemon() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("station.toml");
-    std::fs::write(&config, pstation::config::DEFAULT_TOML).expect("config");
+    std::fs::write(&config, lab_toml()).expect("config");
     let pages = dir.path().join("pages");
     let (_sim, device) = start_sim(&pages, &["--baud", "0"]);
     let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
@@ -980,7 +1014,7 @@ fn a_full_store_refuses_new_jobs_with_a_reason_and_loses_nothing() {
     let config = dir.path().join("station.toml");
     std::fs::write(
         &config,
-        pstation::config::DEFAULT_TOML.replace("max_store_mb = 4096", "max_store_mb = 1"),
+        lab_toml().replace("max_store_mb = 4096", "max_store_mb = 1"),
     )
     .expect("config");
     let pages = dir.path().join("pages");
@@ -1162,8 +1196,7 @@ fn a_full_disk_or_a_read_only_data_folder_refuses_new_jobs_with_a_reason_and_los
         let path = dir.path().join(format!("station-{min_free}.toml"));
         std::fs::write(
             &path,
-            pstation::config::DEFAULT_TOML
-                .replace("min_free_mb = 256", &format!("min_free_mb = {min_free}")),
+            lab_toml().replace("min_free_mb = 256", &format!("min_free_mb = {min_free}")),
         )
         .expect("config");
         path
@@ -1558,15 +1591,18 @@ fn doctor_passes_a_healthy_station_and_names_each_broken_condition() {
         "{text}"
     );
 
-    // Healthy.
+    // Healthy: a configuration with the central office's key.
     std::fs::create_dir_all(&data).expect("data");
+    let (signed, _key) = signed_config(dir.path());
+    let cfg = signed.display().to_string();
     until("the simulated printer is warm", || {
-        doctor(&["--data-dir", &data_s, "--device", &device]).0 == Some(0)
+        doctor(&["--config", &cfg, "--data-dir", &data_s, "--device", &device]).0 == Some(0)
     });
-    let (code, text) = doctor(&["--data-dir", &data_s, "--device", &device]);
+    let (code, text) = doctor(&["--config", &cfg, "--data-dir", &data_s, "--device", &device]);
     assert_eq!(code, Some(0), "{text}");
     for line in [
-        "OK       config: the embedded default",
+        &format!("OK       config: {cfg} is valid"),
+        "OK       keys: 1 central office key(s): test-co",
         "OK       store: none yet",
         "OK       printer: PSTATION SIMULATED PASSPORT PRINTER ready",
         "the station can print",
@@ -1574,9 +1610,38 @@ fn doctor_passes_a_healthy_station_and_names_each_broken_condition() {
         assert!(text.contains(line), "{line:?} in:\n{text}");
     }
 
+    // The embedded default has no central office key: every job would be refused.
+    let (code, text) = doctor(&["--data-dir", &data_s, "--device", &device]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("PROBLEM  keys: no central office key in [central] keys"),
+        "{text}"
+    );
+
+    // A wrong key in the configuration (not an Ed25519 public key): named, with what to do.
+    let wrong = dir.path().join("wrong-key.toml");
+    let text = std::fs::read_to_string(&signed).expect("config");
+    let start = text.rfind("public_key = \"").expect("key line") + "public_key = \"".len();
+    let mut broken = text.clone();
+    broken.replace_range(start..start + 8, "AAAA");
+    std::fs::write(&wrong, broken).expect("write");
+    let (code, text) = doctor(&[
+        "--config",
+        &wrong.display().to_string(),
+        "--data-dir",
+        &data_s,
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("PROBLEM  config:")
+            && text.contains("central.keys[0].public_key")
+            && text.contains("pstation keys generate"),
+        "{text}"
+    );
+
     // The printer's cover is open: a problem, with what to do in both languages.
     control(&mut sim, "cover-open");
-    let (code, text) = doctor(&["--data-dir", &data_s, "--device", &device]);
+    let (code, text) = doctor(&["--config", &cfg, "--data-dir", &data_s, "--device", &device]);
     assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("PROBLEM  printer") && text.contains("Close the printer cover"),
@@ -1591,12 +1656,13 @@ fn doctor_passes_a_healthy_station_and_names_each_broken_condition() {
 
     // A running daemon holds the folder and the printer; its store is checked.
     let config = config_without_confirmation(dir.path());
+    let lab = config.display().to_string();
     let (_serve, _base, _) = start_serve(&data, &device, &config);
     // The daemon holds the printer; doctor asks it (the address is in station.lock).
     until("the daemon sees the printer ready", || {
-        doctor(&["--data-dir", &data_s, "--device", &device]).0 == Some(0)
+        doctor(&["--config", &lab, "--data-dir", &data_s, "--device", &device]).0 == Some(0)
     });
-    let (code, text) = doctor(&["--data-dir", &data_s, "--device", &device]);
+    let (code, text) = doctor(&["--config", &lab, "--data-dir", &data_s, "--device", &device]);
     assert_eq!(code, Some(0), "{text}");
     assert!(
         text.contains(
@@ -1604,12 +1670,18 @@ fn doctor_passes_a_healthy_station_and_names_each_broken_condition() {
         ),
         "{text}"
     );
-    assert!(text.contains("OK       store: schema 2"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "OK       store: schema {}",
+            pstation::store::SCHEMA_VERSION
+        )),
+        "{text}"
+    );
     control(&mut sim, "cover-open");
     until("the daemon sees the cover open", || {
-        doctor(&["--data-dir", &data_s, "--device", &device]).0 == Some(1)
+        doctor(&["--config", &lab, "--data-dir", &data_s, "--device", &device]).0 == Some(1)
     });
-    let (_, text) = doctor(&["--data-dir", &data_s, "--device", &device]);
+    let (_, text) = doctor(&["--config", &lab, "--data-dir", &data_s, "--device", &device]);
     assert!(
         text.contains("PROBLEM  printer: PSTATION SIMULATED PASSPORT PRINTER is not ready")
             && text.contains("Tutup penutup printer / Close the printer cover"),
@@ -1875,11 +1947,13 @@ fn the_support_bundle_holds_doctor_config_events_attempts_and_printer_and_no_per
         "{doctor_txt}"
     );
     assert!(file("versions.txt").contains(&format!("pstation {}", env!("CARGO_PKG_VERSION"))));
-    assert!(file("versions.txt").contains("store schema 2"));
+    assert!(
+        file("versions.txt").contains(&format!("store schema {}", pstation::store::SCHEMA_VERSION))
+    );
     let cfg: toml::Table = file("config.toml").parse().expect("config.toml parses");
     assert_eq!(cfg["daemon"]["require_booklet_confirmation"], false.into());
     let store: Value = serde_json::from_str(file("store.json")).expect("store.json");
-    assert_eq!(store["schema"], 2);
+    assert_eq!(store["schema"], pstation::store::SCHEMA_VERSION);
     assert_eq!(store["jobs_by_state"]["printed"], 1, "{store}");
     assert_eq!(store["jobs_by_state"]["completed"], 1, "{store}");
     assert_eq!(store["jobs_by_state"]["held"], 1, "{store}");
@@ -1960,4 +2034,194 @@ fn the_support_bundle_holds_doctor_config_events_attempts_and_printer_and_no_per
             .iter()
             .any(|(n, _)| n.ends_with("/daemon-health.json"))
     );
+}
+
+#[test]
+fn only_jobs_signed_by_a_configured_key_are_accepted_and_the_signature_is_kept() {
+    use pstation::central::jws::{self, Keyring, PrivateJwk};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &["--baud", "0"]);
+    let (config, key_file) = signed_config(dir.path());
+    let data = dir.path().join("data");
+    let (_serve, base, _) = start_serve(&data, &device, &config);
+    let (s, _) = post(
+        &base,
+        "/api/booklets/batches",
+        json!({"first": "X7600000", "last": "X7600009"}),
+    );
+    assert_eq!(s, 201);
+    let template =
+        std::fs::read_to_string(fixture("jobs/valid/santoso-budi.json")).expect("fixture");
+    let job = |id: &str, number: &str| {
+        template
+            .replace("SMD-2026-000123", id)
+            .replace("X1234567", number)
+            .into_bytes()
+    };
+    let jwk: PrivateJwk =
+        serde_json::from_slice(&std::fs::read(&key_file).expect("key")).expect("jwk");
+    let key = jwk.signing_key().expect("signing key");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let jose = |body: &[u8]| {
+        http(
+            "POST",
+            &format!("{base}/api/jobs"),
+            Some("application/jose"),
+            body,
+        )
+    };
+
+    // Signed with the CLI, submitted with the CLI: accepted.
+    let job_file = dir.path().join("SIG-1.json");
+    std::fs::write(&job_file, job("SIG-1", "X7600001")).expect("job");
+    let jws_file = dir.path().join("SIG-1.jws");
+    let (code, _, err) = crate::util::run(
+        pstation()
+            .arg("sign")
+            .arg(&job_file)
+            .arg("--key")
+            .arg(&key_file)
+            .arg("--out")
+            .arg(&jws_file),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = crate::util::run(
+        pstation()
+            .arg("submit")
+            .arg(&jws_file)
+            .args(["--url", &base]),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    // The same signed job again: the same job, nothing new.
+    let (s, v) = jose(&std::fs::read(&jws_file).expect("jws"));
+    assert_eq!((s, v["existing"].clone()), (200, json!(true)), "{v}");
+
+    // Refused, each with its reason, and nothing of them stored.
+    let signed = |bytes: &[u8], k: &ed25519_dalek::SigningKey, kid: &str, exp: i64| {
+        jws::sign(bytes, k, kid, exp)
+    };
+    let other = jws::generate_key().expect("key");
+    let valid = signed(&job("SIG-BAD", "X7600002"), &key, "test-co", now + 600);
+    let parts: Vec<&str> = valid.split('.').collect();
+    let tampered = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut bytes = b64.decode(parts[1]).expect("payload");
+        let at = bytes
+            .windows(7)
+            .position(|w| w == b"Santoso")
+            .expect("name");
+        bytes[at] = b'X';
+        format!("{}.{}.{}", parts[0], b64.encode(bytes), parts[2])
+    };
+    let none_alg = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let h = b64.encode(br#"{"alg":"none","kid":"test-co","exp":9999999999}"#);
+        format!("{h}.{}.", parts[1])
+    };
+    let cases: Vec<(&str, Vec<u8>, &str, u16, &str)> = vec![
+        (
+            "unsigned",
+            job("SIG-BAD", "X7600002"),
+            "application/json",
+            422,
+            "signature-required",
+        ),
+        (
+            "tampered",
+            tampered.into_bytes(),
+            "application/jose",
+            422,
+            "signature-invalid",
+        ),
+        (
+            "unknown key",
+            signed(&job("SIG-BAD", "X7600002"), &other, "test-co-2", now + 600).into_bytes(),
+            "application/jose",
+            422,
+            "signature-unknown-key",
+        ),
+        (
+            "forged (another key claiming ours)",
+            signed(&job("SIG-BAD", "X7600002"), &other, "test-co", now + 600).into_bytes(),
+            "application/jose",
+            422,
+            "signature-invalid",
+        ),
+        (
+            "expired",
+            signed(&job("SIG-BAD", "X7600002"), &key, "test-co", now - 3600).into_bytes(),
+            "application/jose",
+            422,
+            "signature-expired",
+        ),
+        (
+            "alg none",
+            none_alg.into_bytes(),
+            "application/jose",
+            422,
+            "signature-algorithm",
+        ),
+        (
+            "not a JWS",
+            b"hello".to_vec(),
+            "application/jose",
+            422,
+            "signature-malformed",
+        ),
+        (
+            "text/plain",
+            valid.clone().into_bytes(),
+            "text/plain",
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            "same id, other content",
+            signed(&job("SIG-1", "X7600003"), &key, "test-co", now + 600).into_bytes(),
+            "application/jose",
+            409,
+            "conflict",
+        ),
+    ];
+    for (what, body, content_type, status, code) in cases {
+        let (s, v) = http(
+            "POST",
+            &format!("{base}/api/jobs"),
+            Some(content_type),
+            &body,
+        );
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{what}: {v}"
+        );
+    }
+    let (s, _) = get(&base, "/api/jobs/SIG-BAD");
+    assert_eq!(s, 404, "nothing of a refused job is stored");
+    let all = get(&base, "/api/jobs").1["jobs"]
+        .as_array()
+        .cloned()
+        .expect("jobs");
+    assert_eq!(all.len(), 1, "{all:?}");
+
+    // The accepted job prints, and its submit event keeps the signature, which re-verifies
+    // against the job's exact bytes (and not against other bytes).
+    until("SIG-1 printed", || job_state(&base, "SIG-1") == "printed");
+    let (_, v) = get(&base, "/api/jobs/SIG-1");
+    let submit = v["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["action"] == "submit")
+        .expect("submit event")
+        .clone();
+    let detached = submit["signature"].as_str().expect("signature kept");
+    let mut ring = Keyring::default();
+    ring.insert("test-co", key.verifying_key()).expect("key");
+    jws::verify_detached(detached, &std::fs::read(&job_file).expect("job"), &ring)
+        .expect("the kept signature verifies");
+    assert!(jws::verify_detached(detached, &job("SIG-1", "X7600009"), &ring).is_err());
 }

@@ -437,6 +437,7 @@ mod tests {
             to_state: None,
             reason: Some(reason.into()),
             attempt_id: None,
+            signature: None,
         };
         assert_eq!(
             scrub(e("operator-1", "Ibu Santoso asked"))

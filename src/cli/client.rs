@@ -59,12 +59,24 @@ pub(super) fn get_json(url: &str) -> Result<Value, String> {
     Ok(body)
 }
 
-/// One request to the daemon.
+/// One request to the daemon (a JSON body, if any).
 pub(super) fn call(
     c: &ClientArgs,
     method: &str,
     path: &str,
     body: Option<Vec<u8>>,
+    err: &mut dyn Write,
+) -> std::io::Result<Result<Answer, Exit>> {
+    call_typed(c, method, path, body, "application/json", err)
+}
+
+/// One request to the daemon with a body of `content_type`.
+pub(super) fn call_typed(
+    c: &ClientArgs,
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+    content_type: &str,
     err: &mut dyn Write,
 ) -> std::io::Result<Result<Answer, Exit>> {
     let url = format!("{}{}", c.url.trim_end_matches('/'), path);
@@ -78,7 +90,7 @@ pub(super) fn call(
             req.call()
         }
         (_, body) => {
-            let mut req = agent.post(&url).header("content-type", "application/json");
+            let mut req = agent.post(&url).header("content-type", content_type);
             if let Some(u) = &c.user {
                 req = req.header("x-pstation-user", u);
             }
@@ -187,7 +199,13 @@ pub fn submit(c: &ClientArgs, path: &Path, out: &mut dyn Write, err: &mut dyn Wr
             return Ok(Exit::InvalidInput);
         }
     };
-    let answer = call(c, "POST", "/api/jobs", Some(bytes), err)?;
+    // A signed job (`pstation sign`) is a compact JWS: base64url of a JSON header first.
+    let content_type = if bytes.starts_with(b"eyJ") {
+        "application/jose"
+    } else {
+        "application/json"
+    };
+    let answer = call_typed(c, "POST", "/api/jobs", Some(bytes), content_type, err)?;
     finish(answer, c, out, err, |v, out| {
         let note = if v["existing"].as_bool() == Some(true) {
             " (already submitted: unchanged)"

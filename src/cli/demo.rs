@@ -13,12 +13,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::client::{Answer, ClientArgs, call};
+use super::client::{Answer, ClientArgs, call, call_typed};
 use crate::config::Settings;
 use crate::job::{self, ValidateOptions};
 use crate::mrz;
 use crate::printer::pjl_driver::DriverSettings;
 use crate::printer::uri::DeviceUri;
+
+/// The key id of the demo's own central office key.
+const DEMO_KID: &str = "demo-central";
 
 /// Booklet stock the demo receives: four boxes of 100 around the sample jobs' numbers.
 const STOCK: &[(&str, &str)] = &[
@@ -118,6 +121,25 @@ pub(super) fn run(
     settings.daemon.data_dir = station_dir.clone();
     settings.daemon.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     settings.daemon.require_booklet_confirmation = true;
+    // The demo plays the central office too: a key made for this run signs every job, and the
+    // station accepts only jobs signed by it (as in production, with the office's real keys).
+    let central_key = match crate::central::jws::generate_key() {
+        Ok(k) => k,
+        Err(e) => {
+            writeln!(err, "demo: internal-error: {e}")?;
+            return Ok(super::Exit::Internal);
+        }
+    };
+    settings.central.require_signed_jobs = true;
+    settings.central.keys = crate::central::jws::Keyring::default();
+    if let Err(e) = settings
+        .central
+        .keys
+        .insert(DEMO_KID, central_key.verifying_key())
+    {
+        writeln!(err, "demo: internal-error: {e}")?;
+        return Ok(super::Exit::Internal);
+    }
     settings.daemon.device =
         match DeviceUri::parse(&format!("serial://{pty}?baud=115200&flow=none")) {
             Ok(u) => u,
@@ -159,7 +181,7 @@ pub(super) fn run(
         user: Some("demo-operator".to_owned()),
         json: false,
     };
-    let result = operate(&c, &settings, today, &live, out, err);
+    let result = operate(&c, &settings, &central_key, today, &live, out, err);
     running.shutdown.cancel();
     runtime.block_on(async {
         let _ = running.engine.await;
@@ -192,6 +214,7 @@ pub(super) fn run(
 fn operate(
     c: &ClientArgs,
     settings: &Settings,
+    central_key: &ed25519_dalek::SigningKey,
     today: Option<time::Date>,
     live: &mpsc::Receiver<String>,
     out: &mut dyn Write,
@@ -240,8 +263,17 @@ fn operate(
     let mut accepted = Vec::new();
     let mut refused = 0;
     for (name, text) in SAMPLES {
-        let bytes = text.as_bytes().to_vec();
-        let answer = match call(c, "POST", "/api/jobs", Some(bytes), err)? {
+        // Signed as the central office signs: a JWS over the exact job bytes, valid a day.
+        let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 86_400;
+        let signed = crate::central::jws::sign(text.as_bytes(), central_key, DEMO_KID, exp);
+        let answer = match call_typed(
+            c,
+            "POST",
+            "/api/jobs",
+            Some(signed.into_bytes()),
+            "application/jose",
+            err,
+        )? {
             Ok(a) => a,
             Err(exit) => return Ok(Err(exit)),
         };

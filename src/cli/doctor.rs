@@ -1,7 +1,7 @@
-//! `pstation doctor`: the station's self-check — configuration, data folder (writable, free
-//! space, lock), store (integrity, event log, schema), clock, and the printer (reachable,
-//! permitted, ready) — one line per check with OK or PROBLEM and what to do. Exit 0 only when the
-//! station can print.
+//! `pstation doctor`: the station's self-check — configuration, central office keys, data folder
+//! (writable, free space, lock), store (integrity, event log, schema), clock, and the printer
+//! (reachable, permitted, ready) — one line per check with OK or PROBLEM and what to do. Exit 0
+//! only when the station can print.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -72,6 +72,28 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     };
     if !super::apply_overrides(&mut settings, args.data_dir, args.device.as_deref(), err)? {
         return Ok(Exit::InvalidInput);
+    }
+    // The central office's keys: without one, every job is refused.
+    let central = &settings.central;
+    if !central.require_signed_jobs {
+        checks.push(Check::ok(
+            "keys",
+            "signatures not required (central.require_signed_jobs = false, a lab setting: unsigned jobs print)",
+        ));
+    } else if central.keys.is_empty() {
+        checks.push(Check::problem(
+            "keys",
+            "no central office key in [central] keys: every job will be refused (signature-unknown-key) — add the line `pstation keys generate` printed at the central office",
+        ));
+    } else {
+        checks.push(Check::ok(
+            "keys",
+            format!(
+                "{} central office key(s): {}",
+                central.keys.len(),
+                central.keys.kids().collect::<Vec<_>>().join(", ")
+            ),
+        ));
     }
     let data = settings.daemon.data_dir.clone();
     let mut daemon_running = false;

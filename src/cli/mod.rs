@@ -14,6 +14,7 @@ pub mod daemon;
 mod demo;
 mod diag;
 mod doctor;
+mod keys;
 mod ops;
 mod render;
 mod sim;
@@ -262,11 +263,46 @@ pub enum Command {
         #[command(subcommand)]
         action: DiagCommand,
     },
+    /// Central office keys (for integrators and tests): `keys generate --kid ID --out KEY.jwk`.
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Sign a job as the central office does: a compact JWS (EdDSA) of its exact bytes.
+    Sign {
+        /// The job JSON file (`-` for stdin).
+        job: PathBuf,
+        /// The private key (JWK) from `pstation keys generate`.
+        #[arg(long)]
+        key: PathBuf,
+        /// Seconds until the approval expires.
+        #[arg(long, default_value_t = 86_400)]
+        expires_in: u32,
+        /// Write the JWS here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Configuration tools.
     Config {
         /// What to do.
         #[command(subcommand)]
         action: ConfigAction,
+    },
+}
+
+/// `pstation keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Make a new Ed25519 key pair: the private key as a JWK file (mode 0600) and the line for
+    /// the stations' `[central] keys`.
+    Generate {
+        /// The key id the signatures will carry (e.g. co-2026-1).
+        #[arg(long)]
+        kid: String,
+        /// Where to write the private key (must not exist).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -519,6 +555,15 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             today,
         } => validate(&job, policy, config.as_deref(), today, out, err),
         Command::Config { action } => config_command(action, out, err),
+        Command::Keys {
+            action: KeysAction::Generate { kid, out: file },
+        } => keys::generate(&kid, &file, out, err),
+        Command::Sign {
+            job,
+            key,
+            expires_in,
+            out: file,
+        } => keys::sign(&job, &key, expires_in, file, out, err),
         Command::Serve {
             config,
             data_dir,

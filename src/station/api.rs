@@ -20,7 +20,7 @@ use serde_json::json;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::{Station, StationError, StationEvent};
+use super::{Station, StationError, StationEvent, Submission};
 use crate::store::{Action, BookletState, JobState, StoreError, Submitted};
 
 /// The largest request body (a job with its portrait is well under this).
@@ -97,6 +97,9 @@ impl From<StationError> for ApiError {
                 "shutting-down",
                 "the station is stopping",
             ),
+            StationError::Signature(e) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
+            }
             StationError::Store(e) => {
                 let status = match &e {
                     StoreError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -161,13 +164,17 @@ fn check_id(id: &str) -> Result<(), ApiError> {
     }
 }
 
-fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let ok = headers
+/// The request's media type, lower case, without parameters.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if ok {
+        .map(|v| v.trim().to_ascii_lowercase())
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    if media_type(headers).as_deref() == Some("application/json") {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -258,8 +265,18 @@ async fn submit(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    require_json(&headers)?;
-    match st.submit(body.to_vec(), &actor.0).await? {
+    let submission = match media_type(&headers).as_deref() {
+        Some("application/jose") => Submission::Signed(body.to_vec()),
+        Some("application/json") => Submission::Unsigned(body.to_vec()),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "send a signed job as Content-Type: application/jose (a compact JWS), or an unsigned one as application/json where the station allows it",
+            ));
+        }
+    };
+    match st.submit(submission, &actor.0).await? {
         Submitted::Created(job) => {
             Ok((StatusCode::CREATED, Json(json!({"job": job}))).into_response())
         }

@@ -165,6 +165,15 @@ pub struct StationOptions {
     pub today: Option<time::Date>,
 }
 
+/// A job as it arrives.
+#[derive(Debug, Clone)]
+pub enum Submission {
+    /// A compact JWS whose payload is the job (`Content-Type: application/jose`).
+    Signed(Vec<u8>),
+    /// The job JSON alone (accepted only when `central.require_signed_jobs` is false).
+    Unsigned(Vec<u8>),
+}
+
 /// Why a request to the station failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StationError {
@@ -174,6 +183,9 @@ pub enum StationError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Not signed, or not signed right, by the central office.
+    #[error(transparent)]
+    Signature(#[from] crate::central::jws::SignatureError),
     /// The blocking pool is gone (shutting down).
     #[error("shutting-down: the station is stopping")]
     ShuttingDown,
@@ -183,6 +195,7 @@ pub enum StationError {
 struct SubmitRequest {
     job_id: String,
     payload: Vec<u8>,
+    signature: Option<String>,
     booklet: String,
     actor: String,
     reply: tokio::sync::oneshot::Sender<Result<Submitted, StoreError>>,
@@ -214,6 +227,7 @@ fn submit_writer(
                 payload: &r.payload,
                 booklet: &r.booklet,
                 actor: &r.actor,
+                signature: r.signature.as_deref(),
             })
             .collect();
         match guard.submit_batch(&items) {
@@ -228,7 +242,14 @@ fn submit_writer(
                 // its own answer.
                 drop(items);
                 for r in group {
-                    let result = guard.submit(&r.job_id, &r.payload, &r.booklet, &r.actor);
+                    let item = crate::store::NewJob {
+                        job_id: &r.job_id,
+                        payload: &r.payload,
+                        booklet: &r.booklet,
+                        actor: &r.actor,
+                        signature: r.signature.as_deref(),
+                    };
+                    let result = guard.submit_item(&item);
                     let _ = r.reply.send(result.map_err(|e| classify(e, &dir)));
                 }
             }
@@ -426,8 +447,9 @@ impl Station {
 
     /// Validates `bytes` as a job (schema and station policy), then stores and queues it. The
     /// same job again returns the existing one; the same id with other content is refused.
-    pub async fn submit(&self, bytes: Vec<u8>, actor: &str) -> Result<Submitted, StationError> {
+    pub async fn submit(&self, body: Submission, actor: &str) -> Result<Submitted, StationError> {
         let renderer = self.renderer.clone();
+        let central = self.options.settings.central.clone();
         let today = self.options.today;
         let (dir, min_free) = (
             self.options.settings.daemon.data_dir.clone(),
@@ -435,6 +457,18 @@ impl Station {
         );
         let checked = tokio::task::spawn_blocking(move || {
             let settings = renderer.settings();
+            // The signature first: nothing of an unapproved job is even parsed.
+            let (bytes, signature) = match body {
+                Submission::Signed(compact) => {
+                    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                    let a = crate::central::jws::verify(&compact, &central.keys, now)?;
+                    (a.job, Some(a.detached))
+                }
+                Submission::Unsigned(_) if central.require_signed_jobs => {
+                    return Err(crate::central::jws::SignatureError::Required.into());
+                }
+                Submission::Unsigned(bytes) => (bytes, None),
+            };
             let job = job::parse_job(
                 &bytes,
                 &ValidateOptions {
@@ -450,15 +484,21 @@ impl Station {
             if let Some(problem) = disk_problem(&dir, min_free) {
                 return Err(StationError::Store(problem));
             }
-            Ok((job.job_id.clone(), job.document.number.clone(), bytes))
+            Ok((
+                job.job_id.clone(),
+                job.document.number.clone(),
+                bytes,
+                signature,
+            ))
         })
         .await
         .map_err(|_| StationError::ShuttingDown)?;
-        let (job_id, number, bytes) = checked?;
+        let (job_id, number, bytes, signature) = checked?;
         let (reply, answer) = tokio::sync::oneshot::channel();
         let request = SubmitRequest {
             job_id,
             payload: bytes,
+            signature,
             booklet: number,
             actor: actor.to_owned(),
             reply,

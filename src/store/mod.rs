@@ -47,7 +47,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Every schema change this project shipped, in order: migration `i` (0-based) takes a store from
 /// schema `i` to `i + 1`. Never edit a shipped entry — append a new one (and freeze a fixture
 /// store of the schema it replaces under `fixtures/store/`, see the fixtures README).
-const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /// The most booklets one batch may hold.
 pub const MAX_BATCH: u64 = 10_000;
@@ -206,6 +206,10 @@ pub struct Event {
     pub reason: Option<String>,
     /// The attempt concerned.
     pub attempt_id: Option<String>,
+    /// On a `submit` event: the central office's signature over the job bytes (a JWS with its
+    /// payload detached; it re-verifies against the stored payload). Schema 3.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// A job to store (see `Store::submit_batch`).
@@ -219,6 +223,8 @@ pub struct NewJob<'a> {
     pub booklet: &'a str,
     /// Who submitted it.
     pub actor: &'a str,
+    /// The central office's signature over `payload` (a detached JWS), when it was signed.
+    pub signature: Option<&'a str>,
 }
 
 /// What `submit` did.
@@ -370,6 +376,7 @@ pub struct Attempt {
 /// An event about to be appended.
 struct NewEvent<'a> {
     job_id: Option<&'a str>,
+    signature: Option<&'a str>,
     actor: &'a str,
     action: &'a str,
     from: Option<JobState>,
@@ -491,6 +498,9 @@ UPDATE attempts SET (ended_at, outcome) = (
     ORDER BY e.seq LIMIT 1
 );
 "#;
+
+/// Schema 3: the central office's signature of each submitted job, kept in its `submit` event.
+const SCHEMA_V3: &str = "ALTER TABLE events ADD COLUMN signature TEXT;";
 
 /// Splits a booklet number into its letter prefix and its digits (`X1234567` → `X`, 1234567,
 /// 7 digits).
@@ -689,8 +699,8 @@ impl Store {
 
     fn append_event(tx: &Connection, e: NewEvent<'_>) -> Result<(), StoreError> {
         tx.exec(
-            "INSERT INTO events (job_id, at, actor, action, from_state, to_state, reason, attempt_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO events (job_id, at, actor, action, from_state, to_state, reason, attempt_id, signature)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 e.job_id,
                 now(),
@@ -699,7 +709,8 @@ impl Store {
                 e.from.map(JobState::as_str),
                 e.to.map(JobState::as_str),
                 e.reason,
-                e.attempt_id
+                e.attempt_id,
+                e.signature
             ],
         )?;
         Ok(())
@@ -729,6 +740,7 @@ impl Store {
                 to: Some(to),
                 reason,
                 attempt_id: job.attempt_id.as_deref(),
+                signature: None,
             },
         )?;
         // The attempts table follows the same steps (the schema-2 migration derives it from the
@@ -785,17 +797,21 @@ impl Store {
         booklet: &str,
         actor: &str,
     ) -> Result<Submitted, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let result = Self::submit_in(
-            &tx,
-            self.submit_limit_pages,
+        self.submit_item(&NewJob {
             job_id,
             payload,
             booklet,
             actor,
-        )?;
+            signature: None,
+        })
+    }
+
+    /// `submit` of one `NewJob` (with its signature, if any), in its own transaction.
+    pub fn submit_item(&mut self, item: &NewJob<'_>) -> Result<Submitted, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let result = Self::submit_in(&tx, self.submit_limit_pages, item)?;
         tx.commit()?;
         result
     }
@@ -812,14 +828,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(items.len());
         for it in items {
-            results.push(Self::submit_in(
-                &tx,
-                self.submit_limit_pages,
-                it.job_id,
-                it.payload,
-                it.booklet,
-                it.actor,
-            )?);
+            results.push(Self::submit_in(&tx, self.submit_limit_pages, it)?);
         }
         tx.commit()?;
         Ok(results)
@@ -830,11 +839,15 @@ impl Store {
     fn submit_in(
         tx: &Connection,
         limit_pages: Option<i64>,
-        job_id: &str,
-        payload: &[u8],
-        booklet: &str,
-        actor: &str,
+        item: &NewJob<'_>,
     ) -> Result<Result<Submitted, StoreError>, StoreError> {
+        let NewJob {
+            job_id,
+            payload,
+            booklet,
+            actor,
+            signature,
+        } = *item;
         let sha = sha256_hex(payload);
         let existing: Option<String> = tx
             .row(
@@ -883,6 +896,7 @@ impl Store {
                 to: Some(JobState::Received),
                 reason: None,
                 attempt_id: None,
+                signature,
             },
         )?;
         Self::append_event(
@@ -895,6 +909,7 @@ impl Store {
                 to: Some(to),
                 reason,
                 attempt_id: None,
+                signature: None,
             },
         )?;
         Ok(Ok(Submitted::Created(Self::job_in(tx, job_id)?)))
@@ -929,6 +944,7 @@ impl Store {
                         to: Some(job.state),
                         reason,
                         attempt_id: job.attempt_id.as_deref(),
+                        signature: None,
                     },
                 )?;
             }
@@ -991,6 +1007,7 @@ impl Store {
                         to: None,
                         reason: Some(why),
                         attempt_id: job.attempt_id.as_deref(),
+                        signature: None,
                     },
                 )?;
             }
@@ -1031,6 +1048,7 @@ impl Store {
                     to: Some(job.state),
                     reason: Some("the number typed is not this job's booklet"),
                     attempt_id: None,
+                    signature: None,
                 },
             )?;
             tx.commit()?;
@@ -1055,6 +1073,7 @@ impl Store {
                 to: Some(job.state),
                 reason: None,
                 attempt_id: None,
+                signature: None,
             },
         )?;
         let job = Self::job_in(&tx, job_id)?;
@@ -1355,6 +1374,7 @@ impl Store {
                 to: None,
                 reason: Some(&format!("batch {batch_id}: {first}..{last} ({count})")),
                 attempt_id: None,
+                signature: None,
             },
         )?;
         // Jobs waiting for these booklets go back to the queue.
@@ -1507,7 +1527,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Event>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, job_id, at, actor, action, from_state, to_state, reason, attempt_id FROM events
+            "SELECT seq, job_id, at, actor, action, from_state, to_state, reason, attempt_id, signature FROM events
              WHERE seq > ?1 AND (?2 IS NULL OR job_id = ?2) ORDER BY seq LIMIT ?3",
         )?;
         let rows = stmt
@@ -1522,6 +1542,7 @@ impl Store {
                     to_state: r.get(6)?,
                     reason: r.get(7)?,
                     attempt_id: r.get(8)?,
+                    signature: r.get(9)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

@@ -1,0 +1,110 @@
+//! `pstation keys generate` and `pstation sign`: the central office's side of signed approvals,
+//! for integrators and tests — an Ed25519 key as a JWK file, and a job signed into a compact JWS.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{CmdResult, Exit};
+use crate::central::jws::{self, PrivateJwk};
+
+/// `pstation keys generate`: writes the private key (mode 0600, never overwriting) and prints the
+/// line for the station's `[central] keys`.
+pub(super) fn generate(
+    kid: &str,
+    out_file: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    if kid.is_empty()
+        || kid.len() > 64
+        || !kid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+    {
+        writeln!(
+            err,
+            "--kid: invalid-kid: {kid:?} must be 1 to 64 letters, digits or -_.:"
+        )?;
+        return Ok(Exit::InvalidInput);
+    }
+    let key = match jws::generate_key() {
+        Ok(k) => k,
+        Err(e) => {
+            writeln!(err, "keys: {e}")?;
+            return Ok(Exit::Internal);
+        }
+    };
+    let jwk = PrivateJwk::new(&key, kid);
+    let text = serde_json::to_string_pretty(&jwk).unwrap_or_default() + "\n";
+    let written = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(out_file)
+            .and_then(|mut f| {
+                f.write_all(text.as_bytes())?;
+                f.sync_all()
+            })
+    };
+    if let Err(e) = written {
+        writeln!(
+            err,
+            "{}: cannot write the key: {e} (an existing file is never overwritten)",
+            out_file.display()
+        )?;
+        return Ok(Exit::InvalidInput);
+    }
+    writeln!(
+        out,
+        "wrote the private key {} (keep it at the central office; never on a station)",
+        out_file.display()
+    )?;
+    writeln!(out, "add to each station's configuration, [central] keys:")?;
+    writeln!(out, "{{ kid = \"{kid}\", public_key = \"{}\" }}", jwk.x)?;
+    Ok(Exit::Ok)
+}
+
+/// `pstation sign JOB.json --key KEY.jwk`: the job's exact bytes as a compact JWS.
+pub(super) fn sign(
+    job: &Path,
+    key_file: &Path,
+    expires_in_s: u32,
+    out_file: Option<PathBuf>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let bytes = match super::read_job_bytes(job) {
+        Ok(b) => b,
+        Err(problem) => {
+            writeln!(err, "{problem}")?;
+            return Ok(Exit::InvalidInput);
+        }
+    };
+    let key = std::fs::read(key_file)
+        .map_err(|e| format!("cannot read: {e}"))
+        .and_then(|b| {
+            serde_json::from_slice::<PrivateJwk>(&b).map_err(|e| format!("not a JWK: {e}"))
+        })
+        .and_then(|jwk| jwk.signing_key().map(|k| (k, jwk.kid)));
+    let (key, kid) = match key {
+        Ok(k) => k,
+        Err(e) => {
+            writeln!(err, "{}: key: {e}", key_file.display())?;
+            return Ok(Exit::InvalidInput);
+        }
+    };
+    let exp = time::OffsetDateTime::now_utc().unix_timestamp() + i64::from(expires_in_s);
+    let compact = jws::sign(&bytes, &key, &kid, exp);
+    match out_file {
+        Some(p) => {
+            if let Err(e) = crate::fsio::write_atomic(&p, compact.as_bytes()) {
+                writeln!(err, "{}: cannot write: {e}", p.display())?;
+                return Ok(Exit::Unavailable);
+            }
+        }
+        None => writeln!(out, "{compact}")?,
+    }
+    Ok(Exit::Ok)
+}
