@@ -41,6 +41,12 @@ struct RawCentral {
     require_signed_jobs: bool,
     #[serde(default)]
     keys: Vec<RawKey>,
+    #[serde(default)]
+    station_id: String,
+    #[serde(default)]
+    status_webhook: String,
+    #[serde(default)]
+    status_webhook_token: String,
 }
 
 impl Default for RawCentral {
@@ -48,6 +54,9 @@ impl Default for RawCentral {
         Self {
             require_signed_jobs: true,
             keys: Vec::new(),
+            station_id: String::new(),
+            status_webhook: String::new(),
+            status_webhook_token: String::new(),
         }
     }
 }
@@ -151,6 +160,10 @@ pub struct CentralSettings {
     pub require_signed_jobs: bool,
     /// The central office's public keys by id (several during a key rotation).
     pub keys: crate::central::jws::Keyring,
+    /// This station's id in status reports (the host name when not configured).
+    pub station_id: String,
+    /// Where job status changes are delivered, if anywhere.
+    pub webhook: Option<crate::station::outbox::Webhook>,
 }
 
 /// Validated `[daemon]` settings.
@@ -408,6 +421,41 @@ impl RawConfig {
                 None
             }
         };
+        let c = &self.central;
+        let station_id = if c.station_id.is_empty() {
+            host_name()
+        } else {
+            c.station_id.clone()
+        };
+        if station_id.is_empty()
+            || station_id.len() > 64
+            || !station_id
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+        {
+            bad(
+                "central.station_id",
+                format!("{station_id:?} must be 1 to 64 letters, digits or -_."),
+            );
+        }
+        let hook = c.status_webhook.trim();
+        let webhook = if hook.is_empty() {
+            None
+        } else if (hook.starts_with("http://") || hook.starts_with("https://"))
+            && !hook.chars().any(char::is_whitespace)
+        {
+            Some(crate::station::outbox::Webhook {
+                url: hook.to_owned(),
+                token: (!c.status_webhook_token.is_empty()).then(|| c.status_webhook_token.clone()),
+                station_id: station_id.clone(),
+            })
+        } else {
+            bad(
+                "central.status_webhook",
+                format!("{hook:?} must be an http:// or https:// URL, or empty"),
+            );
+            None
+        };
         let mut keys = crate::central::jws::Keyring::default();
         for (i, k) in self.central.keys.iter().enumerate() {
             let path = format!("central.keys[{i}]");
@@ -466,6 +514,8 @@ impl RawConfig {
                 central: CentralSettings {
                     require_signed_jobs: self.central.require_signed_jobs,
                     keys,
+                    station_id,
+                    webhook,
                 },
                 daemon: DaemonSettings {
                     listen,
@@ -547,6 +597,17 @@ fn parse_offset(s: &str) -> Option<UtcOffset> {
     let m: i8 = s.get(4..6)?.parse().ok()?;
     let sign = if b[0] == b'-' { -1 } else { 1 };
     UtcOffset::from_hms(sign * h, sign * m, 0).ok()
+}
+
+/// This machine's host name, as a station id ("" when it has none usable).
+fn host_name() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .take(64)
+        .collect()
 }
 
 #[cfg(test)]

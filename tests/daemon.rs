@@ -2225,3 +2225,205 @@ fn only_jobs_signed_by_a_configured_key_are_accepted_and_the_signature_is_kept()
         .expect("the kept signature verifies");
     assert!(jws::verify_detached(detached, &job("SIG-1", "X7600009"), &ring).is_err());
 }
+
+/// A stand-in for the central office's status endpoint (a real HTTP server): answers 503 while
+/// down, records every request body while up, and checks the bearer token.
+struct CentralOffice {
+    up: std::sync::atomic::AtomicBool,
+    bad_auth: std::sync::atomic::AtomicUsize,
+    refused: std::sync::atomic::AtomicUsize,
+    got: std::sync::Mutex<Vec<Value>>,
+}
+
+fn start_central_office() -> (std::sync::Arc<CentralOffice>, String) {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    let central = Arc::new(CentralOffice {
+        up: false.into(),
+        bad_auth: 0.into(),
+        refused: 0.into(),
+        got: std::sync::Mutex::new(Vec::new()),
+    });
+    let state = central.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let app = axum::Router::new().route(
+                "/status",
+                axum::routing::post(
+                    move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                        let c = state.clone();
+                        async move {
+                            if headers.get("authorization").and_then(|v| v.to_str().ok())
+                                != Some("Bearer status-secret")
+                            {
+                                c.bad_auth.fetch_add(1, Ordering::SeqCst);
+                                return axum::http::StatusCode::UNAUTHORIZED;
+                            }
+                            if !c.up.load(Ordering::SeqCst) {
+                                c.refused.fetch_add(1, Ordering::SeqCst);
+                                return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                            }
+                            let v: Value = serde_json::from_slice(&body).expect("JSON status");
+                            c.got.lock().expect("lock").push(v);
+                            axum::http::StatusCode::NO_CONTENT
+                        }
+                    },
+                ),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr")).expect("send");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    let addr = rx.recv().expect("central office address");
+    (central, format!("http://{addr}/status"))
+}
+
+#[test]
+fn status_changes_reach_the_central_office_in_order_at_least_once_across_an_outage_and_a_kill() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &["--baud", "0"]);
+    let (central, url) = start_central_office();
+    let config = dir.path().join("status.toml");
+    std::fs::write(
+        &config,
+        lab_toml()
+            .replace(
+                "require_booklet_confirmation = true",
+                "require_booklet_confirmation = false",
+            )
+            .replace("station_id = \"\"", "station_id = \"MPP-TEST-01\"")
+            .replace(
+                "status_webhook = \"\"",
+                &format!("status_webhook = \"{url}\""),
+            )
+            .replace(
+                "status_webhook_token = \"\"",
+                "status_webhook_token = \"status-secret\"",
+            ),
+    )
+    .expect("config");
+    let data = dir.path().join("data");
+    let (serve, base, _) = start_serve(&data, &device, &config);
+    let (s, _) = post(
+        &base,
+        "/api/booklets/batches",
+        json!({"first": "X7700000", "last": "X7700009"}),
+    );
+    assert_eq!(s, 201);
+    let template =
+        std::fs::read_to_string(fixture("jobs/valid/santoso-budi.json")).expect("fixture");
+    let ids = ["ST-0", "ST-1", "ST-2"];
+    for (i, id) in ids.iter().enumerate() {
+        let (s, v) = submit_as(&base, &template, id, &format!("X770000{i}"));
+        assert_eq!(s, 201, "{v}");
+    }
+    // The central office is down: printing goes on, the changes wait in the outbox.
+    until("all printed", || jobs_in(&base, "printed").len() == 3);
+    until("the station tried and was refused", || {
+        central.refused.load(Ordering::SeqCst) > 0
+    });
+    let backlog = |base: &str| -> u64 {
+        let mut resp = ureq::get(&format!("{base}/metrics"))
+            .call()
+            .expect("scrape");
+        let text = resp.body_mut().read_to_string().expect("text");
+        text.lines()
+            .find_map(|l| l.strip_prefix("pstation_outbox_backlog ")?.parse().ok())
+            .expect("pstation_outbox_backlog")
+    };
+    // received, queued, printing, printed for each job.
+    assert_eq!(backlog(&base), 12);
+    let (s, _) = post(&base, "/api/jobs/ST-0/verify", json!({}));
+    assert_eq!(s, 200);
+    // Killed (no chance to send anything more), restarted: the outbox is still there.
+    drop(serve);
+    let (_serve, base, _) = start_serve(&data, &device, &config);
+    assert_eq!(backlog(&base), 13);
+    central.up.store(true, Ordering::SeqCst);
+    until("everything delivered", || backlog(&base) == 0);
+    assert_eq!(central.bad_auth.load(Ordering::SeqCst), 0);
+
+    // Every change arrived (at least once), each job's in the order of its event log.
+    let got = central.got.lock().expect("lock").clone();
+    let mut seen = std::collections::BTreeMap::new();
+    let mut last_id = 0;
+    for body in &got {
+        assert_eq!(body["station_id"], "MPP-TEST-01", "{body}");
+        for e in body["events"].as_array().expect("events") {
+            let id = e["event_id"].as_i64().expect("event_id");
+            assert!(id > last_id, "event ids only go up: {id} after {last_id}");
+            last_id = id;
+            seen.insert(id, e.clone());
+        }
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let states: Vec<&str> = seen
+            .values()
+            .filter(|e| e["job_id"] == *id)
+            .map(|e| e["state"].as_str().expect("state"))
+            .collect();
+        let (_, v) = get(&base, &format!("/api/jobs/{id}"));
+        let logged: Vec<&str> = v["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter_map(|e| e["to_state"].as_str())
+            .collect();
+        assert_eq!(states, logged, "{id}");
+        let mut expected = vec!["received", "queued", "printing", "printed"];
+        if i == 0 {
+            expected.push("completed");
+        }
+        assert_eq!(states, expected, "{id}");
+        assert!(
+            seen.values()
+                .filter(|e| e["job_id"] == *id)
+                .all(|e| e["booklet"] == format!("X770000{i}"))
+        );
+    }
+
+    // doctor: the central office answers; an unreachable one is a warning, not a stop.
+    let data_s = data.display().to_string();
+    let (code, text) = doctor(&[
+        "--config",
+        &config.display().to_string(),
+        "--data-dir",
+        &data_s,
+    ]);
+    assert!(
+        text.contains(&format!("OK       central office: {url} answers (HTTP")),
+        "{text}"
+    );
+    let unreachable = dir.path().join("unreachable.toml");
+    std::fs::write(
+        &unreachable,
+        std::fs::read_to_string(&config)
+            .expect("config")
+            .replace(&url, "http://127.0.0.1:9/status"),
+    )
+    .expect("config");
+    let (code2, text) = doctor(&[
+        "--config",
+        &unreachable.display().to_string(),
+        "--data-dir",
+        &data_s,
+    ]);
+    assert!(
+        text.contains("WARNING  central office: http://127.0.0.1:9/status: status-unreachable"),
+        "{text}"
+    );
+    assert_eq!(
+        code, code2,
+        "an unreachable central office does not change the verdict"
+    );
+}

@@ -576,6 +576,21 @@ fn every_earlier_schema_migrates_at_open_keeping_every_job_booklet_and_event() {
         store
             .end_attempt_with("MIG-REQUEUED", &aid, &AttemptEnd::Printed, Some(transfer))
             .expect("end");
+        // The outbox starts empty at the migration (history was never promised) and fills from
+        // the first change after it.
+        let outbox = store.outbox_pending(100).expect("outbox");
+        let states: Vec<(&str, &str)> = outbox
+            .iter()
+            .map(|e| (e.job_id.as_str(), e.state.as_str()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("MIG-PRINTING", "needs-verification"),
+                ("MIG-REQUEUED", "printing"),
+                ("MIG-REQUEUED", "printed")
+            ]
+        );
         let a2 = &store.attempts(Some("MIG-REQUEUED"), 1).expect("attempts")[0];
         assert_eq!((a2.bytes_sent, a2.transfer_ms), (Some(123_456), Some(789)));
         assert_eq!(a2.outcome.as_deref(), Some("printed"));

@@ -42,6 +42,8 @@ pub struct Running {
     pub engine: JoinHandle<()>,
     /// The HTTP server task.
     pub server: JoinHandle<()>,
+    /// The status delivery task, when a webhook is configured.
+    pub outbox: Option<JoinHandle<()>>,
     /// Jobs moved to needs-verification at start.
     pub recovered: Vec<String>,
     /// The data folder's lock, held while the daemon runs.
@@ -150,6 +152,20 @@ pub async fn start(
         engine::run(station.clone(), shutdown.clone())
             .instrument(tracing::info_span!("engine", printer = %printer)),
     );
+    // Status back to the central office, when it has given a webhook.
+    let outbox = station
+        .options
+        .settings
+        .central
+        .webhook
+        .clone()
+        .map(|hook| {
+            tokio::spawn(crate::station::outbox::run(
+                station.clone(),
+                hook,
+                shutdown.clone(),
+            ))
+        });
     let app = api::router(station.clone());
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
@@ -167,6 +183,7 @@ pub async fn start(
         shutdown,
         engine,
         server,
+        outbox,
         recovered,
         lock,
     })
@@ -216,6 +233,9 @@ pub(super) fn run(args: ServeArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         running.shutdown.cancel();
         let _ = running.engine.await;
         let _ = running.server.await;
+        if let Some(outbox) = running.outbox {
+            let _ = outbox.await;
+        }
         writeln!(out, "stopped")?;
         Ok(Exit::Ok)
     })

@@ -1,6 +1,7 @@
 //! `pstation doctor`: the station's self-check — configuration, central office keys, data folder
 //! (writable, free space, lock), store (integrity, event log, schema), clock, and the printer
-//! (reachable, permitted, ready) — one line per check with OK or PROBLEM and what to do. Exit 0
+//! (reachable, permitted, ready), and whether the central office's status webhook answers — one
+//! line per check with OK, WARNING (does not stop printing) or PROBLEM and what to do. Exit 0
 //! only when the station can print.
 
 use std::io::Write;
@@ -26,6 +27,8 @@ pub struct DoctorArgs {
 struct Check {
     name: &'static str,
     problem: Option<String>,
+    /// A problem that does not stop printing (shown as WARNING; the exit status ignores it).
+    warning: bool,
     detail: String,
 }
 
@@ -34,6 +37,7 @@ impl Check {
         Self {
             name,
             problem: None,
+            warning: false,
             detail: detail.into(),
         }
     }
@@ -42,7 +46,15 @@ impl Check {
         Self {
             name,
             problem: Some(what.into()),
+            warning: false,
             detail: String::new(),
+        }
+    }
+
+    fn warning(name: &'static str, what: impl Into<String>) -> Self {
+        Self {
+            warning: true,
+            ..Self::problem(name, what)
         }
     }
 }
@@ -94,6 +106,26 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
                 central.keys.kids().collect::<Vec<_>>().join(", ")
             ),
         ));
+    }
+    // The central office's status webhook: reachable (any HTTP answer) or not configured.
+    match &central.webhook {
+        None => checks.push(Check::ok(
+            "central office",
+            "no status webhook configured (central.status_webhook): status changes wait in the outbox",
+        )),
+        Some(hook) => match crate::station::outbox::probe(&hook.url) {
+            Ok(status) => checks.push(Check::ok(
+                "central office",
+                format!("{} answers (HTTP {status})", hook.url),
+            )),
+            Err(e) => checks.push(Check::warning(
+                "central office",
+                format!(
+                    "{}: {e}; status changes wait in the outbox and are sent when it answers (printing goes on)",
+                    hook.url
+                ),
+            )),
+        },
     }
     let data = settings.daemon.data_dir.clone();
     let mut daemon_running = false;
@@ -242,6 +274,7 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     for c in &checks {
         match &c.problem {
             None => writeln!(out, "OK       {}: {}", c.name, c.detail)?,
+            Some(p) if c.warning => writeln!(out, "WARNING  {}: {p}", c.name)?,
             Some(p) => {
                 failed = true;
                 writeln!(out, "PROBLEM  {}: {p}", c.name)?;

@@ -234,17 +234,20 @@ async fn health(State(st): State<Arc<Station>>) -> Json<serde_json::Value> {
 
 /// Prometheus metrics (OpenMetrics text).
 async fn metrics(State(st): State<Arc<Station>>) -> Result<Response, ApiError> {
-    let (jobs, booklets) = st
-        .db(|s| Ok((s.job_counts()?, s.booklet_counts()?)))
+    let (jobs, booklets, backlog) = st
+        .db(|s| Ok((s.job_counts()?, s.booklet_counts()?, s.outbox_backlog()?)))
         .await?;
     let view = st.printer().borrow().clone();
-    let text = st.metrics.render(&jobs, &booklets, &view).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal-error",
-            format!("metrics: {e}"),
-        )
-    })?;
+    let text = st
+        .metrics
+        .render(&jobs, &booklets, backlog, &view)
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal-error",
+                format!("metrics: {e}"),
+            )
+        })?;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

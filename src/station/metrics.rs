@@ -1,8 +1,8 @@
 //! The station's Prometheus metrics (`GET /metrics`, OpenMetrics text): counts read from the
-//! store at scrape time (jobs by state, booklets by state), the printer's state, reasons and link
-//! from its live view, print and transfer durations and link bytes observed by the engine, and
-//! API errors by code. Labels hold only fixed vocabulary words — never a job id, a name or a
-//! number.
+//! store at scrape time (jobs by state, booklets by state, the status outbox's backlog), the
+//! printer's state, reasons and link from its live view, print and transfer durations and link
+//! bytes observed by the engine, and API errors by code. Labels hold only fixed vocabulary
+//! words — never a job id, a name or a number.
 
 use std::sync::LazyLock;
 
@@ -77,6 +77,7 @@ pub struct Metrics {
     printer_state: Family<StateLabel, Gauge>,
     printer_reasons: Family<ReasonLabel, Gauge>,
     link_up: Gauge,
+    outbox_backlog: Gauge,
     /// Seconds from an attempt's first byte to its outcome, by outcome.
     pub print_seconds: Family<OutcomeLabel, Histogram, fn() -> Histogram>,
     /// Seconds from a job's first byte on the link to its last.
@@ -131,6 +132,12 @@ impl Metrics {
             "1 when the link to the printer is up",
             link_up.clone(),
         );
+        let outbox_backlog = Gauge::default();
+        registry.register(
+            "outbox_backlog",
+            "Job status changes not yet delivered to the central office",
+            outbox_backlog.clone(),
+        );
         let print_seconds =
             Family::<OutcomeLabel, Histogram, fn() -> Histogram>::new_with_constructor(
                 print_buckets,
@@ -165,6 +172,7 @@ impl Metrics {
             printer_state,
             printer_reasons,
             link_up,
+            outbox_backlog,
             print_seconds,
             transfer_seconds,
             link_bytes,
@@ -192,8 +200,10 @@ impl Metrics {
         &self,
         jobs: &[(JobState, u64)],
         booklets: &[(BookletState, u64)],
+        outbox_backlog: u64,
         printer: &PrinterView,
     ) -> Result<String, std::fmt::Error> {
+        self.outbox_backlog.set(gauge(outbox_backlog));
         for state in JobState::ALL {
             let n = jobs
                 .iter()

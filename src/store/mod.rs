@@ -47,7 +47,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Every schema change this project shipped, in order: migration `i` (0-based) takes a store from
 /// schema `i` to `i + 1`. Never edit a shipped entry — append a new one (and freeze a fixture
 /// store of the schema it replaces under `fixtures/store/`, see the fixtures README).
-const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 /// The most booklets one batch may hold.
 pub const MAX_BATCH: u64 = 10_000;
@@ -354,6 +354,21 @@ pub struct Transfer {
     pub duration: std::time::Duration,
 }
 
+/// A job status change waiting for (or given to) the central office (`outbox` table).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxEntry {
+    /// Unique and increasing per station: the central office's de-duplication key.
+    pub event_id: i64,
+    /// The job.
+    pub job_id: String,
+    /// Its new state.
+    pub state: String,
+    /// The job's booklet (passport) number.
+    pub booklet: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+}
+
 /// One print attempt (`attempts` table).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Attempt {
@@ -501,6 +516,22 @@ UPDATE attempts SET (ended_at, outcome) = (
 
 /// Schema 3: the central office's signature of each submitted job, kept in its `submit` event.
 const SCHEMA_V3: &str = "ALTER TABLE events ADD COLUMN signature TEXT;";
+
+/// Schema 4: the outbox of job status changes for the central office. Every job event that
+/// changes a state adds a row in the same transaction; the delivery task sends them in order and
+/// marks them delivered. Older stores start with an empty outbox (their history was never
+/// promised to anyone).
+const SCHEMA_V4: &str = r#"
+CREATE TABLE outbox (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id       TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    booklet      TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    delivered_at TEXT
+);
+CREATE INDEX outbox_pending ON outbox(seq) WHERE delivered_at IS NULL;
+"#;
 
 /// Splits a booklet number into its letter prefix and its digits (`X1234567` → `X`, 1234567,
 /// 7 digits).
@@ -698,6 +729,15 @@ impl Store {
     }
 
     fn append_event(tx: &Connection, e: NewEvent<'_>) -> Result<(), StoreError> {
+        // A job's state change is also news for the central office: the outbox row commits
+        // with the event or not at all.
+        if let (Some(job_id), Some(to)) = (e.job_id, e.to) {
+            tx.exec(
+                "INSERT INTO outbox (job_id, state, booklet, at)
+                 SELECT job_id, ?2, booklet, ?3 FROM jobs WHERE job_id = ?1",
+                params![job_id, to.as_str(), now()],
+            )?;
+        }
         tx.exec(
             "INSERT INTO events (job_id, at, actor, action, from_state, to_state, reason, attempt_id, signature)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -1600,6 +1640,45 @@ impl Store {
             .into_iter()
             .filter_map(|(s, n)| Some((parse(&s)?, n.max(0) as u64)))
             .collect())
+    }
+
+    /// The oldest `limit` status changes not yet delivered to the central office, in order.
+    pub fn outbox_pending(&self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, job_id, state, booklet, at FROM outbox
+             WHERE delivered_at IS NULL ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok(OutboxEntry {
+                    event_id: r.get(0)?,
+                    job_id: r.get(1)?,
+                    state: r.get(2)?,
+                    booklet: r.get(3)?,
+                    at: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Marks every undelivered status change up to `event_id` (inclusive) as delivered.
+    pub fn outbox_delivered(&mut self, up_to: i64) -> Result<(), StoreError> {
+        self.conn.exec(
+            "UPDATE outbox SET delivered_at = ?2 WHERE seq <= ?1 AND delivered_at IS NULL",
+            params![up_to, now()],
+        )?;
+        Ok(())
+    }
+
+    /// How many status changes wait for delivery.
+    pub fn outbox_backlog(&self) -> Result<u64, StoreError> {
+        let n: i64 = self.conn.row(
+            "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
     }
 
     /// The last `limit` printer statuses, newest first: (at, state, reasons, link).

@@ -1,0 +1,146 @@
+//! Status back to the central office: the delivery task of the store's outbox. Every job state
+//! change is an outbox row committed with its event; this task POSTs them, oldest first, in
+//! batches to the configured webhook and marks a batch delivered only after a 2xx answer.
+//!
+//! Guarantees: at least once (a crash between the answer and the mark sends the batch again;
+//! `event_id` is the central office's de-duplication key), in order per job (and overall: a
+//! batch that fails is retried, whole, before anything newer), across restarts (the rows are in
+//! the store). Failures back off exponentially from 1 s to 60 s; printing never waits on this.
+//! The HTTP call is blocking (ureq) and runs on the blocking pool, never on the runtime.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::Station;
+
+/// Status changes sent in one request.
+pub const BATCH: u32 = 100;
+
+/// How often an idle task looks for new rows.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+/// The longest wait between failed attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Where status goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// `http://` or `https://` URL.
+    pub url: String,
+    /// Sent as `Authorization: Bearer …` when set.
+    pub token: Option<String>,
+    /// This station's id, in every request.
+    pub station_id: String,
+}
+
+/// Why one delivery failed (logged with its code; the rows stay pending).
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// No connection, timeout, TLS failure.
+    #[error("status-unreachable: {0} — check the network and central.status_webhook")]
+    Unreachable(String),
+    /// The central office answered, but not 2xx.
+    #[error("status-refused: the central office answered HTTP {0}")]
+    Refused(u16),
+}
+
+impl DeliveryError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unreachable(_) => "status-unreachable",
+            Self::Refused(_) => "status-refused",
+        }
+    }
+}
+
+/// Runs until `shutdown`.
+pub async fn run(station: Arc<Station>, hook: Webhook, shutdown: CancellationToken) {
+    let mut backoff = Duration::from_secs(1);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    while !shutdown.is_cancelled() {
+        let batch = match station.db(|s| s.outbox_pending(BATCH)).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the outbox");
+                pause(&shutdown, backoff).await;
+                continue;
+            }
+        };
+        let Some(last) = batch.last().map(|e| e.event_id) else {
+            pause(&shutdown, IDLE_POLL).await;
+            continue;
+        };
+        let body = json!({"station_id": hook.station_id, "events": batch});
+        let (agent2, hook2) = (agent.clone(), hook.clone());
+        let sent = tokio::task::spawn_blocking(move || post(&agent2, &hook2, &body))
+            .await
+            .unwrap_or_else(|e| Err(DeliveryError::Unreachable(e.to_string())));
+        match sent {
+            Ok(()) => {
+                backoff = Duration::from_secs(1);
+                if let Err(e) = station.db(move |s| s.outbox_delivered(last)).await {
+                    // Sent but not marked: it goes again (at least once).
+                    tracing::error!(error = %e, "cannot mark status as delivered");
+                }
+                tracing::debug!(events = batch.len(), up_to = last, "status delivered");
+            }
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, pending_from = batch[0].event_id, "status not delivered; retrying");
+                pause(&shutdown, backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+fn post(
+    agent: &ureq::Agent,
+    hook: &Webhook,
+    body: &serde_json::Value,
+) -> Result<(), DeliveryError> {
+    let mut req = agent
+        .post(&hook.url)
+        .header("content-type", "application/json");
+    if let Some(t) = &hook.token {
+        req = req.header("authorization", &format!("Bearer {t}"));
+    }
+    let resp = req
+        .send_json(body)
+        .map_err(|e| DeliveryError::Unreachable(e.to_string()))?;
+    let status = resp.status().as_u16();
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(DeliveryError::Refused(status))
+    }
+}
+
+async fn pause(shutdown: &CancellationToken, d: Duration) {
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = tokio::time::sleep(d) => {}
+    }
+}
+
+/// Whether the central office's webhook answers at all (for `pstation doctor`): any HTTP answer
+/// counts as reachable; the error says what failed otherwise.
+pub fn probe(url: &str) -> Result<u16, DeliveryError> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    agent
+        .head(url)
+        .call()
+        .map(|r| r.status().as_u16())
+        .map_err(|e| DeliveryError::Unreachable(e.to_string()))
+}
