@@ -130,7 +130,12 @@ pub(super) fn call_typed(
 fn refused(status: u16, v: &Value, err: &mut dyn Write) -> CmdResult {
     let code = v["error"]["code"].as_str().unwrap_or("error");
     let message = v["error"]["message"].as_str().unwrap_or("");
-    writeln!(err, "{code}: {message}")?;
+    // Most messages already start with their code.
+    if message.starts_with(&format!("{code}:")) {
+        writeln!(err, "{message}")?;
+    } else {
+        writeln!(err, "{code}: {message}")?;
+    }
     if let Some(problems) = v["error"]["problems"].as_array() {
         for p in problems {
             writeln!(
