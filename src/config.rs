@@ -32,6 +32,36 @@ struct RawConfig {
     /// then requires signed jobs, with no keys yet: `pstation doctor` says so).
     #[serde(default)]
     central: RawCentral,
+    /// Added with tokens: a configuration written before it keeps loading (and then requires
+    /// tokens, with no users yet: `pstation doctor` says so).
+    #[serde(default)]
+    api: RawApi,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    #[serde(default = "default_true")]
+    require_tokens: bool,
+    #[serde(default)]
+    users: Vec<RawUser>,
+}
+
+impl Default for RawApi {
+    fn default() -> Self {
+        Self {
+            require_tokens: true,
+            users: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    name: String,
+    role: String,
+    token_sha256: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,6 +181,18 @@ pub struct Settings {
     pub daemon: DaemonSettings,
     /// The central office: signed approvals.
     pub central: CentralSettings,
+    /// Who may use the HTTP API.
+    pub api: ApiSettings,
+}
+
+/// Validated `[api]` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiSettings {
+    /// Every request but health and metrics needs a user's bearer token (`false` only in a lab:
+    /// then anyone who can reach the API may do anything, named by `X-Pstation-User`).
+    pub require_tokens: bool,
+    /// The users.
+    pub users: Vec<crate::central::auth::User>,
 }
 
 /// Validated `[central]` settings.
@@ -456,6 +498,58 @@ impl RawConfig {
             );
             None
         };
+        let mut users: Vec<crate::central::auth::User> = Vec::new();
+        for (i, u) in self.api.users.iter().enumerate() {
+            let path = format!("api.users[{i}]");
+            let name_ok = !u.name.is_empty()
+                && u.name.len() <= 64
+                && u.name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            if !name_ok {
+                bad(
+                    &format!("{path}.name"),
+                    format!("{:?} must be 1-64 of A-Z a-z 0-9 . _ -", u.name),
+                );
+                continue;
+            }
+            if users.iter().any(|x| x.name == u.name) {
+                bad(
+                    &format!("{path}.name"),
+                    format!("two users are named {:?}", u.name),
+                );
+                continue;
+            }
+            let Some(role) = crate::central::auth::Role::parse(&u.role) else {
+                bad(
+                    &format!("{path}.role"),
+                    format!(
+                        "{:?} is not a role: central, operator, supervisor, technician or admin",
+                        u.role
+                    ),
+                );
+                continue;
+            };
+            let Some(token_sha256) = crate::central::auth::parse_hash(&u.token_sha256) else {
+                bad(
+                    &format!("{path}.token_sha256"),
+                    "must be 64 hex digits — paste the line `pstation token new` printed (never the token itself)".to_owned(),
+                );
+                continue;
+            };
+            if users.iter().any(|x| x.token_sha256 == token_sha256) {
+                bad(
+                    &format!("{path}.token_sha256"),
+                    "two users have the same token".to_owned(),
+                );
+                continue;
+            }
+            users.push(crate::central::auth::User {
+                name: u.name.clone(),
+                role,
+                token_sha256,
+            });
+        }
         let mut keys = crate::central::jws::Keyring::default();
         for (i, k) in self.central.keys.iter().enumerate() {
             let path = format!("central.keys[{i}]");
@@ -511,6 +605,10 @@ impl RawConfig {
                 Some(listen),
                 Some(device),
             ) if problems.is_empty() => Ok(Settings {
+                api: ApiSettings {
+                    require_tokens: self.api.require_tokens,
+                    users,
+                },
                 central: CentralSettings {
                     require_signed_jobs: self.central.require_signed_jobs,
                     keys,

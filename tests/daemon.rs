@@ -149,12 +149,15 @@ fn start_sim_pty(dir: &Path, out: &Path, extra: &[&str]) -> (Proc, String) {
     )
 }
 
-/// A configuration with booklet confirmation off (so a job prints as soon as it is queued).
-/// The embedded default, for a lab: unsigned jobs accepted (the signature tests sign theirs).
+/// The embedded default, for a lab: unsigned jobs accepted and no API tokens (the signature
+/// and roles tests configure theirs).
 fn lab_toml() -> String {
     let text = pstation::config::DEFAULT_TOML
-        .replace("require_signed_jobs = true", "require_signed_jobs = false");
-    assert_ne!(text, pstation::config::DEFAULT_TOML);
+        .replace("require_signed_jobs = true", "require_signed_jobs = false")
+        .replace("require_tokens = true", "require_tokens = false");
+    assert!(
+        text.contains("require_signed_jobs = false") && text.contains("require_tokens = false")
+    );
     text
 }
 
@@ -172,7 +175,9 @@ fn signed_config(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
         .lines()
         .find(|l| l.starts_with("{ kid = "))
         .expect("the configuration line");
+    // Tokens are the roles test's concern; here anyone local may call the API.
     let text = pstation::config::DEFAULT_TOML
+        .replace("require_tokens = true", "require_tokens = false")
         .replace("keys = []", &format!("keys = [{line}]"))
         .replace(
             "require_booklet_confirmation = true",
@@ -184,6 +189,7 @@ fn signed_config(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (path, key)
 }
 
+/// A lab configuration with booklet confirmation off (so a job prints as soon as it is queued).
 fn config_without_confirmation(dir: &Path) -> std::path::PathBuf {
     let text = lab_toml().replace(
         "require_booklet_confirmation = true",
@@ -1614,7 +1620,8 @@ fn doctor_passes_a_healthy_station_and_names_each_broken_condition() {
     let (code, text) = doctor(&["--data-dir", &data_s, "--device", &device]);
     assert_eq!(code, Some(1), "{text}");
     assert!(
-        text.contains("PROBLEM  keys: no central office key in [central] keys"),
+        text.contains("PROBLEM  keys: no central office key in [central] keys")
+            && text.contains("PROBLEM  api users: no user in [api] users"),
         "{text}"
     );
 
@@ -2426,4 +2433,238 @@ fn status_changes_reach_the_central_office_in_order_at_least_once_across_an_outa
         code, code2,
         "an unreachable central office does not change the verdict"
     );
+}
+
+/// `pstation token new`: (the token, the `[api] users` line).
+fn new_token(name: &str, role: &str) -> (String, String) {
+    let (code, out, err) =
+        crate::util::run(pstation().args(["token", "new", "--name", name, "--role", role]));
+    assert_eq!(code, 0, "{err}");
+    let token = out
+        .lines()
+        .find_map(|l| {
+            l.split_once("it is not shown again): ")
+                .map(|x| x.1.to_owned())
+        })
+        .expect("token line");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("{ name = "))
+        .expect("config line")
+        .to_owned();
+    assert!(
+        !line.contains(&token),
+        "the configuration line holds no token"
+    );
+    (token, line)
+}
+
+/// (user or raw Authorization value, method, path, body, expected status).
+type Case<'a> = (Option<&'a str>, &'a str, &'a str, &'a [u8], u16);
+
+#[test]
+fn tokens_and_roles_decide_who_may_do_what_and_refusals_leak_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &["--baud", "0"]);
+    let users = [
+        ("co", "central"),
+        ("ani", "operator"),
+        ("budi", "operator"),
+        ("sari", "supervisor"),
+        ("tek", "technician"),
+        ("root", "admin"),
+    ];
+    let mut tokens = std::collections::HashMap::new();
+    let mut lines = Vec::new();
+    for (name, role) in users {
+        let (t, l) = new_token(name, role);
+        tokens.insert(name, t);
+        lines.push(l);
+    }
+    let config = dir.path().join("roles.toml");
+    std::fs::write(
+        &config,
+        pstation::config::DEFAULT_TOML
+            .replace("require_signed_jobs = true", "require_signed_jobs = false")
+            .replace(
+                "require_booklet_confirmation = true",
+                "require_booklet_confirmation = false",
+            )
+            .replace("users = []", &format!("users = [{}]", lines.join(", "))),
+    )
+    .expect("config");
+    let data = dir.path().join("data");
+    let (_serve, base, _) = start_serve(&data, &device, &config);
+    let call =
+        |who: Option<&str>, method: &str, path: &str, body: &[u8], extra: &[(&str, &str)]| {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            let url = format!("{base}{path}");
+            let auth = who.map(|w| match tokens.get(w) {
+                Some(t) => format!("Bearer {t}"),
+                None => w.to_owned(), // a raw header value
+            });
+            let mut resp = if method == "GET" {
+                let mut r = agent.get(&url);
+                if let Some(a) = &auth {
+                    r = r.header("authorization", a);
+                }
+                r.call()
+            } else {
+                let mut r = agent.post(&url).header("content-type", "application/json");
+                if let Some(a) = &auth {
+                    r = r.header("authorization", a);
+                }
+                for (k, v) in extra {
+                    r = r.header(*k, *v);
+                }
+                r.send(body)
+            }
+            .expect("request");
+            let status = resp.status().as_u16();
+            let text = resp.body_mut().read_to_string().unwrap_or_default();
+            (status, text)
+        };
+    let template =
+        std::fs::read_to_string(fixture("jobs/valid/santoso-budi.json")).expect("fixture");
+    let job = |id: &str, n: &str| {
+        template
+            .replace("SMD-2026-000123", id)
+            .replace("X1234567", n)
+    };
+    let batch = br#"{"first": "X7800000", "last": "X7800009"}"#;
+
+    // Who may do what: (user, method, path, body, expected status).
+    let j1 = job("ROLE-1", "X7800001");
+    let j2 = job("ROLE-2", "X7800002");
+    let table: Vec<Case> = vec![
+        (None, "GET", "/api/health", b"", 200),
+        (None, "GET", "/metrics", b"", 200),
+        (None, "GET", "/api/jobs", b"", 401),
+        (Some("Bearer not-a-token"), "GET", "/api/jobs", b"", 401),
+        (Some("Basic YWxpOnB3"), "GET", "/api/jobs", b"", 401),
+        (Some("ani"), "POST", "/api/booklets/batches", batch, 201),
+        (Some("tek"), "POST", "/api/booklets/batches", batch, 403),
+        (Some("ani"), "POST", "/api/jobs", j1.as_bytes(), 403),
+        (Some("tek"), "POST", "/api/jobs", j1.as_bytes(), 403),
+        (Some("co"), "POST", "/api/jobs", j1.as_bytes(), 201),
+        (Some("root"), "POST", "/api/jobs", j2.as_bytes(), 201),
+        (Some("co"), "GET", "/api/jobs/ROLE-1", b"", 200),
+        (Some("tek"), "GET", "/api/jobs/ROLE-1", b"", 200),
+        (Some("co"), "GET", "/api/printer", b"", 403),
+        (Some("tek"), "GET", "/api/printer", b"", 200),
+        (Some("co"), "GET", "/api/booklets/reconcile", b"", 403),
+        (Some("co"), "GET", "/api/events", b"", 403),
+        (Some("co"), "POST", "/api/jobs/ROLE-1/hold", b"{}", 403),
+        (Some("tek"), "POST", "/api/jobs/ROLE-1/hold", b"{}", 403),
+    ];
+    for (who, method, path, body, expected) in &table {
+        let (status, text) = call(*who, method, path, body, &[]);
+        assert_eq!(status, *expected, "{who:?} {method} {path}: {text}");
+        // Refusals say nothing about users, roles or why.
+        if status == 401 {
+            assert_eq!(
+                text,
+                r#"{"error":{"code":"unauthorized","message":"a valid token is required"}}"#
+            );
+        }
+        if status == 403 {
+            assert_eq!(
+                text,
+                r#"{"error":{"code":"forbidden","message":"not allowed"}}"#
+            );
+        }
+    }
+    // The actor recorded is the token's owner, whatever a header claims.
+    until("ROLE-1 printed", || {
+        let (_, t) = call(Some("ani"), "GET", "/api/jobs/ROLE-1", b"", &[]);
+        t.contains(r#""state":"printed""#)
+    });
+    let (status, _) = call(
+        Some("ani"),
+        "POST",
+        "/api/jobs/ROLE-1/spoil",
+        br#"{"reason": "smudged"}"#,
+        &[("x-pstation-user", "sari")],
+    );
+    assert_eq!(status, 200);
+    // A reprint needs a second person: a supervisor's token, not a name in the body, and not
+    // the operator's own token.
+    let reprint = br#"{"booklet": "X7800005", "supervisor": "sari"}"#;
+    let sari = tokens["sari"].clone();
+    let ani = tokens["ani"].clone();
+    let budi = tokens["budi"].clone();
+    for (header, expected) in [
+        (None, 403),
+        (Some(ani.as_str()), 403),
+        (Some(budi.as_str()), 403),
+        (Some("forged"), 403),
+    ] {
+        let extra: Vec<(&str, &str)> = header
+            .map(|h| vec![("x-pstation-supervisor-token", h)])
+            .unwrap_or_default();
+        let (status, text) = call(
+            Some("ani"),
+            "POST",
+            "/api/jobs/ROLE-1/reprint",
+            reprint,
+            &extra,
+        );
+        assert_eq!(status, expected, "{header:?}: {text}");
+        assert!(text.contains("second-person-required"), "{text}");
+    }
+    // The supervisor cannot approve their own reprint either.
+    let (status, text) = call(
+        Some("sari"),
+        "POST",
+        "/api/jobs/ROLE-1/reprint",
+        reprint,
+        &[("x-pstation-supervisor-token", &sari)],
+    );
+    assert_eq!(status, 403, "{text}");
+    let (status, text) = call(
+        Some("ani"),
+        "POST",
+        "/api/jobs/ROLE-1/reprint",
+        reprint,
+        &[("x-pstation-supervisor-token", &sari)],
+    );
+    assert_eq!(status, 200, "{text}");
+    let (_, text) = call(Some("root"), "GET", "/api/jobs/ROLE-1", b"", &[]);
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let events = v["events"].as_array().expect("events");
+    let by = |action: &str| {
+        events
+            .iter()
+            .find(|e| e["action"] == action)
+            .map(|e| e["actor"].as_str().unwrap_or("").to_owned())
+    };
+    assert_eq!(by("submit").as_deref(), Some("co"));
+    assert_eq!(by("spoil").as_deref(), Some("ani"), "not the header's sari");
+    assert_eq!(by("reprint").as_deref(), Some("ani"));
+    let reprint_event = events
+        .iter()
+        .find(|e| e["action"] == "reprint")
+        .expect("reprint event");
+    assert!(
+        reprint_event["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("sari"),
+        "the approving supervisor is recorded: {reprint_event}"
+    );
+    // The CLI sends the token.
+    let (code, out, err) = crate::util::run(
+        pstation()
+            .args(["jobs", "--url", &base])
+            .env("PSTATION_TOKEN", &tokens["tek"]),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ROLE-1"));
+    let (code, _, err) = crate::util::run(pstation().args(["jobs", "--url", &base]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unauthorized"), "{err}");
 }

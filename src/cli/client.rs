@@ -17,9 +17,15 @@ pub struct ClientArgs {
     /// The station daemon's address.
     #[arg(long, env = "PSTATION_URL", default_value = "http://127.0.0.1:8631")]
     pub url: String,
-    /// Who is acting (recorded in the event log).
+    /// Who is acting (recorded in the event log) on a lab station without tokens.
     #[arg(long, env = "PSTATION_USER")]
     pub user: Option<String>,
+    /// Your API token (from `pstation token new`); sent as `Authorization: Bearer`.
+    #[arg(long, env = "PSTATION_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A supervisor's token, for a reprint (the second person).
+    #[arg(long, env = "PSTATION_SUPERVISOR_TOKEN", hide_env_values = true)]
+    pub supervisor_token: Option<String>,
     /// Print the API's JSON instead of a summary.
     #[arg(long)]
     pub json: bool,
@@ -87,12 +93,21 @@ pub(super) fn call_typed(
             if let Some(u) = &c.user {
                 req = req.header("x-pstation-user", u);
             }
+            if let Some(t) = &c.token {
+                req = req.header("authorization", &format!("Bearer {t}"));
+            }
             req.call()
         }
         (_, body) => {
             let mut req = agent.post(&url).header("content-type", content_type);
             if let Some(u) = &c.user {
                 req = req.header("x-pstation-user", u);
+            }
+            if let Some(t) = &c.token {
+                req = req.header("authorization", &format!("Bearer {t}"));
+            }
+            if let Some(t) = &c.supervisor_token {
+                req = req.header("x-pstation-supervisor-token", t);
             }
             req.send(body.unwrap_or_default())
         }

@@ -131,6 +131,31 @@ pub(super) fn run(
         }
     };
     settings.central.require_signed_jobs = true;
+    // And its API users: the central office submits, an operator works the counter; each with
+    // a token made for this run (the station keeps their SHA-256 only).
+    let (central_token, operator_token) = match (
+        crate::central::auth::new_token(),
+        crate::central::auth::new_token(),
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            writeln!(err, "demo: internal-error: {e}")?;
+            return Ok(super::Exit::Internal);
+        }
+    };
+    settings.api.require_tokens = true;
+    settings.api.users = vec![
+        crate::central::auth::User {
+            name: "central-office".to_owned(),
+            role: crate::central::auth::Role::Central,
+            token_sha256: crate::central::auth::hash_token(&central_token),
+        },
+        crate::central::auth::User {
+            name: "demo-operator".to_owned(),
+            role: crate::central::auth::Role::Operator,
+            token_sha256: crate::central::auth::hash_token(&operator_token),
+        },
+    ];
     settings.central.keys = crate::central::jws::Keyring::default();
     if let Err(e) = settings
         .central
@@ -175,13 +200,27 @@ pub(super) fn run(
 
     // Live events, as an operator's screen would show them.
     let (tx, live) = mpsc::channel::<String>();
-    follow_events(&url, tx);
+    follow_events(&url, &operator_token, tx);
     let c = ClientArgs {
         url: url.clone(),
-        user: Some("demo-operator".to_owned()),
+        user: None,
+        token: Some(operator_token),
+        supervisor_token: None,
         json: false,
     };
-    let result = operate(&c, &settings, &central_key, today, &live, out, err);
+    let central = ClientArgs {
+        token: Some(central_token),
+        ..c.clone()
+    };
+    let result = operate(
+        (&c, &central),
+        &settings,
+        &central_key,
+        today,
+        &live,
+        out,
+        err,
+    );
     running.shutdown.cancel();
     runtime.block_on(async {
         let _ = running.engine.await;
@@ -211,8 +250,9 @@ pub(super) fn run(
 }
 
 /// The operator's part. Returns (accepted, completed) or the exit to give.
+/// Plays the central office (submits with `central`) and the operator (everything else, `c`).
 fn operate(
-    c: &ClientArgs,
+    (c, central): (&ClientArgs, &ClientArgs),
     settings: &Settings,
     central_key: &ed25519_dalek::SigningKey,
     today: Option<time::Date>,
@@ -267,7 +307,7 @@ fn operate(
         let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 86_400;
         let signed = crate::central::jws::sign(text.as_bytes(), central_key, DEMO_KID, exp);
         let answer = match call_typed(
-            c,
+            central,
             "POST",
             "/api/jobs",
             Some(signed.into_bytes()),
@@ -417,8 +457,9 @@ fn operate(
 }
 
 /// Follows the daemon's event stream on a thread, sending one line per event.
-fn follow_events(url: &str, tx: mpsc::Sender<String>) {
+fn follow_events(url: &str, token: &str, tx: mpsc::Sender<String>) {
     let url = format!("{url}/api/events");
+    let auth = format!("Bearer {token}");
     let _ = std::thread::Builder::new()
         .name("demo-events".into())
         .spawn(move || {
@@ -426,7 +467,7 @@ fn follow_events(url: &str, tx: mpsc::Sender<String>) {
                 .http_status_as_error(false)
                 .build()
                 .into();
-            let Ok(mut resp) = agent.get(&url).call() else {
+            let Ok(mut resp) = agent.get(&url).header("authorization", &auth).call() else {
                 return;
             };
             super::client::read_events(resp.body_mut().as_reader(), |event, v| {

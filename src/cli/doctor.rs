@@ -1,8 +1,8 @@
-//! `pstation doctor`: the station's self-check — configuration, central office keys, data folder
-//! (writable, free space, lock), store (integrity, event log, schema), clock, and the printer
-//! (reachable, permitted, ready), and whether the central office's status webhook answers — one
-//! line per check with OK, WARNING (does not stop printing) or PROBLEM and what to do. Exit 0
-//! only when the station can print.
+//! `pstation doctor`: the station's self-check — configuration, API users, central office keys,
+//! whether the central office's status webhook answers, data folder (writable, free space,
+//! lock), store (integrity, event log, schema), clock, and the printer (reachable, permitted,
+//! ready) — one line per check with OK, WARNING (does not stop printing) or PROBLEM and what to
+//! do. Exit 0 only when the station can print.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -106,6 +106,40 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
                 central.keys.kids().collect::<Vec<_>>().join(", ")
             ),
         ));
+    }
+    // Who may use the API.
+    let api = &settings.api;
+    if !api.require_tokens {
+        checks.push(Check::ok(
+            "api users",
+            "tokens not required (api.require_tokens = false, a lab setting: anyone who reaches the API may act)",
+        ));
+    } else if api.users.is_empty() {
+        checks.push(Check::problem(
+            "api users",
+            "no user in [api] users: nobody can submit a job or act on one — add the lines `pstation token new --name NAME --role ROLE` prints",
+        ));
+    } else {
+        let count =
+            |r: crate::central::auth::Role| api.users.iter().filter(|u| u.role == r).count();
+        let summary: Vec<String> = crate::central::auth::Role::ALL
+            .into_iter()
+            .filter(|r| count(*r) > 0)
+            .map(|r| format!("{} {}", r.as_str(), count(r)))
+            .collect();
+        let submitters =
+            count(crate::central::auth::Role::Central) + count(crate::central::auth::Role::Admin);
+        if submitters == 0 {
+            checks.push(Check::warning(
+                "api users",
+                format!(
+                    "{} — no central (or admin) user: the central office cannot submit jobs over the API",
+                    summary.join(", ")
+                ),
+            ));
+        } else {
+            checks.push(Check::ok("api users", summary.join(", ")));
+        }
     }
     // The central office's status webhook: reachable (any HTTP answer) or not configured.
     match &central.webhook {

@@ -1,5 +1,6 @@
 //! `pstation keys generate` and `pstation sign`: the central office's side of signed approvals,
-//! for integrators and tests — an Ed25519 key as a JWK file, and a job signed into a compact JWS.
+//! for integrators and tests — an Ed25519 key as a JWK file, and a job signed into a compact JWS;
+//! and `pstation token new`, an API user's token with the configuration line holding its hash.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -106,5 +107,53 @@ pub(super) fn sign(
         }
         None => writeln!(out, "{compact}")?,
     }
+    Ok(Exit::Ok)
+}
+
+/// `pstation token new --name NAME --role ROLE`.
+pub(super) fn new_token(
+    name: &str,
+    role: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    use crate::central::auth;
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        writeln!(
+            err,
+            "--name: invalid-name: {name:?} must be 1-64 of A-Z a-z 0-9 . _ -"
+        )?;
+        return Ok(Exit::InvalidInput);
+    }
+    let Some(role) = auth::Role::parse(role) else {
+        writeln!(
+            err,
+            "--role: invalid-role: {role:?}: central, operator, supervisor, technician or admin"
+        )?;
+        return Ok(Exit::InvalidInput);
+    };
+    let token = match auth::new_token() {
+        Ok(t) => t,
+        Err(e) => {
+            writeln!(err, "token: {e}")?;
+            return Ok(Exit::Internal);
+        }
+    };
+    writeln!(
+        out,
+        "token (give it to {name}; it is not shown again): {token}"
+    )?;
+    writeln!(out, "add to the station's configuration, [api] users:")?;
+    writeln!(
+        out,
+        "{{ name = \"{name}\", role = \"{}\", token_sha256 = \"{}\" }}",
+        role.as_str(),
+        auth::hex(&auth::hash_token(&token))
+    )?;
     Ok(Exit::Ok)
 }

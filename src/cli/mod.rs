@@ -283,11 +283,32 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// API tokens: `token new --name NAME --role ROLE` prints a new token once and the
+    /// `[api] users` line holding only its SHA-256.
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Configuration tools.
     Config {
         /// What to do.
         #[command(subcommand)]
         action: ConfigAction,
+    },
+}
+
+/// `pstation token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Make a token for a user.
+    New {
+        /// The user's name (recorded as the actor of what they do).
+        #[arg(long)]
+        name: String,
+        /// central, operator, supervisor, technician or admin.
+        #[arg(long)]
+        role: String,
     },
 }
 
@@ -386,9 +407,10 @@ pub enum JobCommand {
         /// The new booklet's number.
         #[arg(long)]
         booklet: String,
-        /// The approving supervisor (not the operator).
+        /// The approving supervisor (not the operator), on a lab station; with tokens the
+        /// supervisor is the owner of --supervisor-token.
         #[arg(long)]
-        supervisor: String,
+        supervisor: Option<String>,
         /// Why.
         #[arg(long)]
         reason: Option<String>,
@@ -555,6 +577,9 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             today,
         } => validate(&job, policy, config.as_deref(), today, out, err),
         Command::Config { action } => config_command(action, out, err),
+        Command::Token {
+            action: TokenAction::New { name, role },
+        } => keys::new_token(&name, &role, out, err),
         Command::Keys {
             action: KeysAction::Generate { kid, out: file },
         } => keys::generate(&kid, &file, out, err),

@@ -21,6 +21,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::{Station, StationError, StationEvent, Submission};
+use crate::central::auth::Role;
 use crate::store::{Action, BookletState, JobState, StoreError, Submitted};
 
 /// The largest request body (a job with its portrait is well under this).
@@ -72,7 +73,14 @@ impl IntoResponse for ApiError {
         if let Some(p) = self.problems {
             body["error"]["problems"] = p;
         }
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        resp
     }
 }
 
@@ -124,8 +132,42 @@ impl From<StationError> for ApiError {
     }
 }
 
-/// Who is acting (until tokens and roles arrive: the `X-Pstation-User` header, or `local`).
-pub struct Actor(pub String);
+/// Who is acting, and in which role: the user whose bearer token came with the request; in a lab
+/// (`api.require_tokens = false`) the `X-Pstation-User` header (or `local`), as admin.
+pub struct Actor {
+    /// Recorded as the actor of what they do.
+    pub name: String,
+    /// What they may do.
+    pub role: Role,
+}
+
+impl Actor {
+    /// Refuses (403, nothing said about roles) unless the actor is an admin or has one of
+    /// `roles`. The refusal is logged with who and what, for the audit trail.
+    fn may(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
+        if self.role == Role::Admin || roles.contains(&self.role) {
+            return Ok(());
+        }
+        tracing::warn!(user = %self.name, role = self.role.as_str(), what, "refused: role");
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "not allowed",
+        ))
+    }
+}
+
+/// Everyone who may read jobs.
+const READERS: &[Role] = &[
+    Role::Central,
+    Role::Operator,
+    Role::Supervisor,
+    Role::Technician,
+];
+/// Who may act on jobs and booklets at the counter.
+const COUNTER: &[Role] = &[Role::Operator, Role::Supervisor];
+/// Who may watch the printer and the booklets.
+const WATCHERS: &[Role] = &[Role::Operator, Role::Supervisor, Role::Technician];
 
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
@@ -134,20 +176,60 @@ fn valid_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Actor {
+/// The user a bearer token in `header` belongs to.
+fn user_of<'a>(
+    st: &'a Station,
+    headers: &HeaderMap,
+    header: &str,
+) -> Option<&'a crate::central::auth::User> {
+    let value = headers.get(header)?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+    if token.is_empty() {
+        return None;
+    }
+    crate::central::auth::find(&st.options.settings.api.users, token)
+}
+
+impl FromRequestParts<Arc<Station>> for Actor {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match parts.headers.get("x-pstation-user") {
-            None => Ok(Self("local".to_owned())),
-            Some(v) => match v.to_str() {
-                Ok(s) if valid_name(s) => Ok(Self(s.to_owned())),
-                _ => Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid-user",
-                    "X-Pstation-User must be 1-64 of A-Z a-z 0-9 . _ -",
-                )),
-            },
+    async fn from_request_parts(
+        parts: &mut Parts,
+        st: &Arc<Station>,
+    ) -> Result<Self, Self::Rejection> {
+        if !st.options.settings.api.require_tokens {
+            return match parts.headers.get("x-pstation-user") {
+                None => Ok(Self {
+                    name: "local".to_owned(),
+                    role: Role::Admin,
+                }),
+                Some(v) => match v.to_str() {
+                    Ok(s) if valid_name(s) => Ok(Self {
+                        name: s.to_owned(),
+                        role: Role::Admin,
+                    }),
+                    _ => Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid-user",
+                        "X-Pstation-User must be 1-64 of A-Z a-z 0-9 . _ -",
+                    )),
+                },
+            };
+        }
+        match user_of(st, &parts.headers, "authorization") {
+            Some(u) => Ok(Self {
+                name: u.name.clone(),
+                role: u.role,
+            }),
+            None => {
+                // Logged for the audit trail; the answer says nothing about why.
+                tracing::warn!(method = %parts.method, path = %parts.uri.path(), "refused: no valid token");
+                Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "a valid token is required",
+                ))
+            }
         }
     }
 }
@@ -268,6 +350,7 @@ async fn submit(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    actor.may(&[Role::Central], "submit")?;
     let submission = match media_type(&headers).as_deref() {
         Some("application/jose") => Submission::Signed(body.to_vec()),
         Some("application/json") => Submission::Unsigned(body.to_vec()),
@@ -279,7 +362,7 @@ async fn submit(
             ));
         }
     };
-    match st.submit(submission, &actor.0).await? {
+    match st.submit(submission, &actor.name).await? {
         Submitted::Created(job) => {
             Ok((StatusCode::CREATED, Json(json!({"job": job}))).into_response())
         }
@@ -297,8 +380,10 @@ struct StateQuery {
 
 async fn list_jobs(
     State(st): State<Arc<Station>>,
+    actor: Actor,
     Query(q): Query<StateQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    actor.may(READERS, "list jobs")?;
     let state = match q.state.as_deref() {
         None | Some("") => None,
         Some(s) => Some(JobState::parse(s).ok_or_else(|| {
@@ -318,8 +403,10 @@ async fn list_jobs(
 
 async fn show_job(
     State(st): State<Arc<Station>>,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    actor.may(READERS, "show a job")?;
     check_id(&id)?;
     let (job, events, attempts) = st
         .db(move |s| {
@@ -350,6 +437,7 @@ async fn job_action(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    actor.may(COUNTER, "act on a job")?;
     check_id(&id)?;
     let b: ActionBody = body_json(&headers, &body)?;
     let missing = |field: &str| {
@@ -360,19 +448,35 @@ async fn job_action(
         )
     };
     let job = match action.as_str() {
-        "hold" => st.act(&id, Action::Hold, &actor.0, b.reason).await?,
-        "release" => st.act(&id, Action::Release, &actor.0, b.reason).await?,
-        "cancel" => st.act(&id, Action::Cancel, &actor.0, b.reason).await?,
-        "verify" => st.act(&id, Action::Verify, &actor.0, b.reason).await?,
-        "spoil" => st.act(&id, Action::Spoil, &actor.0, b.reason).await?,
+        "hold" => st.act(&id, Action::Hold, &actor.name, b.reason).await?,
+        "release" => st.act(&id, Action::Release, &actor.name, b.reason).await?,
+        "cancel" => st.act(&id, Action::Cancel, &actor.name, b.reason).await?,
+        "verify" => st.act(&id, Action::Verify, &actor.name, b.reason).await?,
+        "spoil" => st.act(&id, Action::Spoil, &actor.name, b.reason).await?,
         "confirm-booklet" => {
             let n = b.booklet.ok_or_else(|| missing("booklet"))?;
-            st.confirm_booklet(&id, n, &actor.0).await?
+            st.confirm_booklet(&id, n, &actor.name).await?
         }
         "reprint" => {
             let n = b.booklet.ok_or_else(|| missing("booklet"))?;
-            let sup = b.supervisor.ok_or_else(|| missing("supervisor"))?;
-            st.reprint(&id, n, &actor.0, sup, b.reason).await?
+            let sup = if st.options.settings.api.require_tokens {
+                // The second person proves presence with their own token; their name is taken
+                // from it, not from the body.
+                let Some(u) = user_of(&st, &headers, "x-pstation-supervisor-token")
+                    .filter(|u| matches!(u.role, Role::Supervisor | Role::Admin))
+                else {
+                    tracing::warn!(user = %actor.name, job = %id, "refused: reprint without a supervisor's token");
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "second-person-required",
+                        "a reprint needs a supervisor's token in X-Pstation-Supervisor-Token",
+                    ));
+                };
+                u.name.clone()
+            } else {
+                b.supervisor.ok_or_else(|| missing("supervisor"))?
+            };
+            st.reprint(&id, n, &actor.name, sup, b.reason).await?
         }
         _ => {
             return Err(ApiError::new(
@@ -385,7 +489,11 @@ async fn job_action(
     Ok(Json(json!({"job": job})))
 }
 
-async fn printer(State(st): State<Arc<Station>>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn printer(
+    State(st): State<Arc<Station>>,
+    actor: Actor,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    actor.may(WATCHERS, "printer status")?;
     let view = st.printer().borrow().clone();
     let history = st.db(|s| s.printer_history(20)).await?;
     let history: Vec<_> = history
@@ -399,8 +507,10 @@ async fn printer(State(st): State<Arc<Station>>) -> Result<Json<serde_json::Valu
 
 async fn booklets(
     State(st): State<Arc<Station>>,
+    actor: Actor,
     Query(q): Query<StateQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    actor.may(WATCHERS, "list booklets")?;
     let state = match q.state.as_deref() {
         None | Some("") => None,
         Some(s) => Some(BookletState::parse(s).ok_or_else(|| {
@@ -430,13 +540,18 @@ async fn receive_batch(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    actor.may(COUNTER, "receive booklets")?;
     require_json(&headers)?;
     let b: BatchBody = body_json(&headers, &body)?;
-    let batch = st.receive_batch(b.first, b.last, &actor.0).await?;
+    let batch = st.receive_batch(b.first, b.last, &actor.name).await?;
     Ok((StatusCode::CREATED, Json(json!({"batch": batch}))).into_response())
 }
 
-async fn reconcile(State(st): State<Arc<Station>>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn reconcile(
+    State(st): State<Arc<Station>>,
+    actor: Actor,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    actor.may(WATCHERS, "reconcile booklets")?;
     let rec = st.db(|s| s.reconcile()).await?;
     let balanced = rec.balanced();
     Ok(Json(json!({"reconciliation": rec, "balanced": balanced})))
@@ -446,7 +561,9 @@ async fn reconcile(State(st): State<Arc<Station>>) -> Result<Json<serde_json::Va
 /// (event name = its type). A watcher too slow to keep up misses events, never blocks others.
 async fn events(
     State(st): State<Arc<Station>>,
-) -> Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>> {
+    actor: Actor,
+) -> Result<Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    actor.may(WATCHERS, "watch events")?;
     let snapshot = StationEvent::Printer(st.printer().borrow().clone());
     let rx = st.subscribe();
     let first = tokio_stream::once(snapshot);
@@ -462,5 +579,5 @@ async fn events(
         let data = serde_json::to_string(&ev).unwrap_or_else(|_| "{}".to_owned());
         Ok(SseEvent::default().event(name).data(data))
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
