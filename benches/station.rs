@@ -68,8 +68,9 @@ fn settings(dir: &std::path::Path, device: &str, confirm: bool) -> Settings {
     s.daemon.listen = "127.0.0.1:0".parse().expect("addr");
     s.daemon.device = DeviceUri::parse(device).expect("uri");
     s.daemon.require_booklet_confirmation = confirm;
-    // Lab: unsigned jobs (the submit bench adds a key and signs).
+    // Lab: unsigned jobs, no API tokens (the submit bench's production run adds both).
     s.central.require_signed_jobs = false;
+    s.api.require_tokens = false;
     s
 }
 
@@ -77,13 +78,22 @@ fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize, signed: 
     let dir = tempfile::tempdir().expect("tempdir");
     let key = pstation::central::jws::generate_key().expect("key");
     let mut s = settings(dir.path(), "tcp://127.0.0.1:9", true);
+    // The production path: signed jobs from a user with the central role.
+    let token = pstation::central::auth::new_token().expect("token");
     if signed {
         s.central.require_signed_jobs = true;
         s.central
             .keys
             .insert("bench-1", key.verifying_key())
             .expect("key");
+        s.api.require_tokens = true;
+        s.api.users = vec![pstation::central::auth::User {
+            name: "central-office".into(),
+            role: pstation::central::auth::Role::Central,
+            token_sha256: pstation::central::auth::hash_token(&token),
+        }];
     }
+    let auth = format!("Bearer {token}");
     // No printer: only the API and the store are measured.
     let running = runtime
         .block_on(daemon::start(s, DriverSettings::DEFAULT, None))
@@ -115,7 +125,7 @@ fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize, signed: 
     let start = Instant::now();
     std::thread::scope(|s| {
         for c in 0..clients {
-            let (url, bodies, content_type) = (&url, &bodies, content_type);
+            let (url, bodies, content_type, auth) = (&url, &bodies, content_type, &auth);
             s.spawn(move || {
                 let agent: ureq::Agent = ureq::Agent::config_builder()
                     .http_status_as_error(false)
@@ -125,6 +135,7 @@ fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize, signed: 
                     let mut resp = agent
                         .post(url)
                         .header("content-type", content_type)
+                        .header("authorization", auth)
                         .send(&body[..])
                         .expect("submit");
                     assert_eq!(resp.status().as_u16(), 201);
@@ -139,9 +150,9 @@ fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize, signed: 
     println!(
         "submits through the API, {}: {n} jobs of {bytes} bytes (portrait included) by {clients} clients in {t:.2} s = {:.0} jobs/s (durable: WAL, synchronous=FULL; concurrent submissions share one commit)",
         if signed {
-            "signed (JWS EdDSA, verified)"
+            "signed (JWS EdDSA, verified) with a central token"
         } else {
-            "unsigned (lab)"
+            "unsigned, no tokens (lab)"
         },
         n as f64 / t
     );
@@ -196,7 +207,21 @@ fn dequeue(fixture: &[u8], backlog: usize) {
     }
     measure(backlog, &mut store);
     drop(store);
-    // The daemon itself (the release binary) on that store: its resident memory once serving.
+    // The daemon itself (the release binary) on that store: its resident memory once serving,
+    // with a technician's token to list the backlog.
+    let token = pstation::central::auth::new_token().expect("token");
+    let config = dir.path().join("station.toml");
+    std::fs::write(
+        &config,
+        pstation::config::DEFAULT_TOML.replace(
+            "users = []",
+            &format!(
+                "users = [{{ name = \"bench\", role = \"technician\", token_sha256 = \"{}\" }}]",
+                pstation::central::auth::hex(&pstation::central::auth::hash_token(&token))
+            ),
+        ),
+    )
+    .expect("config");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pstation"))
         .args([
             "serve",
@@ -207,6 +232,8 @@ fn dequeue(fixture: &[u8], backlog: usize) {
         ])
         .arg("--data-dir")
         .arg(dir.path())
+        .arg("--config")
+        .arg(&config)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -226,6 +253,7 @@ fn dequeue(fixture: &[u8], backlog: usize) {
     let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
     let listed = agent
         .get(&format!("{url}/api/jobs?state=queued"))
+        .header("authorization", &format!("Bearer {token}"))
         .call()
         .expect("list")
         .body_mut()

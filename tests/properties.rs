@@ -275,3 +275,58 @@ proptest! {
         }
     }
 }
+
+/// The key the JWS properties verify against.
+fn jws_key() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[42; 32])
+}
+
+fn jws_ring() -> pstation::central::jws::Keyring {
+    let mut r = pstation::central::jws::Keyring::default();
+    r.insert("co-1", jws_key().verifying_key()).expect("key");
+    r
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_jws_verifier_and_are_refused(
+        bytes in prop::collection::vec(any::<u8>(), 0..600)
+    ) {
+        let r = pstation::central::jws::verify(&bytes, &jws_ring(), 1_000);
+        prop_assert!(r.is_err());
+    }
+
+    #[test]
+    fn three_arbitrary_base64url_parts_never_verify(
+        parts in prop::collection::vec("[A-Za-z0-9_-]{0,120}", 3)
+    ) {
+        let compact = parts.join(".");
+        prop_assert!(pstation::central::jws::verify(compact.as_bytes(), &jws_ring(), 1_000).is_err());
+    }
+
+}
+
+proptest! {
+    // Each case signs and verifies twice (slow in a debug build): fewer cases.
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn any_single_character_changed_in_a_signed_job_is_refused(
+        job in prop::collection::vec(any::<u8>(), 1..300),
+        at in any::<prop::sample::Index>(),
+        to in "[A-Za-z0-9_.-]",
+    ) {
+        let signed = pstation::central::jws::sign(&job, &jws_key(), "co-1", 2_000);
+        let ring = jws_ring();
+        let ok = pstation::central::jws::verify(signed.as_bytes(), &ring, 1_000).expect("valid");
+        prop_assert_eq!(&ok.job, &job);
+        let i = at.index(signed.len());
+        let mut changed = signed.clone().into_bytes();
+        let c = to.as_bytes()[0];
+        prop_assume!(changed[i] != c);
+        changed[i] = c;
+        prop_assert!(pstation::central::jws::verify(&changed, &ring, 1_000).is_err());
+    }
+}

@@ -40,6 +40,7 @@ pub fn router(station: Arc<Station>) -> Router {
         .route("/api/booklets/batches", post(receive_batch))
         .route("/api/booklets/reconcile", get(reconcile))
         .route("/api/events", get(events))
+        .route("/api/openapi.json", get(openapi))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(station)
@@ -338,6 +339,13 @@ async fn metrics(State(st): State<Arc<Station>>) -> Result<Response, ApiError> {
         text,
     )
         .into_response())
+}
+
+/// The API's description (OpenAPI 3.1), kept true by a test against these routes.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn not_found() -> ApiError {
