@@ -469,6 +469,22 @@ fn hostile_requests_are_refused_with_codes_and_the_daemon_keeps_serving() {
         .send("{}")
         .expect("answer");
     assert_eq!(resp.status().as_u16(), 400);
+    // Slow clients: a hundred connections that send half a request and then nothing hold no
+    // one else up.
+    let slow: Vec<std::net::TcpStream> = (0..100)
+        .map(|_| {
+            let mut c = std::net::TcpStream::connect(base.trim_start_matches("http://"))
+                .expect("connect");
+            std::io::Write::write_all(
+                &mut c,
+                b"POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"job",
+            )
+            .expect("write");
+            c
+        })
+        .collect();
+    assert_eq!(get(&base, "/api/health").0, 200);
+    drop(slow);
     // Nothing was stored, and the daemon still serves.
     let (status, v) = get(&base, "/api/jobs");
     assert_eq!((status, v["jobs"].as_array().map(Vec::len)), (200, Some(0)));
