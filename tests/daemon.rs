@@ -1981,6 +1981,11 @@ fn the_support_bundle_holds_doctor_config_events_attempts_and_printer_and_no_per
     assert_eq!(store["jobs_by_state"]["completed"], 1, "{store}");
     assert_eq!(store["jobs_by_state"]["held"], 1, "{store}");
     assert_eq!(store["check"]["problems"], json!([]), "{store}");
+    assert_eq!(
+        store["event_chain"]["head"].as_str().map(str::len),
+        Some(64),
+        "{store}"
+    );
     let events: Vec<Value> = file("events.jsonl")
         .lines()
         .map(|l| serde_json::from_str(l).expect("event line"))

@@ -576,10 +576,13 @@ fn every_earlier_schema_migrates_at_open_keeping_every_job_booklet_and_event() {
         store
             .end_attempt_with("MIG-REQUEUED", &aid, &AttemptEnd::Printed, Some(transfer))
             .expect("end");
-        // The outbox starts empty at the migration (history was never promised) and fills from
-        // the first change after it.
-        let outbox = store.outbox_pending(100).expect("outbox");
-        let states: Vec<(&str, &str)> = outbox
+        // A store from before the outbox (schema 4) starts with an empty one (that history was
+        // never promised to anyone); every change after the migration is in it.
+        let outbox = store.outbox_pending(1000).expect("outbox");
+        if version < 4 {
+            assert_eq!(outbox.len(), 3);
+        }
+        let states: Vec<(&str, &str)> = outbox[outbox.len() - 3..]
             .iter()
             .map(|e| (e.job_id.as_str(), e.state.as_str()))
             .collect();
@@ -598,6 +601,13 @@ fn every_earlier_schema_migrates_at_open_keeping_every_job_booklet_and_event() {
         let report = backup::check(&db).expect("check");
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         assert_eq!(report.schema, SCHEMA_VERSION);
+        // The event log's chain starts after the migration: the old events are before it.
+        let chain = pstation::store::audit::verify(&db)
+            .expect("read")
+            .expect("intact");
+        assert_eq!(chain.unchained as usize, events_before.len());
+        // recover, then the second attempt's start and end.
+        assert_eq!(chain.chained, 3, "{chain:?}");
 
         // Opening a current store again migrates nothing and copies nothing.
         drop(Store::open(&db).expect("reopen"));
@@ -658,4 +668,86 @@ fn a_migration_that_fails_leaves_the_store_as_it_was_and_a_newer_store_is_refuse
     };
     assert_eq!(err.code(), "store-too-new");
     assert_eq!(Store::schema_of(&db).expect("schema"), 99);
+}
+
+#[test]
+fn the_hash_chain_names_an_edited_an_inserted_and_a_removed_event() {
+    use pstation::store::audit;
+    let (dir, mut store) = open();
+    store
+        .receive_batch("X1000000", "X1000009", "op")
+        .expect("batch");
+    for i in 1..=3 {
+        created(
+            store
+                .submit(&format!("J{i}"), b"{}", &format!("X100000{i}"), "central")
+                .expect("submit"),
+        );
+    }
+    store
+        .act("J2", Action::Hold, "op", Some("asked"))
+        .expect("hold");
+    drop(store);
+    let db = dir.path().join("station.db");
+    let report = audit::verify(&db).expect("read").expect("intact");
+    assert_eq!((report.unchained, report.chained), (0, 8));
+    assert_eq!(report.head.len(), 64);
+    let cli = |db: &std::path::Path| {
+        crate::util::run(
+            crate::util::pstation()
+                .args(["audit", "verify", "--file"])
+                .arg(db),
+        )
+    };
+    let (code, out, err) = cli(&db);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("8 events chained and verified"), "{out}");
+
+    // Each tampering on a copy, with the append-only triggers dropped first.
+    let tamper = |name: &str, sql: &str| {
+        let copy = dir.path().join(format!("{name}.db"));
+        std::fs::copy(&db, &copy).expect("copy");
+        let conn = rusqlite::Connection::open(&copy).expect("open copy");
+        conn.execute_batch("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;")
+            .expect("drop triggers");
+        conn.execute_batch(sql).expect("tamper");
+        drop(conn);
+        let broken = audit::verify(&copy)
+            .expect("read")
+            .expect_err("must be found");
+        let (code, out, _) = cli(&copy);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("PROBLEM"), "{out}");
+        broken
+    };
+    let edited = tamper(
+        "edited",
+        "UPDATE events SET actor = 'mallory' WHERE seq = 3",
+    );
+    assert!(edited.contains("event 3 does not match"), "{edited}");
+    let reason = tamper(
+        "reason",
+        "UPDATE events SET reason = 'nothing' WHERE seq = 8",
+    );
+    assert!(reason.contains("event 8"), "{reason}");
+    let removed = tamper("removed", "DELETE FROM events WHERE seq = 4");
+    assert!(removed.contains("events 4 to 4 are missing"), "{removed}");
+    let inserted = tamper(
+        "inserted",
+        "INSERT INTO events (seq, job_id, at, actor, action) VALUES (9, 'J1', '2026-11-30T00:00:00Z', 'x', 'verify')",
+    );
+    assert!(inserted.contains("event 9 has no hash"), "{inserted}");
+    let forged = tamper(
+        "forged",
+        "INSERT INTO events (seq, job_id, at, actor, action, hash) VALUES (9, 'J1', '2026-11-30T00:00:00Z', 'x', 'verify', 'aaaa')",
+    );
+    assert!(forged.contains("event 9 does not match"), "{forged}");
+    // The store check (doctor, backups) reports it too.
+    let copy = dir.path().join("edited.db");
+    let r = pstation::store::backup::check(&copy).expect("check");
+    assert!(
+        r.problems.iter().any(|p| p.starts_with("event log chain:")),
+        "{:?}",
+        r.problems
+    );
 }

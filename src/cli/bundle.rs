@@ -226,6 +226,12 @@ fn store_files(db: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         }
         Err(e) => json!({"error": e.to_string()}),
     };
+    // The event log's chain head: a later bundle's chain must contain it.
+    let chain = match crate::store::audit::verify(db) {
+        Ok(Ok(r)) => json!(r),
+        Ok(Err(broken)) => json!({"broken": broken}),
+        Err(e) => json!({"error": e.to_string()}),
+    };
     files.push((
         "store.json".into(),
         pretty(&json!({
@@ -233,6 +239,7 @@ fn store_files(db: &std::path::Path) -> Vec<(String, Vec<u8>)> {
             "jobs_by_state": jobs,
             "booklets_by_state": booklets,
             "check": check,
+            "event_chain": chain,
         })),
     ));
     let events = match store.recent_events(EVENTS) {

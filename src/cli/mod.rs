@@ -199,6 +199,12 @@ pub enum Command {
         #[arg(long, value_name = "URI")]
         device: Option<String>,
     },
+    /// Audit tools: `audit verify` recomputes the event log's hash chain (exit 0 when intact).
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Copy the store to FILE, consistent while the daemon runs (checked before it is kept).
     Backup {
         /// The new backup file.
@@ -295,6 +301,23 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: ConfigAction,
+    },
+}
+
+/// `pstation audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Verify the event log's hash chain: any edited, inserted or removed event is named.
+    Verify {
+        /// Station configuration (for daemon.data_dir).
+        #[arg(long, env = "PSTATION_CONFIG")]
+        config: Option<PathBuf>,
+        /// Data folder (overrides daemon.data_dir).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Verify this store file instead (e.g. a backup).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
     },
 }
 
@@ -633,6 +656,14 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             out,
             err,
         ),
+        Command::Audit {
+            action:
+                AuditAction::Verify {
+                    config,
+                    data_dir,
+                    file,
+                },
+        } => ops::audit_verify(config.as_deref(), data_dir, file, out, err),
         Command::Backup {
             file,
             config,

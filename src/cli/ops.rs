@@ -1,5 +1,6 @@
 //! `pstation backup FILE` and `pstation restore FILE`: a consistent copy of the store taken
-//! while the daemon runs, and putting one back (refused while a daemon holds the data folder).
+//! while the daemon runs, and putting one back (refused while a daemon holds the data folder);
+//! `pstation audit verify`: the event log's hash chain.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -117,6 +118,52 @@ pub(super) fn restore(
         Err(e) => {
             writeln!(err, "{}: {e}", file.display())?;
             Ok(Exit::CheckFailed)
+        }
+    }
+}
+
+/// `pstation audit verify`: recomputes the event log's hash chain (read-only; the daemon may run).
+pub(super) fn audit_verify(
+    config: Option<&Path>,
+    data_dir: Option<PathBuf>,
+    file: Option<PathBuf>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let db = match file {
+        Some(f) => f,
+        None => match self::data_dir(config, data_dir, err)? {
+            Some(d) => d.join("station.db"),
+            None => return Ok(Exit::InvalidInput),
+        },
+    };
+    if !db.is_file() {
+        writeln!(err, "{}: not-found: no store there", db.display())?;
+        return Ok(Exit::InvalidInput);
+    }
+    match crate::store::audit::verify(&db) {
+        Err(e) => {
+            writeln!(err, "{}: {e}", db.display())?;
+            Ok(Exit::Internal)
+        }
+        Ok(Err(broken)) => {
+            writeln!(out, "PROBLEM  event log {}: {broken}", db.display())?;
+            writeln!(
+                out,
+                "the log was changed outside pstation: keep this file as evidence, and restore the last backup that verifies"
+            )?;
+            Ok(Exit::CheckFailed)
+        }
+        Ok(Ok(r)) => {
+            writeln!(
+                out,
+                "OK       event log {}: {} events chained and verified ({} from before the chain), head {}",
+                db.display(),
+                r.chained,
+                r.unchained,
+                if r.head.is_empty() { "(none)" } else { &r.head }
+            )?;
+            Ok(Exit::Ok)
         }
     }
 }

@@ -25,8 +25,8 @@ pub struct CheckReport {
 }
 
 /// Checks the store file at `path` without changing it: SQLite's integrity check, the schema
-/// version, and the event log against the jobs (each job's state changes follow on from one
-/// another and end in the job's current state).
+/// version, the event log against the jobs (each job's state changes follow on from one
+/// another and end in the job's current state), and the event log's hash chain.
 pub fn check(path: &Path) -> Result<CheckReport, StoreError> {
     let conn = Connection::open_with_flags(
         path,
@@ -98,6 +98,11 @@ pub fn check(path: &Path) -> Result<CheckReport, StoreError> {
         }
     }
     finish(current, &mut problems);
+    if schema >= 5
+        && let Err(broken) = super::audit::verify_conn(&conn)?
+    {
+        problems.push(format!("event log chain: {broken}"));
+    }
     Ok(CheckReport {
         schema,
         jobs,

@@ -7,6 +7,7 @@
 //! behind a mutex and calls it from `spawn_blocking`, never on the async runtime. The schema,
 //! its invariants and the recovery rules are documented in ARCHITECTURE.md ("The store").
 
+pub mod audit;
 pub mod backup;
 pub mod lifecycle;
 
@@ -47,7 +48,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Every schema change this project shipped, in order: migration `i` (0-based) takes a store from
 /// schema `i` to `i + 1`. Never edit a shipped entry — append a new one (and freeze a fixture
 /// store of the schema it replaces under `fixtures/store/`, see the fixtures README).
-const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+const MIGRATIONS: [&str; 5] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 
 /// The most booklets one batch may hold.
 pub const MAX_BATCH: u64 = 10_000;
@@ -533,6 +534,21 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox(seq) WHERE delivered_at IS NULL;
 "#;
 
+/// Schema 5: the event log is hash-chained. Each new event stores the SHA-256 of the previous
+/// event's hash and its own fields (`event_hash`); `audit::verify` recomputes the chain, so an
+/// edited, inserted or removed event is found even with the triggers dropped. Events written
+/// before schema 5 have no hash; the chain starts at the first event after the migration.
+const SCHEMA_V5: &str = "ALTER TABLE events ADD COLUMN hash TEXT;";
+
+/// The hash of one event in the chain: SHA-256 (hex) of the JSON array of the previous hash
+/// (`""` for the first), the event's `seq`, and its fields in column order (job_id, at, actor,
+/// action, from_state, to_state, reason, attempt_id, signature).
+pub(crate) fn event_hash(prev: &str, seq: i64, fields: &[Option<&str>; 9]) -> String {
+    let mut all = vec![serde_json::json!(prev), serde_json::json!(seq)];
+    all.extend(fields.iter().map(|f| serde_json::json!(f)));
+    sha256_hex(serde_json::Value::Array(all).to_string().as_bytes())
+}
+
 /// Splits a booklet number into its letter prefix and its digits (`X1234567` → `X`, 1234567,
 /// 7 digits).
 fn split_number(n: &str) -> Option<(&str, u64, usize)> {
@@ -738,19 +754,57 @@ impl Store {
                 params![job_id, to.as_str(), now()],
             )?;
         }
-        tx.exec(
-            "INSERT INTO events (job_id, at, actor, action, from_state, to_state, reason, attempt_id, signature)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
+        // The next link of the chain: this IMMEDIATE transaction holds the write lock, so the
+        // last event and the next seq cannot change under us.
+        let (last_seq, prev): (i64, Option<String>) = tx
+            .row(
+                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((0, None));
+        let used: i64 = tx
+            .row(
+                "SELECT ifnull(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        let seq = last_seq.max(used) + 1;
+        let at = now();
+        let (from, to) = (e.from.map(JobState::as_str), e.to.map(JobState::as_str));
+        let hash = event_hash(
+            prev.as_deref().unwrap_or(""),
+            seq,
+            &[
                 e.job_id,
-                now(),
-                e.actor,
-                e.action,
-                e.from.map(JobState::as_str),
-                e.to.map(JobState::as_str),
+                Some(&at),
+                Some(e.actor),
+                Some(e.action),
+                from,
+                to,
                 e.reason,
                 e.attempt_id,
-                e.signature
+                e.signature,
+            ],
+        );
+        tx.exec(
+            "INSERT INTO events (seq, job_id, at, actor, action, from_state, to_state, reason, attempt_id, signature, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                seq,
+                e.job_id,
+                at,
+                e.actor,
+                e.action,
+                from,
+                to,
+                e.reason,
+                e.attempt_id,
+                e.signature,
+                hash
             ],
         )?;
         Ok(())

@@ -39,7 +39,7 @@ pub fn verify(path: &Path) -> Result<Result<ChainReport, String>, StoreError> {
             "the store has schema {schema}, before the event log was chained — start the daemon once to migrate it"
         )));
     }
-    verify_conn(&conn).map_err(StoreError::from).map(|r| r)
+    Ok(verify_conn(&conn)?)
 }
 
 /// Verifies the chain through an open connection: `Ok(Ok(report))`, or `Ok(Err(the first
@@ -78,18 +78,23 @@ pub(crate) fn verify_conn(conn: &Connection) -> rusqlite::Result<Result<ChainRep
                 seq - 1
             )));
         }
+        let f: Vec<Option<String>> = (1..=9)
+            .map(|i| r.get::<_, Option<String>>(i))
+            .collect::<Result<_, _>>()?;
         let expected = super::event_hash(
             &report.head,
             seq,
-            r.get::<_, Option<String>>(1)?.as_deref(),
-            &r.get::<_, String>(2)?,
-            &r.get::<_, String>(3)?,
-            &r.get::<_, String>(4)?,
-            r.get::<_, Option<String>>(5)?.as_deref(),
-            r.get::<_, Option<String>>(6)?.as_deref(),
-            r.get::<_, Option<String>>(7)?.as_deref(),
-            r.get::<_, Option<String>>(8)?.as_deref(),
-            r.get::<_, Option<String>>(9)?.as_deref(),
+            &[
+                f[0].as_deref(),
+                f[1].as_deref(),
+                f[2].as_deref(),
+                f[3].as_deref(),
+                f[4].as_deref(),
+                f[5].as_deref(),
+                f[6].as_deref(),
+                f[7].as_deref(),
+                f[8].as_deref(),
+            ],
         );
         if hash != expected {
             return Ok(Err(format!(
