@@ -1470,6 +1470,17 @@ fn a_backup_taken_while_printing_restores_every_job_and_restore_waits_for_the_da
     let report = pstation::store::backup::check(&data.join("station.db")).expect("check");
     assert!(report.problems.is_empty(), "{report:?}");
     assert_eq!(report.jobs, 20);
+    // The restored event log's hash chain is whole.
+    let (code, out, err) = crate::util::run(
+        pstation()
+            .args(["audit", "verify", "--data-dir"])
+            .arg(&data),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("events chained and verified (0 from before the chain)"),
+        "{out}"
+    );
     let kept = std::fs::read_dir(&data)
         .expect("data")
         .filter_map(Result::ok)
