@@ -755,7 +755,7 @@ impl Store {
             )?;
         }
         // The next link of the chain: this IMMEDIATE transaction holds the write lock, so the
-        // last event and the next seq cannot change under us.
+        // last event cannot change under us (events are never deleted: a trigger refuses it).
         let (last_seq, prev): (i64, Option<String>) = tx
             .row(
                 "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
@@ -764,15 +764,7 @@ impl Store {
             )
             .optional()?
             .unwrap_or((0, None));
-        let used: i64 = tx
-            .row(
-                "SELECT ifnull(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'events'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
-        let seq = last_seq.max(used) + 1;
+        let seq = last_seq + 1;
         let at = now();
         let (from, to) = (e.from.map(JobState::as_str), e.to.map(JobState::as_str));
         let hash = event_hash(
