@@ -465,7 +465,10 @@ impl RawConfig {
         };
         let c = &self.central;
         let station_id = if c.station_id.is_empty() {
-            host_name()
+            // A host name with nothing usable in it still gives a working default.
+            Some(host_name())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "pstation".to_owned())
         } else {
             c.station_id.clone()
         };
@@ -755,6 +758,54 @@ mod tests {
                 "policy.issuing_state"
             ]
         );
+    }
+
+    #[test]
+    fn bad_users_keys_and_webhooks_are_each_named() {
+        let hash = "ab".repeat(32);
+        let good_key = crate::central::jws::public_key_b64(
+            &ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key(),
+        );
+        let text = DEFAULT_TOML
+            .replace(
+                "users = []",
+                &format!(
+                    "users = [{{ name = \"ani\", role = \"cashier\", token_sha256 = \"{hash}\" }}, \
+                     {{ name = \"budi\", role = \"operator\", token_sha256 = \"the-token\" }}, \
+                     {{ name = \"sari\", role = \"supervisor\", token_sha256 = \"{hash}\" }}, \
+                     {{ name = \"sari\", role = \"operator\", token_sha256 = \"{hash}\" }}]"
+                ),
+            )
+            .replace(
+                "keys = []",
+                &format!(
+                    "keys = [{{ kid = \"co 1\", public_key = \"{good_key}\" }}, \
+                     {{ kid = \"co-2\", public_key = \"AAAA\" }}, \
+                     {{ kid = \"co-3\", public_key = \"{good_key}\" }}, \
+                     {{ kid = \"co-3\", public_key = \"{good_key}\" }}]"
+                ),
+            )
+            .replace("status_webhook = \"\"", "status_webhook = \"ftp://central\"");
+        let Err(ConfigError::Invalid(p)) = Settings::from_toml(&text, "t") else {
+            panic!("expected invalid");
+        };
+        let paths: Vec<_> = p.0.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "central.status_webhook",
+                "api.users[0].role",
+                "api.users[1].token_sha256",
+                "api.users[3].name",
+                "central.keys[0].kid",
+                "central.keys[1].public_key",
+                "central.keys[3].kid",
+            ]
+        );
+        let s = Settings::default_settings().expect("default");
+        assert!(s.central.require_signed_jobs && s.api.require_tokens);
+        assert!(s.central.keys.is_empty() && s.api.users.is_empty());
+        assert!(!s.central.station_id.is_empty());
     }
 
     #[test]

@@ -93,6 +93,7 @@ pub async fn run(station: Arc<Station>, hook: Webhook, shutdown: CancellationTok
                 tracing::debug!(events = batch.len(), up_to = last, "status delivered");
             }
             Err(e) => {
+                // `batch` is not empty: `last` came from it.
                 tracing::warn!(code = e.code(), error = %e, pending_from = batch[0].event_id, "status not delivered; retrying");
                 pause(&shutdown, backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);

@@ -78,6 +78,7 @@ pub(crate) fn verify_conn(conn: &Connection) -> rusqlite::Result<Result<ChainRep
                 seq - 1
             )));
         }
+        // Columns 1..=9 in order: `f` always has nine entries.
         let f: Vec<Option<String>> = (1..=9)
             .map(|i| r.get::<_, Option<String>>(i))
             .collect::<Result<_, _>>()?;
