@@ -785,7 +785,10 @@ mod tests {
                      {{ kid = \"co-3\", public_key = \"{good_key}\" }}]"
                 ),
             )
-            .replace("status_webhook = \"\"", "status_webhook = \"ftp://central\"");
+            .replace(
+                "status_webhook = \"\"",
+                "status_webhook = \"ftp://central\"",
+            );
         let Err(ConfigError::Invalid(p)) = Settings::from_toml(&text, "t") else {
             panic!("expected invalid");
         };
