@@ -472,12 +472,7 @@ impl RawConfig {
         } else {
             c.station_id.clone()
         };
-        if station_id.is_empty()
-            || station_id.len() > 64
-            || !station_id
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
-        {
+        if !crate::central::auth::valid_name(&station_id) {
             bad(
                 "central.station_id",
                 format!("{station_id:?} must be 1 to 64 letters, digits or -_."),
@@ -504,12 +499,7 @@ impl RawConfig {
         let mut users: Vec<crate::central::auth::User> = Vec::new();
         for (i, u) in self.api.users.iter().enumerate() {
             let path = format!("api.users[{i}]");
-            let name_ok = !u.name.is_empty()
-                && u.name.len() <= 64
-                && u.name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-            if !name_ok {
+            if !crate::central::auth::valid_name(&u.name) {
                 bad(
                     &format!("{path}.name"),
                     format!("{:?} must be 1-64 of A-Z a-z 0-9 . _ -", u.name),
@@ -556,12 +546,7 @@ impl RawConfig {
         let mut keys = crate::central::jws::Keyring::default();
         for (i, k) in self.central.keys.iter().enumerate() {
             let path = format!("central.keys[{i}]");
-            let kid_ok = !k.kid.is_empty()
-                && k.kid.len() <= 64
-                && k.kid
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
-            if !kid_ok {
+            if !crate::central::jws::valid_kid(&k.kid) {
                 bad(
                     &format!("{path}.kid"),
                     format!(

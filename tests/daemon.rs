@@ -1723,6 +1723,44 @@ fn doctor_passes_a_healthy_station_and_names_each_broken_condition() {
     );
 }
 
+/// Submits two synthetic people from the valid fixtures (`{prefix}-0`, `{prefix}-1`, passport
+/// numbers `{number}0`, `{number}1`) and returns every personal value that must never leave the
+/// station: names (as written and upper case), date of birth, registration number, place of
+/// birth, the numbers and the start of each portrait.
+fn submit_two_people(base: &str, prefix: &str, number: &str) -> Vec<String> {
+    let mut personal = Vec::new();
+    for (i, file) in ["santoso-budi.json", "partini.json"].iter().enumerate() {
+        let text =
+            std::fs::read_to_string(fixture(&format!("jobs/valid/{file}"))).expect("fixture");
+        let mut v: Value = serde_json::from_str(&text).expect("json");
+        v["job_id"] = format!("{prefix}-{i}").into();
+        v["document"]["number"] = format!("{number}{i}").into();
+        let d = &v["document"];
+        for key in [
+            "surname",
+            "given_names",
+            "date_of_birth",
+            "registration_number",
+            "place_of_birth",
+        ] {
+            if let Some(s) = d[key].as_str().filter(|s| s.len() > 3) {
+                personal.push(s.to_owned());
+                personal.push(s.to_uppercase());
+            }
+        }
+        personal.push(format!("{number}{i}"));
+        personal.push(v["portrait"]["data"].as_str().expect("portrait")[..40].to_owned());
+        let (s, r) = http(
+            "POST",
+            &format!("{base}/api/jobs"),
+            Some("application/json"),
+            &serde_json::to_vec(&v).expect("json"),
+        );
+        assert_eq!(s, 201, "{r}");
+    }
+    personal
+}
+
 #[test]
 fn logs_are_json_lines_with_job_attempt_and_printer_and_hold_no_personal_data() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1772,35 +1810,7 @@ fn logs_are_json_lines_with_job_attempt_and_printer_and_hold_no_personal_data() 
     );
     assert_eq!(s, 201);
     // Two synthetic people, printed; one refused (wrong booklet: a held job); one bad request.
-    let mut personal: Vec<String> = Vec::new();
-    for (i, file) in ["santoso-budi.json", "partini.json"].iter().enumerate() {
-        let text =
-            std::fs::read_to_string(fixture(&format!("jobs/valid/{file}"))).expect("fixture");
-        let mut v: Value = serde_json::from_str(&text).expect("json");
-        v["job_id"] = format!("LOG-{i}").into();
-        v["document"]["number"] = format!("X740000{i}").into();
-        let d = &v["document"];
-        for key in [
-            "surname",
-            "given_names",
-            "date_of_birth",
-            "registration_number",
-        ] {
-            if let Some(s) = d[key].as_str().filter(|s| s.len() > 3) {
-                personal.push(s.to_owned());
-                personal.push(s.to_uppercase());
-            }
-        }
-        personal.push(format!("X740000{i}"));
-        personal.push(v["portrait"]["data"].as_str().expect("portrait")[..40].to_owned());
-        let (s, r) = http(
-            "POST",
-            &format!("{base}/api/jobs"),
-            Some("application/json"),
-            &serde_json::to_vec(&v).expect("json"),
-        );
-        assert_eq!(s, 201, "{r}");
-    }
+    let mut personal = submit_two_people(&base, "LOG", "X740000");
     let template =
         std::fs::read_to_string(fixture("jobs/valid/santoso-budi.json")).expect("fixture");
     let (s, _) = submit_as(&base, &template, "LOG-HELD", "X7499999");
@@ -1899,36 +1909,7 @@ fn the_support_bundle_holds_doctor_config_events_attempts_and_printer_and_no_per
         json!({"first": "X7500000", "last": "X7500009"}),
     );
     assert_eq!(s, 201);
-    let mut personal: Vec<String> = Vec::new();
-    for (i, file) in ["santoso-budi.json", "partini.json"].iter().enumerate() {
-        let text =
-            std::fs::read_to_string(fixture(&format!("jobs/valid/{file}"))).expect("fixture");
-        let mut v: Value = serde_json::from_str(&text).expect("json");
-        v["job_id"] = format!("BUNDLE-{i}").into();
-        v["document"]["number"] = format!("X750000{i}").into();
-        let d = &v["document"];
-        for key in [
-            "surname",
-            "given_names",
-            "date_of_birth",
-            "registration_number",
-            "place_of_birth",
-        ] {
-            if let Some(s) = d[key].as_str().filter(|s| s.len() > 3) {
-                personal.push(s.to_owned());
-                personal.push(s.to_uppercase());
-            }
-        }
-        personal.push(format!("X750000{i}"));
-        personal.push(v["portrait"]["data"].as_str().expect("portrait")[..40].to_owned());
-        let (s, r) = http(
-            "POST",
-            &format!("{base}/api/jobs"),
-            Some("application/json"),
-            &serde_json::to_vec(&v).expect("json"),
-        );
-        assert_eq!(s, 201, "{r}");
-    }
+    let mut personal = submit_two_people(&base, "BUNDLE", "X750000");
     // Held by the station (its booklet is not in stock), then by an operator who typed a name.
     let template =
         std::fs::read_to_string(fixture("jobs/valid/santoso-budi.json")).expect("fixture");
@@ -2467,30 +2448,6 @@ fn status_changes_reach_the_central_office_in_order_at_least_once_across_an_outa
     );
 }
 
-/// `pstation token new`: (the token, the `[api] users` line).
-fn new_token(name: &str, role: &str) -> (String, String) {
-    let (code, out, err) =
-        crate::util::run(pstation().args(["token", "new", "--name", name, "--role", role]));
-    assert_eq!(code, 0, "{err}");
-    let token = out
-        .lines()
-        .find_map(|l| {
-            l.split_once("it is not shown again): ")
-                .map(|x| x.1.to_owned())
-        })
-        .expect("token line");
-    let line = out
-        .lines()
-        .find(|l| l.starts_with("{ name = "))
-        .expect("config line")
-        .to_owned();
-    assert!(
-        !line.contains(&token),
-        "the configuration line holds no token"
-    );
-    (token, line)
-}
-
 /// (user or raw Authorization value, method, path, body, expected status).
 type Case<'a> = (Option<&'a str>, &'a str, &'a str, &'a [u8], u16);
 
@@ -2510,7 +2467,7 @@ fn tokens_and_roles_decide_who_may_do_what_and_refusals_leak_nothing() {
     let mut tokens = std::collections::HashMap::new();
     let mut lines = Vec::new();
     for (name, role) in users {
-        let (t, l) = new_token(name, role);
+        let (t, l) = crate::util::new_token(name, role);
         tokens.insert(name, t);
         lines.push(l);
     }

@@ -57,22 +57,7 @@ fn every_route_is_documented_and_every_documented_operation_exists() {
 fn every_documented_operation_answers_with_a_documented_status() {
     let (doc, ops) = documented();
     let dir = tempfile::tempdir().expect("tempdir");
-    let (token, line) = {
-        let (code, out, err) = crate::util::run(
-            crate::util::pstation().args(["token", "new", "--name", "root", "--role", "admin"]),
-        );
-        assert_eq!(code, 0, "{err}");
-        let token = out
-            .lines()
-            .find_map(|l| l.split_once("shown again): ").map(|x| x.1.to_owned()))
-            .expect("token");
-        let line = out
-            .lines()
-            .find(|l| l.starts_with("{ name"))
-            .expect("line")
-            .to_owned();
-        (token, line)
-    };
+    let (token, line) = crate::util::new_token("root", "admin");
     let config = dir.path().join("station.toml");
     std::fs::write(
         &config,

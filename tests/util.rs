@@ -43,3 +43,26 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
         String::from_utf8(out.stderr).expect("utf-8 stderr"),
     )
 }
+
+/// `pstation token new`: (the token, the `[api] users` line).
+pub fn new_token(name: &str, role: &str) -> (String, String) {
+    let (code, out, err) = run(pstation().args(["token", "new", "--name", name, "--role", role]));
+    assert_eq!(code, 0, "{err}");
+    let token = out
+        .lines()
+        .find_map(|l| {
+            l.split_once("it is not shown again): ")
+                .map(|x| x.1.to_owned())
+        })
+        .expect("token line");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("{ name = "))
+        .expect("config line")
+        .to_owned();
+    assert!(
+        !line.contains(&token),
+        "the configuration line holds no token"
+    );
+    (token, line)
+}

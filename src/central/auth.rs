@@ -64,6 +64,15 @@ pub struct User {
     pub token_sha256: [u8; 32],
 }
 
+/// A name the station accepts for a user, a job id or a station id: 1-64 of A-Z a-z 0-9 . _ -
+/// (safe in paths, headers and logs).
+pub fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// SHA-256 of a token.
 pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()

@@ -126,6 +126,14 @@ pub struct Approval {
     pub detached: String,
 }
 
+/// A key id the station accepts: 1-64 of A-Z a-z 0-9 . _ - :.
+pub fn valid_kid(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
+}
+
 /// Decodes a base64url public key (the JWK `x` of an Ed25519 key).
 pub fn public_key(b64: &str) -> Result<VerifyingKey, String> {
     let bytes = B64

@@ -16,12 +16,7 @@ pub(super) fn generate(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
-    if kid.is_empty()
-        || kid.len() > 64
-        || !kid
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
-    {
+    if !jws::valid_kid(kid) {
         writeln!(
             err,
             "--kid: invalid-kid: {kid:?} must be 1 to 64 letters, digits or -_.:"
@@ -118,12 +113,7 @@ pub(super) fn new_token(
     err: &mut dyn Write,
 ) -> CmdResult {
     use crate::central::auth;
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    {
+    if !auth::valid_name(name) {
         writeln!(
             err,
             "--name: invalid-name: {name:?} must be 1-64 of A-Z a-z 0-9 . _ -"

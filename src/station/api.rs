@@ -170,13 +170,6 @@ const COUNTER: &[Role] = &[Role::Operator, Role::Supervisor];
 /// Who may watch the printer and the booklets.
 const WATCHERS: &[Role] = &[Role::Operator, Role::Supervisor, Role::Technician];
 
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
 /// The user a bearer token in `header` belongs to.
 fn user_of<'a>(
     st: &'a Station,
@@ -205,7 +198,7 @@ impl FromRequestParts<Arc<Station>> for Actor {
                     role: Role::Admin,
                 }),
                 Some(v) => match v.to_str() {
-                    Ok(s) if valid_name(s) => Ok(Self {
+                    Ok(s) if crate::central::auth::valid_name(s) => Ok(Self {
                         name: s.to_owned(),
                         role: Role::Admin,
                     }),
@@ -236,7 +229,7 @@ impl FromRequestParts<Arc<Station>> for Actor {
 }
 
 fn check_id(id: &str) -> Result<(), ApiError> {
-    if valid_name(id) {
+    if crate::central::auth::valid_name(id) {
         Ok(())
     } else {
         Err(ApiError::new(
