@@ -77,6 +77,10 @@ struct RawCentral {
     status_webhook: String,
     #[serde(default)]
     status_webhook_token: String,
+    #[serde(default)]
+    nats_url: String,
+    #[serde(default)]
+    nats_token: String,
 }
 
 impl Default for RawCentral {
@@ -87,6 +91,8 @@ impl Default for RawCentral {
             station_id: String::new(),
             status_webhook: String::new(),
             status_webhook_token: String::new(),
+            nats_url: String::new(),
+            nats_token: String::new(),
         }
     }
 }
@@ -206,6 +212,8 @@ pub struct CentralSettings {
     pub station_id: String,
     /// Where job status changes are delivered, if anywhere.
     pub webhook: Option<crate::station::outbox::Webhook>,
+    /// The NATS server jobs come from and status goes to, if any.
+    pub nats: Option<crate::station::nats::NatsSettings>,
 }
 
 /// Validated `[daemon]` settings.
@@ -496,6 +504,29 @@ impl RawConfig {
             );
             None
         };
+        let nats_url = c.nats_url.trim();
+        let nats = if nats_url.is_empty() {
+            None
+        } else if crate::station::nats::valid_url(nats_url) {
+            if station_id.contains('.') {
+                bad(
+                    "central.station_id",
+                    format!(
+                        "{station_id:?} must not contain '.' when central.nats_url is set (it is one NATS subject token); set central.station_id"
+                    ),
+                );
+            }
+            Some(crate::station::nats::NatsSettings {
+                url: nats_url.to_owned(),
+                token: (!c.nats_token.is_empty()).then(|| c.nats_token.clone()),
+            })
+        } else {
+            bad(
+                "central.nats_url",
+                format!("{nats_url:?} must be a nats:// or tls:// URL with a host, or empty"),
+            );
+            None
+        };
         let mut users: Vec<crate::central::auth::User> = Vec::new();
         for (i, u) in self.api.users.iter().enumerate() {
             let path = format!("api.users[{i}]");
@@ -602,6 +633,7 @@ impl RawConfig {
                     keys,
                     station_id,
                     webhook,
+                    nats,
                 },
                 daemon: DaemonSettings {
                     listen,

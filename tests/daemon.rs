@@ -12,7 +12,12 @@ use serde_json::{Value, json};
 use crate::util::{fixture, pstation};
 
 /// A blocking HTTP call: (status, JSON body).
-fn http(method: &str, url: &str, content_type: Option<&str>, body: &[u8]) -> (u16, Value) {
+pub(crate) fn http(
+    method: &str,
+    url: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> (u16, Value) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
@@ -33,7 +38,7 @@ fn http(method: &str, url: &str, content_type: Option<&str>, body: &[u8]) -> (u1
     (status, v)
 }
 
-fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
+pub(crate) fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
     http(
         "POST",
         &format!("{base}{path}"),
@@ -42,7 +47,7 @@ fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
     )
 }
 
-fn get(base: &str, path: &str) -> (u16, Value) {
+pub(crate) fn get(base: &str, path: &str) -> (u16, Value) {
     http("GET", &format!("{base}{path}"), None, b"")
 }
 
@@ -57,12 +62,12 @@ fn submit(base: &str, job: &str) -> (u16, Value) {
 }
 
 /// Polls until `check` holds (bounded; the bound is a hang guard, not a timing assertion).
-fn until(what: &str, check: impl FnMut() -> bool) {
+pub(crate) fn until(what: &str, check: impl FnMut() -> bool) {
     until_for(what, 120, check);
 }
 
 /// `until` with a hang guard of `secs` seconds (for waits that span many jobs).
-fn until_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
+pub(crate) fn until_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
     let end = Instant::now() + Duration::from_secs(secs);
     while !check() {
         assert!(Instant::now() < end, "gave up waiting for: {what}");
@@ -78,7 +83,7 @@ fn job_state(base: &str, id: &str) -> String {
 }
 
 /// A child process that is killed when the test ends.
-struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -88,7 +93,7 @@ impl Drop for Proc {
 }
 
 /// Starts `pstation sim --listen` and returns it with its `tcp://` URI.
-fn start_sim(out: &Path, extra: &[&str]) -> (Proc, String) {
+pub(crate) fn start_sim(out: &Path, extra: &[&str]) -> (Proc, String) {
     let child = std::process::Command::new(pstation().get_program())
         .args(["sim", "--listen", "127.0.0.1:0", "--warm-up-ms", "100"])
         // 300 ms a booklet unless the test says otherwise.
@@ -151,7 +156,7 @@ fn start_sim_pty(dir: &Path, out: &Path, extra: &[&str]) -> (Proc, String) {
 
 /// The embedded default, for a lab: unsigned jobs accepted and no API tokens (the signature
 /// and roles tests configure theirs).
-fn lab_toml() -> String {
+pub(crate) fn lab_toml() -> String {
     let text = pstation::config::DEFAULT_TOML
         .replace("require_signed_jobs = true", "require_signed_jobs = false")
         .replace("require_tokens = true", "require_tokens = false");
@@ -201,7 +206,7 @@ fn config_without_confirmation(dir: &Path) -> std::path::PathBuf {
 }
 
 /// Starts `pstation serve` and returns it with its base URL.
-fn start_serve(data: &Path, device: &str, config: &Path) -> (Proc, String, Vec<String>) {
+pub(crate) fn start_serve(data: &Path, device: &str, config: &Path) -> (Proc, String, Vec<String>) {
     let child = std::process::Command::new(pstation().get_program())
         .args([
             "--log-level",
@@ -239,7 +244,7 @@ fn start_serve(data: &Path, device: &str, config: &Path) -> (Proc, String, Vec<S
     }
 }
 
-fn sim_jobs(out: &Path) -> Vec<Value> {
+pub(crate) fn sim_jobs(out: &Path) -> Vec<Value> {
     std::fs::read_to_string(out.join("jobs.jsonl"))
         .unwrap_or_default()
         .lines()
@@ -625,7 +630,7 @@ impl Rng {
     }
 }
 
-fn jobs_in(base: &str, state: &str) -> Vec<Value> {
+pub(crate) fn jobs_in(base: &str, state: &str) -> Vec<Value> {
     get(base, &format!("/api/jobs?state={state}")).1["jobs"]
         .as_array()
         .cloned()
@@ -2358,7 +2363,11 @@ fn status_changes_reach_the_central_office_in_order_at_least_once_across_an_outa
             .expect("scrape");
         let text = resp.body_mut().read_to_string().expect("text");
         text.lines()
-            .find_map(|l| l.strip_prefix("pstation_outbox_backlog ")?.parse().ok())
+            .find_map(|l| {
+                l.strip_prefix("pstation_outbox_backlog{sink=\"webhook\"} ")?
+                    .parse()
+                    .ok()
+            })
             .expect("pstation_outbox_backlog")
     };
     // received, queued, printing, printed for each job.

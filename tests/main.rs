@@ -5,6 +5,7 @@ mod daemon;
 mod differential;
 mod fixtures;
 mod layout;
+mod nats;
 mod openapi;
 mod packaging;
 mod printer;

@@ -501,6 +501,44 @@ fn snapshot(path: &std::path::Path) -> (Vec<JobSnap>, Vec<String>) {
 }
 
 #[test]
+fn the_webhooks_delivered_status_stays_delivered_when_the_outbox_gets_a_cursor_per_destination() {
+    // A schema-5 store whose webhook had confirmed the first 20 status changes.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("station.db");
+    std::fs::copy(crate::util::fixture("store/schema-5.db"), &db).expect("copy");
+    let total: i64 = {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.execute(
+            "UPDATE outbox SET delivered_at = '2026-11-30T00:00:00Z' WHERE seq <= 20",
+            [],
+        )
+        .expect("mark");
+        conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+            .expect("count")
+    };
+    assert!(total > 20, "the fixture has {total} status changes");
+    let mut store = Store::open(&db).expect("open migrates");
+    let webhook = store.outbox_pending("webhook", 1000).expect("pending");
+    assert_eq!(webhook.first().map(|e| e.event_id), Some(21));
+    assert_eq!(
+        store.outbox_backlog("webhook").expect("backlog"),
+        (total - 20) as u64
+    );
+    // A destination configured later starts from the first change; each has its own cursor.
+    assert_eq!(store.outbox_backlog("nats").expect("backlog"), total as u64);
+    store.outbox_delivered("nats", 5).expect("mark");
+    store.outbox_delivered("nats", 3).expect("never moves back");
+    assert_eq!(
+        store.outbox_backlog("nats").expect("backlog"),
+        (total - 5) as u64
+    );
+    assert_eq!(
+        store.outbox_backlog("webhook").expect("backlog"),
+        (total - 20) as u64
+    );
+}
+
+#[test]
 fn every_earlier_schema_migrates_at_open_keeping_every_job_booklet_and_event() {
     use pstation::store::{SCHEMA_VERSION, Transfer, backup};
     // One frozen store per earlier schema (fixtures/store/schema-N.db, made by the
@@ -578,7 +616,7 @@ fn every_earlier_schema_migrates_at_open_keeping_every_job_booklet_and_event() {
             .expect("end");
         // A store from before the outbox (schema 4) starts with an empty one (that history was
         // never promised to anyone); every change after the migration is in it.
-        let outbox = store.outbox_pending(1000).expect("outbox");
+        let outbox = store.outbox_pending("webhook", 1000).expect("outbox");
         if version < 4 {
             assert_eq!(outbox.len(), 3);
         }
@@ -601,13 +639,18 @@ fn every_earlier_schema_migrates_at_open_keeping_every_job_booklet_and_event() {
         let report = backup::check(&db).expect("check");
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         assert_eq!(report.schema, SCHEMA_VERSION);
-        // The event log's chain starts after the migration: the old events are before it.
+        // The event log's chain starts with schema 5: older events are before it. Then recover,
+        // then the second attempt's start and end.
         let chain = pstation::store::audit::verify(&db)
             .expect("read")
             .expect("intact");
-        assert_eq!(chain.unchained as usize, events_before.len());
-        // recover, then the second attempt's start and end.
-        assert_eq!(chain.chained, 3, "{chain:?}");
+        if version < 5 {
+            assert_eq!(chain.unchained as usize, events_before.len());
+            assert_eq!(chain.chained, 3, "{chain:?}");
+        } else {
+            assert_eq!(chain.unchained, 0);
+            assert_eq!(chain.chained as usize, events_before.len() + 3, "{chain:?}");
+        }
 
         // Opening a current store again migrates nothing and copies nothing.
         drop(Store::open(&db).expect("reopen"));

@@ -42,8 +42,8 @@ pub struct Running {
     pub engine: JoinHandle<()>,
     /// The HTTP server task.
     pub server: JoinHandle<()>,
-    /// The status delivery task, when a webhook is configured.
-    pub outbox: Option<JoinHandle<()>>,
+    /// The central office link tasks: status to the webhook, NATS intake and status.
+    pub outbox: Vec<JoinHandle<()>>,
     /// Jobs moved to needs-verification at start.
     pub recovered: Vec<String>,
     /// The data folder's lock, held while the daemon runs.
@@ -152,20 +152,25 @@ pub async fn start(
         engine::run(station.clone(), shutdown.clone())
             .instrument(tracing::info_span!("engine", printer = %printer)),
     );
-    // Status back to the central office, when it has given a webhook.
-    let outbox = station
-        .options
-        .settings
-        .central
-        .webhook
-        .clone()
-        .map(|hook| {
-            tokio::spawn(crate::station::outbox::run(
-                station.clone(),
-                hook,
-                shutdown.clone(),
-            ))
-        });
+    // Status back to the central office, when it has given a webhook; jobs from and status to
+    // its NATS server, when it has one.
+    let central = &station.options.settings.central;
+    let mut outbox = Vec::new();
+    if let Some(hook) = central.webhook.clone() {
+        outbox.push(tokio::spawn(crate::station::outbox::run(
+            station.clone(),
+            crate::station::outbox::WebhookDestination::new(hook),
+            shutdown.clone(),
+        )));
+    }
+    if let Some(nats) = central.nats.clone() {
+        outbox.push(tokio::spawn(crate::station::nats::run(
+            station.clone(),
+            nats,
+            central.station_id.clone(),
+            shutdown.clone(),
+        )));
+    }
     let app = api::router(station.clone());
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
@@ -233,8 +238,8 @@ pub(super) fn run(args: ServeArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         running.shutdown.cancel();
         let _ = running.engine.await;
         let _ = running.server.await;
-        if let Some(outbox) = running.outbox {
-            let _ = outbox.await;
+        for task in running.outbox {
+            let _ = task.await;
         }
         writeln!(out, "stopped")?;
         Ok(Exit::Ok)

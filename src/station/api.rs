@@ -65,15 +65,34 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The HTTP status: 4xx when the request itself is refused (sending it again changes
+    /// nothing), 5xx when the station could not take it now.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The answer's JSON body: `{"error": {"code", "message", "problems"?}}`.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = json!({"error": {"code": self.code, "message": self.message}});
+        if let Some(p) = &self.problems {
+            body["error"]["problems"] = p.clone();
+        }
+        body
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         super::metrics::API_ERRORS
             .get_or_create(&super::metrics::CodeLabel { code: self.code })
             .inc();
-        let mut body = json!({"error": {"code": self.code, "message": self.message}});
-        if let Some(p) = self.problems {
-            body["error"]["problems"] = p;
-        }
+        let body = self.body();
         let mut resp = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
@@ -310,13 +329,28 @@ async fn health(State(st): State<Arc<Station>>) -> Json<serde_json::Value> {
 
 /// Prometheus metrics (OpenMetrics text).
 async fn metrics(State(st): State<Arc<Station>>) -> Result<Response, ApiError> {
+    // The backlog of each status destination configured.
+    let central = &st.options.settings.central;
+    let sinks: Vec<&'static str> = [
+        central.webhook.as_ref().map(|_| super::outbox::WEBHOOK),
+        central.nats.as_ref().map(|_| super::nats::NATS),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let (jobs, booklets, backlog) = st
-        .db(|s| Ok((s.job_counts()?, s.booklet_counts()?, s.outbox_backlog()?)))
+        .db(move |s| {
+            let backlog = sinks
+                .iter()
+                .map(|sink| Ok((*sink, s.outbox_backlog(sink)?)))
+                .collect::<Result<Vec<_>, crate::store::StoreError>>()?;
+            Ok((s.job_counts()?, s.booklet_counts()?, backlog))
+        })
         .await?;
     let view = st.printer().borrow().clone();
     let text = st
         .metrics
-        .render(&jobs, &booklets, backlog, &view)
+        .render(&jobs, &booklets, &backlog, &view)
         .map_err(|e| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

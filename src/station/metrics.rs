@@ -24,6 +24,13 @@ pub struct StateLabel {
     pub state: &'static str,
 }
 
+/// A status destination (`webhook`, `nats`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SinkLabel {
+    /// The outbox destination.
+    pub sink: &'static str,
+}
+
 /// A printer reason (IPP keyword).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -77,7 +84,7 @@ pub struct Metrics {
     printer_state: Family<StateLabel, Gauge>,
     printer_reasons: Family<ReasonLabel, Gauge>,
     link_up: Gauge,
-    outbox_backlog: Gauge,
+    outbox_backlog: Family<SinkLabel, Gauge>,
     /// Seconds from an attempt's first byte to its outcome, by outcome.
     pub print_seconds: Family<OutcomeLabel, Histogram, fn() -> Histogram>,
     /// Seconds from a job's first byte on the link to its last.
@@ -132,10 +139,10 @@ impl Metrics {
             "1 when the link to the printer is up",
             link_up.clone(),
         );
-        let outbox_backlog = Gauge::default();
+        let outbox_backlog = Family::<SinkLabel, Gauge>::default();
         registry.register(
             "outbox_backlog",
-            "Job status changes not yet delivered to the central office",
+            "Job status changes not yet delivered to the central office, by destination",
             outbox_backlog.clone(),
         );
         let print_seconds =
@@ -200,10 +207,14 @@ impl Metrics {
         &self,
         jobs: &[(JobState, u64)],
         booklets: &[(BookletState, u64)],
-        outbox_backlog: u64,
+        outbox_backlog: &[(&'static str, u64)],
         printer: &PrinterView,
     ) -> Result<String, std::fmt::Error> {
-        self.outbox_backlog.set(gauge(outbox_backlog));
+        for (sink, n) in outbox_backlog {
+            self.outbox_backlog
+                .get_or_create(&SinkLabel { sink })
+                .set(gauge(*n));
+        }
         for state in JobState::ALL {
             let n = jobs
                 .iter()

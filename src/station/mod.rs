@@ -10,6 +10,7 @@
 pub mod api;
 pub mod engine;
 pub mod metrics;
+pub mod nats;
 pub mod outbox;
 pub mod render;
 

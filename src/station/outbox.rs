@@ -1,12 +1,13 @@
-//! Status back to the central office: the delivery task of the store's outbox. Every job state
-//! change is an outbox row committed with its event; this task POSTs them, oldest first, in
-//! batches to the configured webhook and marks a batch delivered only after a 2xx answer.
+//! Status back to the central office: the delivery task of the store's outbox, and its webhook
+//! destination. Every job state change is an outbox row committed with its event; one task per
+//! destination (`Destination`: the webhook here, NATS in `station::nats`) sends them, oldest
+//! first, in batches, and moves that destination's cursor only after it confirmed the batch.
 //!
 //! Guarantees: at least once (a crash between the answer and the mark sends the batch again;
 //! `event_id` is the central office's de-duplication key), in order per job (and overall: a
-//! batch that fails is retried, whole, before anything newer), across restarts (the rows are in
-//! the store). Failures back off exponentially from 1 s to 60 s; printing never waits on this.
-//! The HTTP call is blocking (ureq) and runs on the blocking pool, never on the runtime.
+//! batch that fails is retried, whole, before anything newer), across restarts (the rows and
+//! cursors are in the store). Failures back off exponentially from 1 s to 60 s; printing never
+//! waits on this. The webhook's HTTP call is blocking (ureq) and runs on the blocking pool.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::Station;
+use crate::store::OutboxEntry;
 
 /// Status changes sent in one request.
 pub const BATCH: u32 = 100;
@@ -45,6 +47,9 @@ pub enum DeliveryError {
     /// The central office answered, but not 2xx.
     #[error("status-refused: the central office answered HTTP {0}")]
     Refused(u16),
+    /// The NATS server did not take the status (down, no stream, no acknowledgement).
+    #[error("status-nats: {0} — check central.nats_url and that the NATS server runs JetStream")]
+    Nats(String),
 }
 
 impl DeliveryError {
@@ -53,20 +58,63 @@ impl DeliveryError {
         match self {
             Self::Unreachable(_) => "status-unreachable",
             Self::Refused(_) => "status-refused",
+            Self::Nats(_) => "status-nats",
         }
     }
 }
 
-/// Runs until `shutdown`.
-pub async fn run(station: Arc<Station>, hook: Webhook, shutdown: CancellationToken) {
+/// Where outbox rows go: one delivery task per destination, each with its own cursor.
+pub trait Destination: Send + Sync + 'static {
+    /// The destination's name: its cursor in the store (`outbox_sinks.sink`) and its metric label.
+    fn name(&self) -> &'static str;
+    /// Delivers `batch` (oldest first, not empty); `Ok` only once the destination confirmed all.
+    fn deliver(
+        &self,
+        batch: &[OutboxEntry],
+    ) -> impl std::future::Future<Output = Result<(), DeliveryError>> + Send;
+}
+
+/// The webhook destination's cursor name.
+pub const WEBHOOK: &str = "webhook";
+
+/// The central office's HTTP endpoint, as a destination.
+pub struct WebhookDestination {
+    hook: Webhook,
+    agent: ureq::Agent,
+}
+
+impl WebhookDestination {
+    /// A destination POSTing to `hook`.
+    pub fn new(hook: Webhook) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Self { hook, agent }
+    }
+}
+
+impl Destination for WebhookDestination {
+    fn name(&self) -> &'static str {
+        WEBHOOK
+    }
+
+    async fn deliver(&self, batch: &[OutboxEntry]) -> Result<(), DeliveryError> {
+        let body = json!({"station_id": self.hook.station_id, "events": batch});
+        let (agent, hook) = (self.agent.clone(), self.hook.clone());
+        tokio::task::spawn_blocking(move || post(&agent, &hook, &body))
+            .await
+            .unwrap_or_else(|e| Err(DeliveryError::Unreachable(e.to_string())))
+    }
+}
+
+/// Delivers the outbox to `dest` until `shutdown`.
+pub async fn run<D: Destination>(station: Arc<Station>, dest: D, shutdown: CancellationToken) {
     let mut backoff = Duration::from_secs(1);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
+    let sink = dest.name();
     while !shutdown.is_cancelled() {
-        let batch = match station.db(|s| s.outbox_pending(BATCH)).await {
+        let batch = match station.db(move |s| s.outbox_pending(sink, BATCH)).await {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the outbox");
@@ -78,23 +126,22 @@ pub async fn run(station: Arc<Station>, hook: Webhook, shutdown: CancellationTok
             pause(&shutdown, IDLE_POLL).await;
             continue;
         };
-        let body = json!({"station_id": hook.station_id, "events": batch});
-        let (agent2, hook2) = (agent.clone(), hook.clone());
-        let sent = tokio::task::spawn_blocking(move || post(&agent2, &hook2, &body))
-            .await
-            .unwrap_or_else(|e| Err(DeliveryError::Unreachable(e.to_string())));
+        let sent = tokio::select! {
+            () = shutdown.cancelled() => break,
+            r = dest.deliver(&batch) => r,
+        };
         match sent {
             Ok(()) => {
                 backoff = Duration::from_secs(1);
-                if let Err(e) = station.db(move |s| s.outbox_delivered(last)).await {
+                if let Err(e) = station.db(move |s| s.outbox_delivered(sink, last)).await {
                     // Sent but not marked: it goes again (at least once).
-                    tracing::error!(error = %e, "cannot mark status as delivered");
+                    tracing::error!(error = %e, sink, "cannot mark status as delivered");
                 }
-                tracing::debug!(events = batch.len(), up_to = last, "status delivered");
+                tracing::debug!(events = batch.len(), up_to = last, sink, "status delivered");
             }
             Err(e) => {
                 // `batch` is not empty: `last` came from it.
-                tracing::warn!(code = e.code(), error = %e, pending_from = batch[0].event_id, "status not delivered; retrying");
+                tracing::warn!(code = e.code(), error = %e, sink, pending_from = batch[0].event_id, "status not delivered; retrying");
                 pause(&shutdown, backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }

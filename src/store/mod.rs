@@ -48,7 +48,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Every schema change this project shipped, in order: migration `i` (0-based) takes a store from
 /// schema `i` to `i + 1`. Never edit a shipped entry — append a new one (and freeze a fixture
 /// store of the schema it replaces under `fixtures/store/`, see the fixtures README).
-const MIGRATIONS: [&str; 5] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+const MIGRATIONS: [&str; 6] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+];
 
 /// The most booklets one batch may hold.
 pub const MAX_BATCH: u64 = 10_000;
@@ -540,6 +542,20 @@ CREATE INDEX outbox_pending ON outbox(seq) WHERE delivered_at IS NULL;
 /// before schema 5 have no hash; the chain starts at the first event after the migration.
 const SCHEMA_V5: &str = "ALTER TABLE events ADD COLUMN hash TEXT;";
 
+/// Schema 6: the outbox has one cursor per destination (`webhook`, `nats`) instead of one
+/// `delivered_at` mark, so status reaches each destination configured, each at its own pace.
+/// The webhook's cursor starts where schema 4's marks ended.
+const SCHEMA_V6: &str = r#"
+CREATE TABLE outbox_sinks (
+    sink      TEXT PRIMARY KEY,
+    delivered INTEGER NOT NULL
+);
+INSERT INTO outbox_sinks (sink, delivered)
+    SELECT 'webhook', COALESCE(MAX(seq), 0) FROM outbox WHERE delivered_at IS NOT NULL;
+DROP INDEX outbox_pending;
+ALTER TABLE outbox DROP COLUMN delivered_at;
+"#;
+
 /// The hash of one event in the chain: SHA-256 (hex) of the JSON array of the previous hash
 /// (`""` for the first), the event's `seq`, and its fields in column order (job_id, at, actor,
 /// action, from_state, to_state, reason, attempt_id, signature).
@@ -746,8 +762,11 @@ impl Store {
 
     fn append_event(tx: &Connection, e: NewEvent<'_>) -> Result<(), StoreError> {
         // A job's state change is also news for the central office: the outbox row commits
-        // with the event or not at all.
-        if let (Some(job_id), Some(to)) = (e.job_id, e.to) {
+        // with the event or not at all. An event that leaves the state as it was (a booklet
+        // confirmed while queued) is not a change.
+        if let (Some(job_id), Some(to)) = (e.job_id, e.to)
+            && e.from != Some(to)
+        {
             tx.exec(
                 "INSERT INTO outbox (job_id, state, booklet, at)
                  SELECT job_id, ?2, booklet, ?3 FROM jobs WHERE job_id = ?1",
@@ -1688,14 +1707,15 @@ impl Store {
             .collect())
     }
 
-    /// The oldest `limit` status changes not yet delivered to the central office, in order.
-    pub fn outbox_pending(&self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+    /// The oldest `limit` status changes not yet delivered to the destination `sink`, in order.
+    pub fn outbox_pending(&self, sink: &str, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, job_id, state, booklet, at FROM outbox
-             WHERE delivered_at IS NULL ORDER BY seq LIMIT ?1",
+             WHERE seq > COALESCE((SELECT delivered FROM outbox_sinks WHERE sink = ?1), 0)
+             ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt
-            .query_map([limit], |r| {
+            .query_map(params![sink, limit], |r| {
                 Ok(OutboxEntry {
                     event_id: r.get(0)?,
                     job_id: r.get(1)?,
@@ -1708,20 +1728,23 @@ impl Store {
         Ok(rows)
     }
 
-    /// Marks every undelivered status change up to `event_id` (inclusive) as delivered.
-    pub fn outbox_delivered(&mut self, up_to: i64) -> Result<(), StoreError> {
+    /// Marks every status change up to `up_to` (an `event_id`, inclusive) as delivered to
+    /// `sink`. The cursor never moves back.
+    pub fn outbox_delivered(&mut self, sink: &str, up_to: i64) -> Result<(), StoreError> {
         self.conn.exec(
-            "UPDATE outbox SET delivered_at = ?2 WHERE seq <= ?1 AND delivered_at IS NULL",
-            params![up_to, now()],
+            "INSERT INTO outbox_sinks (sink, delivered) VALUES (?1, ?2)
+             ON CONFLICT (sink) DO UPDATE SET delivered = MAX(delivered, excluded.delivered)",
+            params![sink, up_to],
         )?;
         Ok(())
     }
 
-    /// How many status changes wait for delivery.
-    pub fn outbox_backlog(&self) -> Result<u64, StoreError> {
+    /// How many status changes wait for delivery to `sink`.
+    pub fn outbox_backlog(&self, sink: &str) -> Result<u64, StoreError> {
         let n: i64 = self.conn.row(
-            "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL",
-            [],
+            "SELECT COUNT(*) FROM outbox
+             WHERE seq > COALESCE((SELECT delivered FROM outbox_sinks WHERE sink = ?1), 0)",
+            [sink],
             |r| r.get(0),
         )?;
         Ok(n.max(0) as u64)

@@ -1,0 +1,415 @@
+//! The station's link to the central office over NATS JetStream: job intake from this station's
+//! durable pull consumer, acknowledged only after the job is committed to the local store, and
+//! the outbox destination that publishes job status back.
+//!
+//! Subjects and names (the station creates the streams when the central office has not):
+//! - jobs arrive on `pstation.jobs.<station_id>` in the stream `PSTATION_JOBS` (work queue: a
+//!   message leaves the stream once a station acknowledged it); the consumer is
+//!   `pstation-<station_id>`, explicit acks. The payload is the same as the HTTP submission body:
+//!   a compact JWS (or, only when `central.require_signed_jobs = false`, the job JSON).
+//!   Publish with the header `Nats-Msg-Id: <job_id>` so the broker drops a repeated publish.
+//! - status goes to `pstation.status.<station_id>` in the stream `PSTATION_STATUS`, each message
+//!   with `Nats-Msg-Id: <station_id>-<event_id>`: `{"type":"status", ...the webhook's fields}`
+//!   for every job state change (from the outbox: in order, at least once, across restarts), and
+//!   `{"type":"refused", "job_id", "stream_seq", "error"}` for a message the station refuses for
+//!   good (the HTTP answer's error body).
+//!
+//! A message is acknowledged after `Station::submit` committed it (a crash before the ack means
+//! the broker sends it again, and the store answers `existing`: nothing is printed twice); a
+//! message refused for good (4xx on HTTP: signature, validation, conflict) is terminated after
+//! its refusal was published; one the station cannot take now (5xx: disk full, store read-only,
+//! stopping) is sent back with a delay and comes again — never dropped, so `max_deliver` is
+//! unlimited. Printing never waits on the broker: intake and status both retry in the
+//! background while it is unreachable.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::outbox::{DeliveryError, Destination};
+use super::{Station, Submission};
+use crate::store::OutboxEntry;
+
+/// The stream jobs are published to.
+pub const JOBS_STREAM: &str = "PSTATION_JOBS";
+/// The stream status is published to.
+pub const STATUS_STREAM: &str = "PSTATION_STATUS";
+/// The outbox cursor of the NATS destination.
+pub const NATS: &str = "nats";
+/// The actor recorded for jobs taken from NATS.
+pub const ACTOR: &str = "central-nats";
+
+/// Messages handled at once (their commits share the store's group commit).
+const IN_FLIGHT: usize = 256;
+/// How long the broker waits for an acknowledgement before sending a message again.
+const ACK_WAIT: Duration = Duration::from_secs(60);
+/// When a message the station could not take now comes again.
+const RETRY_LATER: Duration = Duration::from_secs(10);
+/// How long status stays in the status stream if the central office never reads it.
+const STATUS_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Validated `central.nats_*` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsSettings {
+    /// `nats://host:port` or `tls://host:port`.
+    pub url: String,
+    /// Authentication token, if the server wants one.
+    pub token: Option<String>,
+}
+
+/// The subject this station's jobs arrive on.
+pub fn jobs_subject(station_id: &str) -> String {
+    format!("pstation.jobs.{station_id}")
+}
+
+/// The subject this station's status goes to.
+pub fn status_subject(station_id: &str) -> String {
+    format!("pstation.status.{station_id}")
+}
+
+/// This station's durable consumer.
+pub fn consumer_name(station_id: &str) -> String {
+    format!("pstation-{station_id}")
+}
+
+/// Whether `url` is one the NATS client takes: `nats://` or `tls://` with a host.
+pub fn valid_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("nats://")
+        .or_else(|| url.strip_prefix("tls://"));
+    rest.is_some_and(|r| {
+        let host = r.rsplit('@').next().unwrap_or(r);
+        !host.is_empty() && !host.starts_with(':') && !host.contains(['/', ' '])
+    })
+}
+
+/// Connects (in the background: the client reconnects for ever) and runs the intake and the
+/// status destination until `shutdown`.
+pub async fn run(
+    station: Arc<Station>,
+    settings: NatsSettings,
+    station_id: String,
+    shutdown: CancellationToken,
+) {
+    let mut options = async_nats::ConnectOptions::new()
+        .name(format!("pstation {station_id}"))
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .event_callback(|event| async move {
+            match event {
+                async_nats::Event::Connected => tracing::info!("NATS connected"),
+                async_nats::Event::Disconnected => {
+                    tracing::warn!(
+                        code = "nats-unreachable",
+                        "NATS disconnected; printing goes on"
+                    )
+                }
+                other => tracing::debug!(event = %other, "NATS"),
+            }
+        });
+    if let Some(t) = &settings.token {
+        options = options.token(t.clone());
+    }
+    let client = match options.connect(settings.url.as_str()).await {
+        Ok(c) => c,
+        Err(e) => {
+            // Only a URL the client cannot use gets here (config check refuses those first).
+            tracing::error!(code = "nats-config", error = %e, "cannot use central.nats_url");
+            return;
+        }
+    };
+    let js = jetstream::new(client);
+    let dest = NatsDestination {
+        js: js.clone(),
+        station_id: station_id.clone(),
+        ready: AtomicBool::new(false),
+    };
+    let status = tokio::spawn(super::outbox::run(station.clone(), dest, shutdown.clone()));
+    intake(station, js, station_id, shutdown).await;
+    let _ = status.await;
+}
+
+async fn jobs_consumer(
+    js: &jetstream::Context,
+    station_id: &str,
+) -> Result<jetstream::consumer::Consumer<pull::Config>, String> {
+    let stream = js
+        .get_or_create_stream(stream::Config {
+            name: JOBS_STREAM.to_owned(),
+            subjects: vec!["pstation.jobs.>".to_owned()],
+            retention: stream::RetentionPolicy::WorkQueue,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let name = consumer_name(station_id);
+    stream
+        .get_or_create_consumer(
+            &name,
+            pull::Config {
+                durable_name: Some(name.clone()),
+                filter_subject: jobs_subject(station_id),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: ACK_WAIT,
+                max_deliver: -1,
+                max_ack_pending: (IN_FLIGHT * 4) as i64,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Takes this station's jobs from its consumer until `shutdown`.
+async fn intake(
+    station: Arc<Station>,
+    js: jetstream::Context,
+    station_id: String,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Duration::from_secs(1);
+    while !shutdown.is_cancelled() {
+        let consumer = match jobs_consumer(&js, &station_id).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(code = "nats-unreachable", error = %e, "cannot reach this station's job consumer; retrying");
+                pause(&shutdown, backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        let messages = consumer
+            .stream()
+            .max_messages_per_batch(IN_FLIGHT)
+            .heartbeat(Duration::from_secs(5))
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await;
+        let mut messages = match messages {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(code = "nats-unreachable", error = %e, "cannot pull jobs; retrying");
+                pause(&shutdown, backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        backoff = Duration::from_secs(1);
+        tracing::info!(consumer = %consumer_name(&station_id), "taking jobs from NATS");
+        let mut inflight = FuturesUnordered::new();
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                Some(()) = inflight.next(), if !inflight.is_empty() => {}
+                next = messages.next(), if inflight.len() < IN_FLIGHT => match next {
+                    Some(Ok(msg)) => {
+                        inflight.push(take(station.clone(), js.clone(), station_id.clone(), msg));
+                    }
+                    Some(Err(e)) => {
+                        use jetstream::consumer::pull::MessagesErrorKind as K;
+                        tracing::warn!(code = "nats-unreachable", error = %e, "pulling jobs");
+                        if matches!(e.kind(), K::ConsumerDeleted | K::PushBasedConsumer | K::RequestLimitExceeded) {
+                            break;
+                        }
+                    }
+                    None => break,
+                },
+            }
+        }
+        // What was taken is finished (committed and acknowledged, or sent back).
+        while inflight.next().await.is_some() {}
+    }
+}
+
+/// One job message: submit, then acknowledge, terminate with a published refusal, or send back.
+async fn take(
+    station: Arc<Station>,
+    js: jetstream::Context,
+    station_id: String,
+    msg: jetstream::Message,
+) {
+    let payload = msg.payload.to_vec();
+    let submission = if payload.trim_ascii_start().first() == Some(&b'{') {
+        Submission::Unsigned(payload)
+    } else {
+        Submission::Signed(payload)
+    };
+    let seq = msg.info().map(|i| i.stream_sequence).unwrap_or(0);
+    match station.submit(submission, ACTOR).await {
+        Ok(_) => {
+            if let Err(e) = msg.double_ack().await {
+                // It comes again and the store recognises it: nothing is printed twice.
+                tracing::warn!(code = "nats-ack", error = %e, seq, "a stored job's acknowledgement was lost; it will be recognised when it comes again");
+            }
+        }
+        Err(e) => {
+            let answer = super::api::ApiError::from(e);
+            if answer.status().is_client_error() {
+                let job_id = msg
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get("Nats-Msg-Id"))
+                    .map(|v| v.as_str().to_owned())
+                    .filter(|id| crate::central::auth::valid_name(id));
+                let body = json!({
+                    "type": "refused",
+                    "station_id": station_id,
+                    "job_id": job_id,
+                    "stream_seq": seq,
+                    "error": answer.body()["error"],
+                });
+                let msg_id = format!("{station_id}-refused-{seq}");
+                match publish(&js, &station_id, &msg_id, &body).await {
+                    Ok(()) => {
+                        tracing::warn!(code = answer.code(), seq, "job from NATS refused");
+                        if let Err(e) = msg.ack_with(AckKind::Term).await {
+                            tracing::warn!(code = "nats-ack", error = %e, seq, "cannot end a refused message; it will be refused again");
+                        }
+                    }
+                    Err(e) => {
+                        // Refused, but the central office was not told: keep it to try again.
+                        tracing::warn!(code = e.code(), error = %e, seq, "cannot publish a refusal; the message comes again");
+                        let _ = msg.ack_with(AckKind::Nak(Some(RETRY_LATER))).await;
+                    }
+                }
+            } else {
+                tracing::warn!(
+                    code = answer.code(),
+                    seq,
+                    "job from NATS not taken now; it comes again"
+                );
+                let _ = msg.ack_with(AckKind::Nak(Some(RETRY_LATER))).await;
+            }
+        }
+    }
+}
+
+/// Publishes one message to this station's status subject and waits for the stream to have it.
+async fn publish(
+    js: &jetstream::Context,
+    station_id: &str,
+    msg_id: &str,
+    body: &serde_json::Value,
+) -> Result<(), DeliveryError> {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", msg_id);
+    let ack = js
+        .publish_with_headers(status_subject(station_id), headers, body.to_string().into())
+        .await
+        .map_err(|e| DeliveryError::Nats(e.to_string()))?;
+    ack.await.map_err(|e| DeliveryError::Nats(e.to_string()))?;
+    Ok(())
+}
+
+async fn status_stream(js: &jetstream::Context) -> Result<(), DeliveryError> {
+    js.get_or_create_stream(stream::Config {
+        name: STATUS_STREAM.to_owned(),
+        subjects: vec!["pstation.status.>".to_owned()],
+        max_age: STATUS_MAX_AGE,
+        ..Default::default()
+    })
+    .await
+    .map(drop)
+    .map_err(|e| DeliveryError::Nats(e.to_string()))
+}
+
+/// The status destination: each outbox row as one message on `pstation.status.<station_id>`.
+pub struct NatsDestination {
+    js: jetstream::Context,
+    station_id: String,
+    /// The status stream is known to exist.
+    ready: AtomicBool,
+}
+
+impl Destination for NatsDestination {
+    fn name(&self) -> &'static str {
+        NATS
+    }
+
+    async fn deliver(&self, batch: &[OutboxEntry]) -> Result<(), DeliveryError> {
+        if !self.ready.load(Ordering::Relaxed) {
+            status_stream(&self.js).await?;
+            self.ready.store(true, Ordering::Relaxed);
+        }
+        // Published back to back, then every acknowledgement awaited: one round trip per batch.
+        let mut acks = Vec::with_capacity(batch.len());
+        for e in batch {
+            let body = json!({
+                "type": "status",
+                "station_id": self.station_id,
+                "event_id": e.event_id,
+                "job_id": e.job_id,
+                "state": e.state,
+                "booklet": e.booklet,
+                "at": e.at,
+            });
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(
+                "Nats-Msg-Id",
+                format!("{}-{}", self.station_id, e.event_id).as_str(),
+            );
+            let ack = self
+                .js
+                .publish_with_headers(
+                    status_subject(&self.station_id),
+                    headers,
+                    body.to_string().into(),
+                )
+                .await
+                .map_err(|e| DeliveryError::Nats(e.to_string()))?;
+            acks.push(ack);
+        }
+        for ack in acks {
+            ack.await.map_err(|e| DeliveryError::Nats(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+async fn pause(shutdown: &CancellationToken, d: Duration) {
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = tokio::time::sleep(d) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_the_client_takes_are_told_from_the_rest() {
+        for ok in [
+            "nats://127.0.0.1:4222",
+            "tls://nats.central.example:4222",
+            "nats://user@host:4222",
+            "nats://host",
+        ] {
+            assert!(valid_url(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "127.0.0.1:4222",
+            "http://host:4222",
+            "nats://",
+            "nats://:4222",
+            "nats://host/path",
+            "nats://a b",
+        ] {
+            assert!(!valid_url(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn subjects_and_names_carry_the_station_id() {
+        assert_eq!(jobs_subject("mpp-01"), "pstation.jobs.mpp-01");
+        assert_eq!(status_subject("mpp-01"), "pstation.status.mpp-01");
+        assert_eq!(consumer_name("mpp-01"), "pstation-mpp-01");
+    }
+}
