@@ -3,7 +3,9 @@
 //! 2. the engine's dequeue (`Store::next_printable`) with 100 and with 10,000 jobs queued, and
 //!    the daemon's resident memory with the 10,000-job backlog;
 //! 3. the gap between one booklet's end and the next one's start at the printer, from the
-//!    simulator's own job log, printing 5 jobs with a 2 s booklet time.
+//!    simulator's own job log, printing 5 jobs with a 2 s booklet time;
+//! 4. (issue 6) NATS intake: signed jobs waiting in the station's JetStream subject on a real
+//!    `nats-server -js`, taken, verified, committed and acknowledged by a starting station.
 //!
 //! `cargo bench --bench station` runs the full sizes; under `cargo test` it runs tiny ones as a
 //! smoke test.
@@ -53,6 +55,131 @@ fn main() {
     if wanted("gap") {
         gap(&runtime, &fixture, if full { 5 } else { 2 });
     }
+    if wanted("nats") {
+        nats_intake(&runtime, &fixture, if full { 5_000 } else { 50 });
+    }
+}
+
+/// A `nats-server -js` on a free port with its store in `dir` (killed on drop).
+struct NatsServer(std::process::Child, u16);
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn nats_server(dir: &std::path::Path) -> NatsServer {
+    let bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| "nats-server".into());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let child = std::process::Command::new(bin)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nats-server (Debian package nats-server; scripts/test installs it)");
+    let server = NatsServer(child, port);
+    let end = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < end, "nats-server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+fn nats_intake(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize) {
+    use async_nats::jetstream;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = nats_server(&dir.path().join("nats"));
+    let url = format!("nats://127.0.0.1:{}", server.1);
+    let key = pstation::central::jws::generate_key().expect("key");
+    let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
+    // The central office publishes n signed jobs before the station starts.
+    let bytes = runtime.block_on(async {
+        let client = async_nats::connect(&url).await.expect("connect");
+        let js = jetstream::new(client);
+        js.get_or_create_stream(jetstream::stream::Config {
+            name: pstation::station::nats::JOBS_STREAM.to_owned(),
+            subjects: vec!["pstation.jobs.>".to_owned()],
+            retention: jetstream::stream::RetentionPolicy::WorkQueue,
+            ..Default::default()
+        })
+        .await
+        .expect("stream");
+        let mut acks = Vec::new();
+        let mut bytes = 0;
+        for i in 0..n {
+            let id = format!("N-{i:06}");
+            let job = job_with(fixture, &id, &format!("X{:07}", 3_000_000 + i));
+            let body = pstation::central::jws::sign(&job, &key, "bench-1", exp);
+            bytes = body.len();
+            let mut h = async_nats::HeaderMap::new();
+            h.insert("Nats-Msg-Id", id.as_str());
+            acks.push(
+                js.publish_with_headers(
+                    pstation::station::nats::jobs_subject("bench"),
+                    h,
+                    body.into_bytes().into(),
+                )
+                .await
+                .expect("publish"),
+            );
+        }
+        for a in acks {
+            a.await.expect("stored");
+        }
+        bytes
+    });
+    let mut s = settings(&dir.path().join("data"), "tcp://127.0.0.1:9", true);
+    s.central.require_signed_jobs = true;
+    s.central
+        .keys
+        .insert("bench-1", key.verifying_key())
+        .expect("key");
+    s.central.station_id = "bench".into();
+    s.central.nats = Some(pstation::station::nats::NatsSettings {
+        url: url.clone(),
+        token: None,
+    });
+    let start = Instant::now();
+    let running = runtime
+        .block_on(daemon::start(s, DriverSettings::DEFAULT, None))
+        .expect("start");
+    let stored = |st: &std::sync::Arc<pstation::station::Station>| -> u64 {
+        runtime
+            .block_on(st.db(|s| s.job_counts()))
+            .expect("counts")
+            .iter()
+            .map(|(_, c)| c)
+            .sum()
+    };
+    while stored(&running.station) < n as u64 {
+        assert!(start.elapsed() < Duration::from_secs(600), "intake stalled");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let t = start.elapsed().as_secs_f64();
+    println!(
+        "NATS intake: {n} signed jobs of {bytes} bytes (JWS, portrait included) waiting on pstation.jobs.bench, taken by a starting station (connect, consumer, verify, durable commit, ack) in {t:.2} s = {:.0} jobs/s",
+        n as f64 / t
+    );
+    running.shutdown.cancel();
+    runtime.block_on(async {
+        let _ = running.engine.await;
+        let _ = running.server.await;
+        for t in running.outbox {
+            let _ = t.await;
+        }
+    });
+    drop(server);
 }
 
 fn job_with(fixture: &[u8], id: &str, number: &str) -> Vec<u8> {
