@@ -1597,7 +1597,7 @@ fn metrics_count_jobs_booklets_prints_and_refusals_and_carry_no_personal_data() 
     }
 }
 
-fn doctor(args: &[&str]) -> (Option<i32>, String) {
+pub(crate) fn doctor(args: &[&str]) -> (Option<i32>, String) {
     let out = pstation()
         .arg("doctor")
         .args(args)

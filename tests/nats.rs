@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream;
 use serde_json::{Value, json};
 
-use crate::daemon::{Proc, get, http, jobs_in, post, sim_jobs, start_serve, start_sim, until_for};
+use crate::daemon::{
+    Proc, doctor, get, http, jobs_in, post, sim_jobs, start_serve, start_sim, until_for,
+};
 use crate::util::fixture;
 
 fn nats_server() -> PathBuf {
@@ -482,13 +484,26 @@ fn a_station_prints_through_a_broker_restart_catches_up_and_refuses_bad_messages
     let pages = dir.path().join("pages");
     let (_sim, device) = start_sim(&pages, &["--baud", "0", "--page-ms", "20"]);
     let config = station_config(dir.path(), name, &central, &broker.url(), false);
-    let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
+    let data = dir.path().join("data");
+    let (_serve, base, _) = start_serve(&data, &device, &config);
     let (code, v) = post(
         &base,
         "/api/booklets/batches",
         json!({"first": "X8000000", "last": "X8000099"}),
     );
     assert_eq!(code, 201, "{v}");
+    let doctor_says = || {
+        let (cfg, data) = (config.display().to_string(), data.display().to_string());
+        doctor(&["--config", &cfg, "--data-dir", &data, "--device", &device])
+    };
+    // (Once the printer has warmed up, the station can print: exit 0.)
+    until_for("doctor to pass", 60, || doctor_says().0 == Some(0));
+    let (_, text) = doctor_says();
+    let line = format!(
+        "OK       central office NATS: {}: JetStream answers",
+        broker.url()
+    );
+    assert!(text.contains(&line), "{text}");
 
     // The station creates the job stream itself when the central office has not.
     until_for("the station to create its job consumer", 60, || {
@@ -569,8 +584,16 @@ fn a_station_prints_through_a_broker_restart_catches_up_and_refuses_bad_messages
         central.consumer_backlog(name) == (0, 0)
     });
 
-    // The broker goes down: a job submitted over HTTP prints anyway; its status waits.
+    // The broker goes down: doctor warns (printing goes on); a job submitted over HTTP prints
+    // anyway; its status waits.
     broker.kill();
+    let (code, text) = doctor_says();
+    let line = format!(
+        "WARNING  central office NATS: {}: cannot connect",
+        broker.url()
+    );
+    assert!(text.contains(&line), "{text}");
+    assert_eq!(code, Some(0), "a warning does not stop the station: {text}");
     let job = central.signed_job("SOLO-HTTP", "X8000010");
     let (code, v) = http(
         "POST",

@@ -342,7 +342,21 @@ fn redact_value(v: &mut toml::Value) {
     match v {
         toml::Value::Table(t) => redact(t),
         toml::Value::Array(a) => a.iter_mut().for_each(redact_value),
+        toml::Value::String(s) => *s = without_url_credentials(s),
         _ => {}
+    }
+}
+
+/// A URL's user and password replaced (`nats://user:pass@host` → `nats://(removed)@host`);
+/// anything else unchanged.
+fn without_url_credentials(s: &str) -> String {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return s.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://(removed){}", &rest[at..]),
+        None => s.to_owned(),
     }
 }
 
@@ -414,6 +428,7 @@ mod tests {
             token = "abc"
             public_keys = ["k1", "k2"]
             url = "https://central.example"
+            nats_url = "tls://station7:hunter2@nats.central.example:4222"
             [[central.peers]]
             api_key = "zzz"
             name = "peer"
@@ -424,10 +439,15 @@ mod tests {
         .expect("toml");
         redact(&mut t);
         let text = toml::to_string(&t).expect("toml");
-        for secret in ["abc", "k1", "zzz"] {
+        for secret in ["abc", "k1", "zzz", "hunter2", "station7"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
-        for kept in ["https://central.example", "peer", "max_store_mb = 10"] {
+        for kept in [
+            "https://central.example",
+            "tls://(removed)@nats.central.example:4222",
+            "peer",
+            "max_store_mb = 10",
+        ] {
             assert!(text.contains(kept), "{kept} not in {text}");
         }
     }

@@ -1,5 +1,5 @@
 //! `pstation doctor`: the station's self-check — configuration, API users, central office keys,
-//! whether the central office's status webhook answers, data folder (writable, free space,
+//! whether the central office's status webhook and NATS server answer, data folder (writable, free space,
 //! lock), store (integrity, event log, schema), clock, and the printer (reachable, permitted,
 //! ready) — one line per check with OK, WARNING (does not stop printing) or PROBLEM and what to
 //! do. Exit 0 only when the station can print.
@@ -160,6 +160,25 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
                 ),
             )),
         },
+    }
+    // The central office's NATS server, when configured: jobs wait there while it is away.
+    if let Some(nats) = &central.nats {
+        let answer = match super::runtime(err)? {
+            Some(rt) => rt.block_on(crate::station::nats::probe(nats, &central.station_id)),
+            None => Err("no async runtime".to_owned()),
+        };
+        match answer {
+            Ok(summary) => {
+                checks.push(Check::ok("central office NATS", format!("{}: {summary}", nats_host(&nats.url))))
+            }
+            Err(e) => checks.push(Check::warning(
+                "central office NATS",
+                format!(
+                    "{}: {e}; jobs wait on the server and status in the outbox until it answers (printing goes on) — check the network and central.nats_url",
+                    nats_host(&nats.url)
+                ),
+            )),
+        }
     }
     let data = settings.daemon.data_dir.clone();
     let mut daemon_running = false;
@@ -381,4 +400,15 @@ fn newest_event(db: &std::path::Path) -> Option<String> {
     conn.query_row("SELECT MAX(at) FROM events", [], |r| r.get(0))
         .ok()
         .flatten()
+}
+
+/// A NATS URL without its credentials (`nats://user:pass@host` → `nats://host`).
+fn nats_host(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            format!("{scheme}://{host}")
+        }
+        None => url.to_owned(),
+    }
 }

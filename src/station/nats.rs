@@ -135,6 +135,51 @@ pub async fn run(
     let _ = status.await;
 }
 
+/// Whether the NATS server answers with JetStream (for `pstation doctor`): how many jobs wait
+/// for this station, or what failed. Waits at most about 10 s.
+pub async fn probe(settings: &NatsSettings, station_id: &str) -> Result<String, String> {
+    let mut options = async_nats::ConnectOptions::new()
+        .name("pstation doctor")
+        .connection_timeout(Duration::from_secs(5));
+    if let Some(t) = &settings.token {
+        options = options.token(t.clone());
+    }
+    let client = options
+        .connect(settings.url.as_str())
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let js = jetstream::new(client);
+    let ask = async {
+        use jetstream::context::GetStreamErrorKind;
+        let stream = match js.get_stream(JOBS_STREAM).await {
+            Ok(s) => s,
+            Err(e) => {
+                return match e.kind() {
+                    GetStreamErrorKind::JetStream(j) if j.code() == 404 => Ok(format!(
+                        "JetStream answers; no stream {JOBS_STREAM} yet (the station creates it)"
+                    )),
+                    _ => Err(format!(
+                        "JetStream: {e} (is the server started with JetStream, -js?)"
+                    )),
+                };
+            }
+        };
+        match stream.consumer_info(&consumer_name(station_id)).await {
+            Ok(info) => Ok(format!(
+                "JetStream answers; {} job(s) waiting for this station, {} taken and not yet acknowledged",
+                info.num_pending, info.num_ack_pending
+            )),
+            Err(_) => Ok(format!(
+                "JetStream answers; no consumer {} yet (the station creates it)",
+                consumer_name(station_id)
+            )),
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), ask)
+        .await
+        .map_err(|_| "JetStream did not answer in 5 s".to_owned())?
+}
+
 async fn jobs_consumer(
     js: &jetstream::Context,
     station_id: &str,
