@@ -45,6 +45,14 @@ struct RawApi {
     require_tokens: bool,
     #[serde(default)]
     users: Vec<RawUser>,
+    #[serde(default)]
+    tls_listen: String,
+    #[serde(default)]
+    tls_cert: String,
+    #[serde(default)]
+    tls_key: String,
+    #[serde(default)]
+    tls_client_ca: String,
 }
 
 impl Default for RawApi {
@@ -52,6 +60,10 @@ impl Default for RawApi {
         Self {
             require_tokens: true,
             users: Vec::new(),
+            tls_listen: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            tls_client_ca: String::new(),
         }
     }
 }
@@ -199,6 +211,8 @@ pub struct ApiSettings {
     pub require_tokens: bool,
     /// The users.
     pub users: Vec<crate::central::auth::User>,
+    /// The API over TLS as well, when configured.
+    pub tls: Option<crate::station::tls::TlsSettings>,
 }
 
 /// Validated `[central]` settings.
@@ -527,6 +541,46 @@ impl RawConfig {
             );
             None
         };
+        let a = &self.api;
+        let tls = if a.tls_listen.trim().is_empty() {
+            for (field, v) in [
+                ("api.tls_cert", &a.tls_cert),
+                ("api.tls_key", &a.tls_key),
+                ("api.tls_client_ca", &a.tls_client_ca),
+            ] {
+                if !v.trim().is_empty() {
+                    bad(
+                        field,
+                        "is set but api.tls_listen is empty: set both, or neither".to_owned(),
+                    );
+                }
+            }
+            None
+        } else {
+            let listen = a.tls_listen.trim().parse::<std::net::SocketAddr>().ok();
+            if listen.is_none() {
+                bad(
+                    "api.tls_listen",
+                    format!("{:?} is not an address like 0.0.0.0:8643", a.tls_listen),
+                );
+            }
+            for (field, v) in [("api.tls_cert", &a.tls_cert), ("api.tls_key", &a.tls_key)] {
+                if v.trim().is_empty() {
+                    bad(
+                        field,
+                        "must name a PEM file when api.tls_listen is set".to_owned(),
+                    );
+                }
+            }
+            listen.map(|listen| crate::station::tls::TlsSettings {
+                listen,
+                cert: a.tls_cert.trim().into(),
+                key: a.tls_key.trim().into(),
+                client_ca: Some(a.tls_client_ca.trim())
+                    .filter(|c| !c.is_empty())
+                    .map(Into::into),
+            })
+        };
         let mut users: Vec<crate::central::auth::User> = Vec::new();
         for (i, u) in self.api.users.iter().enumerate() {
             let path = format!("api.users[{i}]");
@@ -627,6 +681,7 @@ impl RawConfig {
                 api: ApiSettings {
                     require_tokens: self.api.require_tokens,
                     users,
+                    tls,
                 },
                 central: CentralSettings {
                     require_signed_jobs: self.central.require_signed_jobs,
@@ -826,6 +881,42 @@ mod tests {
         assert!(s.central.require_signed_jobs && s.api.require_tokens);
         assert!(s.central.keys.is_empty() && s.api.users.is_empty());
         assert!(!s.central.station_id.is_empty());
+        assert!(s.central.nats.is_none());
+    }
+
+    #[test]
+    fn a_nats_url_is_checked_and_needs_a_station_id_that_is_one_subject_token() {
+        let with = |url: &str, id: &str| {
+            DEFAULT_TOML
+                .replace("nats_url = \"\"", &format!("nats_url = \"{url}\""))
+                .replace("station_id = \"\"", &format!("station_id = \"{id}\""))
+        };
+        let paths = |text: &str| match Settings::from_toml(text, "t") {
+            Err(ConfigError::Invalid(p)) => p.0.iter().map(|p| p.path.clone()).collect(),
+            Err(e) => panic!("{e}"),
+            Ok(_) => Vec::new(),
+        };
+        assert_eq!(
+            paths(&with("http://nats:4222", "mpp-01")),
+            ["central.nats_url"]
+        );
+        assert_eq!(
+            paths(&with("nats://nats:4222", "mpp.jakarta")),
+            ["central.station_id"]
+        );
+        let s = Settings::from_toml(
+            &with("tls://nats.central.example:4222", "mpp-01")
+                .replace("nats_token = \"\"", "nats_token = \"t0k\""),
+            "t",
+        )
+        .expect("valid");
+        assert_eq!(
+            s.central.nats,
+            Some(crate::station::nats::NatsSettings {
+                url: "tls://nats.central.example:4222".into(),
+                token: Some("t0k".into()),
+            })
+        );
     }
 
     #[test]

@@ -12,4 +12,5 @@ mod printer;
 mod properties;
 mod store;
 mod tidy;
+mod tls;
 mod util;

@@ -42,6 +42,8 @@ pub struct Running {
     pub engine: JoinHandle<()>,
     /// The HTTP server task.
     pub server: JoinHandle<()>,
+    /// The TLS API's bound address and server task, when `api.tls_listen` is set.
+    pub tls: Option<(std::net::SocketAddr, JoinHandle<()>)>,
     /// The central office link tasks: status to the webhook, NATS intake and status.
     pub outbox: Vec<JoinHandle<()>>,
     /// Jobs moved to needs-verification at start.
@@ -72,6 +74,9 @@ pub enum StartError {
         "{0}: listen: cannot listen: {1} — another station may be running, or choose another address"
     )]
     Listen(String, std::io::Error),
+    /// The TLS API (certificate, key, client CA, address).
+    #[error("{0}")]
+    Tls(#[from] crate::station::tls::TlsError),
 }
 
 /// Opens the store, recovers, starts the engine and the API. Must run inside a tokio runtime.
@@ -82,6 +87,19 @@ pub async fn start(
 ) -> Result<Running, StartError> {
     let data = settings.daemon.data_dir.clone();
     let shown = data.display().to_string();
+    // The TLS files first: a wrong one stops the start before anything is opened.
+    let tls = match settings.api.tls.clone() {
+        None => None,
+        Some(t) => {
+            let config = tokio::task::spawn_blocking({
+                let t = t.clone();
+                move || crate::station::tls::server_config(&t)
+            })
+            .await
+            .map_err(|e| StartError::DataDir(shown.clone(), std::io::Error::other(e)))??;
+            Some((t, config))
+        }
+    };
     tokio::task::spawn_blocking({
         let data = data.clone();
         move || std::fs::create_dir_all(data.join("rendered"))
@@ -172,6 +190,27 @@ pub async fn start(
         )));
     }
     let app = api::router(station.clone());
+    // The same routes over TLS, when configured.
+    let tls = match tls {
+        None => None,
+        Some((t, config)) => {
+            let listener =
+                crate::station::tls::TlsListener::bind(&t, config, shutdown.clone()).await?;
+            let tls_addr = axum::serve::Listener::local_addr(&listener)
+                .map_err(|e| crate::station::tls::TlsError::Listen(t.listen, e))?;
+            let (app, stop) = (app.clone(), shutdown.clone());
+            let task = tokio::spawn(async move {
+                let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                    stop.cancelled().await;
+                });
+                if let Err(e) = serve.await {
+                    tracing::error!(error = %e, "the TLS API stopped");
+                }
+            });
+            tracing::info!(addr = %tls_addr, client_certificates = t.client_ca.is_some(), "TLS API serving");
+            Some((tls_addr, task))
+        }
+    };
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -188,6 +227,7 @@ pub async fn start(
         shutdown,
         engine,
         server,
+        tls,
         outbox,
         recovered,
         lock,
@@ -230,6 +270,9 @@ pub(super) fn run(args: ServeArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
                 "job {job}: was printing when the station stopped — needs verification"
             )?;
         }
+        if let Some((tls_addr, _)) = &running.tls {
+            writeln!(out, "listening-tls https://{tls_addr}")?;
+        }
         writeln!(out, "listening http://{}", running.addr)?;
         out.flush()?;
         wait_for_stop_signal().await;
@@ -238,6 +281,9 @@ pub(super) fn run(args: ServeArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         running.shutdown.cancel();
         let _ = running.engine.await;
         let _ = running.server.await;
+        if let Some((_, task)) = running.tls {
+            let _ = task.await;
+        }
         for task in running.outbox {
             let _ = task.await;
         }

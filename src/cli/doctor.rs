@@ -1,4 +1,4 @@
-//! `pstation doctor`: the station's self-check — configuration, API users, central office keys,
+//! `pstation doctor`: the station's self-check — configuration, API users, TLS files, central office keys,
 //! whether the central office's status webhook and NATS server answer, data folder (writable, free space,
 //! lock), store (integrity, event log, schema), clock, and the printer (reachable, permitted,
 //! ready) — one line per check with OK, WARNING (does not stop printing) or PROBLEM and what to
@@ -139,6 +139,24 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
             ));
         } else {
             checks.push(Check::ok("api users", summary.join(", ")));
+        }
+    }
+    // The TLS API's files, when configured: the daemon would not start with a bad one.
+    if let Some(t) = &settings.api.tls {
+        match crate::station::tls::server_config(t) {
+            Ok(_) => checks.push(Check::ok(
+                "tls",
+                format!(
+                    "{}: certificate and key load{}",
+                    t.listen,
+                    if t.client_ca.is_some() {
+                        "; clients must present a certificate from api.tls_client_ca"
+                    } else {
+                        ""
+                    }
+                ),
+            )),
+            Err(e) => checks.push(Check::problem("tls", e.to_string())),
         }
     }
     // The central office's status webhook: reachable (any HTTP answer) or not configured.
@@ -282,7 +300,8 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
                 "printer",
                 "a daemon holds the data folder but did not say where it listens — restart it",
             ),
-            Some(url) => match super::client::get_json(&format!("{url}/api/printer")) {
+            // Health is open: doctor needs no token to hear what the daemon sees.
+            Some(url) => match super::client::get_json(&format!("{url}/api/health")) {
                 Err(e) => Check::problem(
                     "printer",
                     format!(
@@ -346,9 +365,9 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     }
 }
 
-/// The printer as the running daemon reports it (`GET /api/printer`).
+/// The printer as the running daemon reports it (`GET /api/health`).
 fn daemon_printer_check(v: &serde_json::Value) -> Check {
-    let model = v["identity"]["model"].as_str().unwrap_or("the printer");
+    let model = v["printer_model"].as_str().unwrap_or("the printer");
     let p = &v["printer"];
     if p["link"] != "up" {
         return Check::problem(

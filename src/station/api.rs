@@ -299,7 +299,8 @@ fn body_json<T: for<'de> Deserialize<'de> + Default>(
 }
 
 /// The daemon is up; `status` is `degraded` (with the problems, each with its code and what to
-/// do) when new jobs cannot be accepted because of the data folder's disk.
+/// do) when new jobs cannot be accepted because of the data folder's disk; and the printer's
+/// state, reasons and advice (no job id, no personal data).
 async fn health(State(st): State<Arc<Station>>) -> Json<serde_json::Value> {
     let station = st.clone();
     let (disk, problem) = tokio::task::spawn_blocking(move || {
@@ -315,9 +316,15 @@ async fn health(State(st): State<Arc<Station>>) -> Json<serde_json::Value> {
         .iter()
         .map(|p| json!({"code": p.code(), "message": p.to_string()}))
         .collect();
+    // The printer as the operator sees it, without the job printing now: monitoring and
+    // `pstation doctor` read it here, without a token.
+    let mut printer = st.printer().borrow().clone();
+    printer.job_id = None;
     Json(json!({
         "status": if problems.is_empty() { "ok" } else { "degraded" },
         "version": env!("CARGO_PKG_VERSION"),
+        "printer": printer,
+        "printer_model": st.identity().map(|i| i.model),
         "data_dir": disk.map(|d| json!({
             "writable": d.writable && !problems.iter().any(|p| p["code"] == "store-read-only"),
             "free_mb": d.free_bytes / (1024 * 1024),

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod nats;
 pub mod outbox;
 pub mod render;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
