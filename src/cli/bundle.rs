@@ -349,7 +349,7 @@ fn redact_value(v: &mut toml::Value) {
 
 /// A URL's user and password replaced (`nats://user:pass@host` → `nats://(removed)@host`);
 /// anything else unchanged.
-fn without_url_credentials(s: &str) -> String {
+pub(super) fn without_url_credentials(s: &str) -> String {
     let Some((scheme, rest)) = s.split_once("://") else {
         return s.to_owned();
     };

@@ -187,13 +187,13 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
         };
         match answer {
             Ok(summary) => {
-                checks.push(Check::ok("central office NATS", format!("{}: {summary}", nats_host(&nats.url))))
+                checks.push(Check::ok("central office NATS", format!("{}: {summary}", super::bundle::without_url_credentials(&nats.url))))
             }
             Err(e) => checks.push(Check::warning(
                 "central office NATS",
                 format!(
                     "{}: {e}; jobs wait on the server and status in the outbox until it answers (printing goes on) — check the network and central.nats_url",
-                    nats_host(&nats.url)
+                    super::bundle::without_url_credentials(&nats.url)
                 ),
             )),
         }
@@ -419,15 +419,4 @@ fn newest_event(db: &std::path::Path) -> Option<String> {
     conn.query_row("SELECT MAX(at) FROM events", [], |r| r.get(0))
         .ok()
         .flatten()
-}
-
-/// A NATS URL without its credentials (`nats://user:pass@host` → `nats://host`).
-fn nats_host(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-            format!("{scheme}://{host}")
-        }
-        None => url.to_owned(),
-    }
 }

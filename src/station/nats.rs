@@ -97,8 +97,7 @@ pub async fn run(
     station_id: String,
     shutdown: CancellationToken,
 ) {
-    let mut options = async_nats::ConnectOptions::new()
-        .name(format!("pstation {station_id}"))
+    let options = connect_options(&settings, &format!("pstation {station_id}"))
         .retry_on_initial_connect()
         .max_reconnects(None)
         .event_callback(|event| async move {
@@ -113,9 +112,6 @@ pub async fn run(
                 other => tracing::debug!(event = %other, "NATS"),
             }
         });
-    if let Some(t) = &settings.token {
-        options = options.token(t.clone());
-    }
     let client = match options.connect(settings.url.as_str()).await {
         Ok(c) => c,
         Err(e) => {
@@ -135,16 +131,20 @@ pub async fn run(
     let _ = status.await;
 }
 
+/// The client options every connection of the station uses: its name and the token.
+fn connect_options(settings: &NatsSettings, name: &str) -> async_nats::ConnectOptions {
+    let options = async_nats::ConnectOptions::new().name(name);
+    match &settings.token {
+        Some(t) => options.token(t.clone()),
+        None => options,
+    }
+}
+
 /// Whether the NATS server answers with JetStream (for `pstation doctor`): how many jobs wait
 /// for this station, or what failed. Waits at most about 10 s.
 pub async fn probe(settings: &NatsSettings, station_id: &str) -> Result<String, String> {
-    let mut options = async_nats::ConnectOptions::new()
-        .name("pstation doctor")
-        .connection_timeout(Duration::from_secs(5));
-    if let Some(t) = &settings.token {
-        options = options.token(t.clone());
-    }
-    let client = options
+    let client = connect_options(settings, "pstation doctor")
+        .connection_timeout(Duration::from_secs(5))
         .connect(settings.url.as_str())
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
@@ -220,26 +220,21 @@ async fn intake(
 ) {
     let mut backoff = Duration::from_secs(1);
     while !shutdown.is_cancelled() {
-        let consumer = match jobs_consumer(&js, &station_id).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(code = "nats-unreachable", error = %e, "cannot reach this station's job consumer; retrying");
-                pause(&shutdown, backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-                continue;
-            }
+        let pulled = match jobs_consumer(&js, &station_id).await {
+            Ok(consumer) => consumer
+                .stream()
+                .max_messages_per_batch(IN_FLIGHT)
+                .heartbeat(Duration::from_secs(5))
+                .expires(Duration::from_secs(30))
+                .messages()
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
         };
-        let messages = consumer
-            .stream()
-            .max_messages_per_batch(IN_FLIGHT)
-            .heartbeat(Duration::from_secs(5))
-            .expires(Duration::from_secs(30))
-            .messages()
-            .await;
-        let mut messages = match messages {
+        let mut messages = match pulled {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(code = "nats-unreachable", error = %e, "cannot pull jobs; retrying");
+                tracing::warn!(code = "nats-unreachable", error = %e, "cannot pull this station's jobs; retrying");
                 pause(&shutdown, backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(30));
                 continue;
@@ -335,6 +330,21 @@ async fn take(
     }
 }
 
+/// Sends one message to this station's status subject; the returned future resolves when the
+/// stream has it.
+async fn send(
+    js: &jetstream::Context,
+    station_id: &str,
+    msg_id: &str,
+    body: &serde_json::Value,
+) -> Result<jetstream::context::PublishAckFuture, DeliveryError> {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", msg_id);
+    js.publish_with_headers(status_subject(station_id), headers, body.to_string().into())
+        .await
+        .map_err(|e| DeliveryError::Nats(e.to_string()))
+}
+
 /// Publishes one message to this station's status subject and waits for the stream to have it.
 async fn publish(
     js: &jetstream::Context,
@@ -342,12 +352,7 @@ async fn publish(
     msg_id: &str,
     body: &serde_json::Value,
 ) -> Result<(), DeliveryError> {
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert("Nats-Msg-Id", msg_id);
-    let ack = js
-        .publish_with_headers(status_subject(station_id), headers, body.to_string().into())
-        .await
-        .map_err(|e| DeliveryError::Nats(e.to_string()))?;
+    let ack = send(js, station_id, msg_id, body).await?;
     ack.await.map_err(|e| DeliveryError::Nats(e.to_string()))?;
     Ok(())
 }
@@ -394,21 +399,8 @@ impl Destination for NatsDestination {
                 "booklet": e.booklet,
                 "at": e.at,
             });
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert(
-                "Nats-Msg-Id",
-                format!("{}-{}", self.station_id, e.event_id).as_str(),
-            );
-            let ack = self
-                .js
-                .publish_with_headers(
-                    status_subject(&self.station_id),
-                    headers,
-                    body.to_string().into(),
-                )
-                .await
-                .map_err(|e| DeliveryError::Nats(e.to_string()))?;
-            acks.push(ack);
+            let msg_id = format!("{}-{}", self.station_id, e.event_id);
+            acks.push(send(&self.js, &self.station_id, &msg_id, &body).await?);
         }
         for ack in acks {
             ack.await.map_err(|e| DeliveryError::Nats(e.to_string()))?;
