@@ -175,7 +175,7 @@ fn nats_intake(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize) {
     runtime.block_on(async {
         let _ = running.engine.await;
         let _ = running.server.await;
-        for t in running.outbox {
+        for t in running.background {
             let _ = t.await;
         }
     });
@@ -192,6 +192,11 @@ fn job_with(fixture: &[u8], id: &str, number: &str) -> Vec<u8> {
 fn settings(dir: &std::path::Path, device: &str, confirm: bool) -> Settings {
     let mut s = Settings::default_settings().expect("settings");
     s.daemon.data_dir = dir.to_owned();
+    // The store key beside the data folder (made the first time, as a station's installer does).
+    s.daemon.key_file = dir.with_extension("key");
+    if !s.daemon.key_file.exists() {
+        pstation::store::StoreKey::generate(&s.daemon.key_file).expect("store key");
+    }
     s.daemon.listen = "127.0.0.1:0".parse().expect("addr");
     s.daemon.device = DeviceUri::parse(device).expect("uri");
     s.daemon.require_booklet_confirmation = confirm;
@@ -204,7 +209,7 @@ fn settings(dir: &std::path::Path, device: &str, confirm: bool) -> Settings {
 fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize, signed: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = pstation::central::jws::generate_key().expect("key");
-    let mut s = settings(dir.path(), "tcp://127.0.0.1:9", true);
+    let mut s = settings(&dir.path().join("data"), "tcp://127.0.0.1:9", true);
     // The production path: signed jobs from a user with the central role.
     let token = pstation::central::auth::new_token().expect("token");
     if signed {
@@ -304,7 +309,9 @@ fn rss_kb_of(pid: u32) -> u64 {
 
 fn dequeue(fixture: &[u8], backlog: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut store = Store::open(&dir.path().join("station.db")).expect("store");
+    let key_file = dir.path().join("store.key");
+    let key = pstation::store::StoreKey::generate(&key_file).expect("store key");
+    let mut store = Store::open(&dir.path().join("station.db"), &key).expect("store");
     store
         .receive_batch(
             "X3000000",
@@ -340,13 +347,18 @@ fn dequeue(fixture: &[u8], backlog: usize) {
     let config = dir.path().join("station.toml");
     std::fs::write(
         &config,
-        pstation::config::DEFAULT_TOML.replace(
-            "users = []",
-            &format!(
-                "users = [{{ name = \"bench\", role = \"technician\", token_sha256 = \"{}\" }}]",
-                pstation::central::auth::hex(&pstation::central::auth::hash_token(&token))
+        pstation::config::DEFAULT_TOML
+            .replace(
+                "users = []",
+                &format!(
+                    "users = [{{ name = \"bench\", role = \"technician\", token_sha256 = \"{}\" }}]",
+                    pstation::central::auth::hex(&pstation::central::auth::hash_token(&token))
+                ),
+            )
+            .replace(
+                "key_file = \"/etc/pstation/store.key\"",
+                &format!("key_file = {:?}", key_file.display().to_string()),
             ),
-        ),
     )
     .expect("config");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pstation"))

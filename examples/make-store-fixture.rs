@@ -5,10 +5,12 @@
 //!     cargo run --example make-store-fixture -- fixtures/store/schema-1.db
 //!
 //! The jobs are the synthetic fixture jobs (`fixtures/jobs/valid`) with new ids and numbers.
+//! From schema 7 their payloads are sealed with the fixed test key `StoreKey::from_bytes([7; 32])`
+//! that the migration tests open the fixtures with (never a station's key).
 
 use std::path::{Path, PathBuf};
 
-use pstation::store::{Action, AttemptEnd, Store, StoreError};
+use pstation::store::{Action, AttemptEnd, Store, StoreError, StoreKey};
 
 fn job(file: &str, id: &str, number: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,7 +29,7 @@ fn main() -> Result<(), StoreError> {
         .map(PathBuf::from)
         .expect("usage: make-store-fixture OUT.db");
     assert!(!out.exists(), "{out:?} exists; remove it first");
-    let mut s = Store::open(&out)?;
+    let mut s = Store::open(&out, &StoreKey::from_bytes([7; 32]))?;
     s.receive_batch("X1000000", "X1000019", "gudang")?;
     let files = [
         "santoso-budi.json",

@@ -131,10 +131,24 @@ struct RawDaemon {
     /// Added after the first release: a configuration written before it keeps loading.
     #[serde(default = "default_min_free_mb")]
     min_free_mb: u64,
+    /// Added with encryption at rest (schema 7).
+    #[serde(default = "default_key_file")]
+    key_file: String,
+    /// Added with encryption at rest (schema 7).
+    #[serde(default = "default_purge_after_days")]
+    purge_after_days: u32,
 }
 
 fn default_min_free_mb() -> u64 {
     256
+}
+
+fn default_key_file() -> String {
+    "/etc/pstation/store.key".to_owned()
+}
+
+fn default_purge_after_days() -> u32 {
+    7
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,6 +259,10 @@ pub struct DaemonSettings {
     pub max_store_mb: u64,
     /// Free space in MB kept on the data folder's disk (new jobs are refused below it).
     pub min_free_mb: u64,
+    /// The store key (outside the data folder): personal data in the store is sealed with it.
+    pub key_file: std::path::PathBuf,
+    /// Days after a job ended (completed or canceled) when its personal data is purged.
+    pub purge_after_days: u32,
 }
 
 /// Validated `[render]` settings.
@@ -478,6 +496,23 @@ impl RawConfig {
         if d.data_dir.trim().is_empty() {
             bad("daemon.data_dir", "must name a folder".to_owned());
         }
+        if d.key_file.trim().is_empty() {
+            bad("daemon.key_file", "must name a file".to_owned());
+        } else if std::path::Path::new(&d.key_file).starts_with(&d.data_dir) {
+            bad(
+                "daemon.key_file",
+                format!(
+                    "{:?} is inside daemon.data_dir: keep the key outside it, so a copy of the data folder does not carry its key",
+                    d.key_file
+                ),
+            );
+        }
+        if d.purge_after_days > 3650 {
+            bad(
+                "daemon.purge_after_days",
+                format!("{} must be 0 to 3650 days", d.purge_after_days),
+            );
+        }
         let device = match crate::printer::uri::DeviceUri::parse(&d.device) {
             Ok(u) => Some(u),
             Err(e) => {
@@ -697,6 +732,8 @@ impl RawConfig {
                     require_booklet_confirmation: self.daemon.require_booklet_confirmation,
                     max_store_mb: self.daemon.max_store_mb,
                     min_free_mb: self.daemon.min_free_mb,
+                    key_file: std::path::PathBuf::from(&self.daemon.key_file),
+                    purge_after_days: self.daemon.purge_after_days,
                 },
                 utc_offset,
                 mrz: MrzOptions {
@@ -797,6 +834,19 @@ mod tests {
         assert_ne!(old.len(), DEFAULT_TOML.len());
         let s = Settings::from_toml(&old, "old.toml").expect("old config");
         assert_eq!(s.daemon.min_free_mb, 256);
+        // So do the keys added with encryption at rest.
+        let older = old
+            .lines()
+            .filter(|l| !l.starts_with("key_file") && !l.starts_with("purge_after_days"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_ne!(older.len(), old.len());
+        let s = Settings::from_toml(&older, "older.toml").expect("older config");
+        assert_eq!(
+            s.daemon.key_file,
+            std::path::Path::new("/etc/pstation/store.key")
+        );
+        assert_eq!(s.daemon.purge_after_days, 7);
         let d = Settings::default_settings().expect("default config");
         assert_eq!(
             d.daemon.min_free_mb, 256,

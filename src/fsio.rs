@@ -1,5 +1,6 @@
 //! File-system facts the station relies on: atomic replacement (temporary file, fsync, rename,
-//! fsync of the folder), so a reader or a restart never sees a partial file; the data folder's
+//! fsync of the folder), so a reader or a restart never sees a partial file; new private files
+//! (keys: mode 0600, never replacing one); the data folder's
 //! disk state (free space, writable — by `statvfs` and by a probe write); and the data folder's
 //! lock (one daemon per store).
 
@@ -32,6 +33,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Writes `bytes` to a new file at `path` readable by its owner only (mode 0600), synced; an
+/// existing file is never replaced (keys: losing one loses what it opens).
+pub fn write_new_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// The state of the disk holding a folder, as the station needs it.

@@ -332,7 +332,7 @@ fn demo_runs_the_daemon_on_the_embedded_defaults_and_every_accepted_job_complete
     ] {
         assert!(
             dir.path()
-                .join(format!("pstation-demo/station/rendered/{id}.pdf"))
+                .join(format!("pstation-demo/pages/{id}.pdf"))
                 .exists()
         );
         assert!(
@@ -344,6 +344,26 @@ fn demo_runs_the_daemon_on_the_embedded_defaults_and_every_accepted_job_complete
     // The daemon's log lines carry no personal data of the sample jobs.
     for personal in ["SANTOSO", "Santoso", "X1234567", "1990-01-01", "PARTINI"] {
         assert!(!err.contains(personal), "{personal} in the log: {err}");
+    }
+    // The station's data folder holds them only sealed (its key is beside it, not inside).
+    let station = dir.path().join("pstation-demo/station");
+    assert!(dir.path().join("pstation-demo/store.key").is_file());
+    for entry in std::fs::read_dir(&station)
+        .expect("station folder")
+        .flatten()
+    {
+        if entry.path().is_file() {
+            let bytes = std::fs::read(entry.path()).expect("read");
+            for personal in ["Santoso", "SANTOSO", "1990-01-01", "PARTINI", "Partini"] {
+                assert!(
+                    !bytes
+                        .windows(personal.len())
+                        .any(|w| w == personal.as_bytes()),
+                    "{personal} in {:?}",
+                    entry.path()
+                );
+            }
+        }
     }
 }
 

@@ -157,7 +157,7 @@ fn start_sim_pty(dir: &Path, out: &Path, extra: &[&str]) -> (Proc, String) {
 /// The embedded default, for a lab: unsigned jobs accepted and no API tokens (the signature
 /// and roles tests configure theirs).
 pub(crate) fn lab_toml() -> String {
-    let text = pstation::config::DEFAULT_TOML
+    let text = crate::util::default_toml()
         .replace("require_signed_jobs = true", "require_signed_jobs = false")
         .replace("require_tokens = true", "require_tokens = false");
     assert!(
@@ -181,7 +181,7 @@ fn signed_config(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
         .find(|l| l.starts_with("{ kid = "))
         .expect("the configuration line");
     // Tokens are the roles test's concern; here anyone local may call the API.
-    let text = pstation::config::DEFAULT_TOML
+    let text = crate::util::default_toml()
         .replace("require_tokens = true", "require_tokens = false")
         .replace("keys = []", &format!("keys = [{line}]"))
         .replace(
@@ -2483,7 +2483,7 @@ fn tokens_and_roles_decide_who_may_do_what_and_refusals_leak_nothing() {
     let config = dir.path().join("roles.toml");
     std::fs::write(
         &config,
-        pstation::config::DEFAULT_TOML
+        crate::util::default_toml()
             .replace("require_signed_jobs = true", "require_signed_jobs = false")
             .replace(
                 "require_booklet_confirmation = true",

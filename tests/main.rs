@@ -9,6 +9,7 @@ mod nats;
 mod openapi;
 mod packaging;
 mod printer;
+mod privacy;
 mod properties;
 mod store;
 mod tidy;

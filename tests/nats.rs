@@ -252,7 +252,7 @@ fn station_config(
     url: &str,
     confirm: bool,
 ) -> PathBuf {
-    let mut text = pstation::config::DEFAULT_TOML
+    let mut text = crate::util::default_toml()
         .replace("require_tokens = true", "require_tokens = false")
         .replace("keys = []", &format!("keys = [{}]", central.key_line()))
         .replace("station_id = \"\"", &format!("station_id = \"{station}\""))

@@ -61,7 +61,7 @@ fn every_documented_operation_answers_with_a_documented_status() {
     let config = dir.path().join("station.toml");
     std::fs::write(
         &config,
-        pstation::config::DEFAULT_TOML
+        crate::util::default_toml()
             .replace("require_signed_jobs = true", "require_signed_jobs = false")
             .replace("users = []", &format!("users = [{line}]")),
     )

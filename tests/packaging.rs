@@ -104,6 +104,10 @@ fn the_debian_package_holds_the_binary_unit_service_user_config_and_udev_rule() 
     let postinst = std::fs::read_to_string(control.join("postinst")).expect("postinst");
     assert!(postinst.contains("systemd-sysusers pstation.conf"));
     assert!(postinst.contains("systemctl enable pstation.service"));
+    // The store key is made once, for the service user only, and never replaced.
+    assert!(postinst.contains("if [ ! -e /etc/pstation/store.key ]"));
+    assert!(postinst.contains("pstation keys store-key --out /etc/pstation/store.key"));
+    assert!(postinst.contains("chown pstation:pstation /etc/pstation/store.key"));
     for script in ["postinst", "prerm", "postrm"] {
         sh(Command::new("sh").arg("-n").arg(control.join(script)));
     }

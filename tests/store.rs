@@ -4,9 +4,14 @@
 use pstation::store::Action;
 use pstation::store::{AttemptEnd, BookletState, JobState, Store, StoreError, Submitted};
 
+/// The store key of these tests (a real key file is the daemon's concern).
+fn key() -> pstation::store::StoreKey {
+    pstation::store::StoreKey::from_bytes([7; 32])
+}
+
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("station.db")).expect("open");
+    let store = Store::open(&dir.path().join("station.db"), &key()).expect("open");
     (dir, store)
 }
 
@@ -39,7 +44,7 @@ fn the_store_is_wal_with_full_sync_and_reopens_with_its_data() {
             .expect("submit"),
     );
     drop(store);
-    let store = Store::open(&dir.path().join("station.db")).expect("reopen");
+    let store = Store::open(&dir.path().join("station.db"), &key()).expect("reopen");
     assert_eq!(store.job("J1").expect("job").state, JobState::Queued);
     assert_eq!(store.payload("J1").expect("payload"), b"{one}");
 }
@@ -301,7 +306,7 @@ fn a_job_left_printing_by_a_crash_needs_verification_after_restart() {
     );
     store.begin_attempt("J1").expect("begin");
     drop(store); // the process dies here
-    let mut store = Store::open(&dir.path().join("station.db")).expect("reopen");
+    let mut store = Store::open(&dir.path().join("station.db"), &key()).expect("reopen");
     assert_eq!(store.recover().expect("recover"), ["J1"]);
     assert_eq!(
         store.job("J1").expect("job").state,
@@ -517,7 +522,7 @@ fn the_webhooks_delivered_status_stays_delivered_when_the_outbox_gets_a_cursor_p
             .expect("count")
     };
     assert!(total > 20, "the fixture has {total} status changes");
-    let mut store = Store::open(&db).expect("open migrates");
+    let mut store = Store::open(&db, &key()).expect("open migrates");
     let webhook = store.outbox_pending("webhook", 1000).expect("pending");
     assert_eq!(webhook.first().map(|e| e.event_id), Some(21));
     assert_eq!(
@@ -556,11 +561,33 @@ fn every_earlier_schema_migrates_at_open_keeping_every_job_booklet_and_event() {
         let (jobs_before, events_before) = snapshot(&db);
         assert_eq!(jobs_before.len(), 13);
 
-        let mut store = Store::open(&db).expect("open migrates");
+        let mut store = Store::open(&db, &key()).expect("open migrates");
         assert_eq!(Store::schema_of(&db).expect("schema"), SCHEMA_VERSION);
-        // Nothing lost or changed: every job with its state, attempt and bytes; every event.
+        // Nothing lost or changed: every job with its state, attempt and bytes (now sealed with
+        // the store key, schema 7: they open to exactly what was stored); every event.
         let (jobs_after, events_after) = snapshot(&db);
-        assert_eq!(jobs_after, jobs_before);
+        let opened: Vec<JobSnap> = jobs_after
+            .iter()
+            .map(|(id, state, attempt, sealed)| {
+                assert!(pstation::store::crypt::is_sealed(sealed), "{id} sealed");
+                let plain = store.payload(id).expect("opens");
+                (id.clone(), state.clone(), attempt.clone(), plain)
+            })
+            .collect();
+        assert_eq!(opened, jobs_before);
+        assert_eq!(store.key_id().expect("key id").as_deref(), Some(key().id()));
+        // No plain payload is left anywhere in the store's files (freed pages are overwritten,
+        // the write-ahead log emptied).
+        for (_, _, _, plain) in &jobs_before {
+            let needle = &plain[plain.len() / 2..plain.len() / 2 + 24];
+            for f in [db.clone(), db.with_extension("db-wal")] {
+                let bytes = std::fs::read(&f).unwrap_or_default();
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "plain payload bytes in {f:?}"
+                );
+            }
+        }
         assert_eq!(events_after, events_before);
         // Booklets: 20 received; the two taken by unsettled attempts (the unknown outcome and the
         // job left printing) are listed as differences until a person settles them.
@@ -653,7 +680,7 @@ fn every_earlier_schema_migrates_at_open_keeping_every_job_booklet_and_event() {
         }
 
         // Opening a current store again migrates nothing and copies nothing.
-        drop(Store::open(&db).expect("reopen"));
+        drop(Store::open(&db, &key()).expect("reopen"));
         let n = std::fs::read_dir(dir.path())
             .expect("list")
             .filter(|e| {
@@ -689,7 +716,7 @@ fn a_migration_that_fails_leaves_the_store_as_it_was_and_a_newer_store_is_refuse
             .expect("obstacle");
     }
     let before = snapshot(&db);
-    let Err(err) = Store::open(&db) else {
+    let Err(err) = Store::open(&db, &key()) else {
         panic!("the migration should fail")
     };
     assert_eq!(err.code(), "store-migration");
@@ -706,7 +733,7 @@ fn a_migration_that_fails_leaves_the_store_as_it_was_and_a_newer_store_is_refuse
     // A store from a newer pstation is refused, untouched.
     conn.pragma_update(None, "user_version", 99).expect("set");
     drop(conn);
-    let Err(err) = Store::open(&db) else {
+    let Err(err) = Store::open(&db, &key()) else {
         panic!("a newer store should be refused")
     };
     assert_eq!(err.code(), "store-too-new");
@@ -793,4 +820,199 @@ fn the_hash_chain_names_an_edited_an_inserted_and_a_removed_event() {
         "{:?}",
         r.problems
     );
+}
+
+/// A synthetic job's bytes whose personal fields are easy to look for.
+fn personal_job(id: &str, number: &str) -> Vec<u8> {
+    std::fs::read_to_string(crate::util::fixture("jobs/valid/santoso-budi.json"))
+        .expect("fixture")
+        .replace("SMD-2026-000123", id)
+        .replace("X1234567", number)
+        .into_bytes()
+}
+
+#[test]
+fn personal_data_is_sealed_at_rest_and_opens_only_with_the_stores_own_key() {
+    let (dir, mut store) = open();
+    let db = dir.path().join("station.db");
+    store
+        .receive_batch("X1234560", "X1234569", "op")
+        .expect("batch");
+    let job = personal_job("SEAL-1", "X1234567");
+    created(
+        store
+            .submit("SEAL-1", &job, "X1234567", "central")
+            .expect("submit"),
+    );
+    assert_eq!(store.payload("SEAL-1").expect("opens"), job);
+    drop(store);
+    // Neither the store nor its write-ahead log holds the name, the date of birth or the
+    // portrait's bytes in the clear (the passport number is the booklet's: kept for the audit).
+    let text = String::from_utf8(job.clone()).expect("utf-8");
+    let portrait_b64 = &text[text.find("\"data\": \"").expect("portrait") + 9..][..40];
+    for f in [db.clone(), db.with_extension("db-wal")] {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        for needle in ["Santoso", "SAMARINDA", "1990-01-01", portrait_b64] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle} in {f:?}"
+            );
+        }
+    }
+    // Another key is refused by name before anything is read or written.
+    let other = pstation::store::StoreKey::from_bytes([8; 32]);
+    let before = std::fs::read(&db).expect("store");
+    let err = Store::open(&db, &other).map(|_| ()).expect_err("wrong key");
+    assert_eq!(err.code(), "store-key-wrong");
+    assert!(err.to_string().contains(other.id()), "{err}");
+    assert!(err.to_string().contains(key().id()), "{err}");
+    assert_eq!(
+        std::fs::read(&db).expect("store"),
+        before,
+        "nothing changed"
+    );
+    // Its own key opens it; a payload moved to another job's row does not open.
+    let mut store = Store::open(&db, &key()).expect("own key");
+    created(
+        store
+            .submit(
+                "SEAL-2",
+                &personal_job("SEAL-2", "X1234568"),
+                "X1234568",
+                "central",
+            )
+            .expect("submit"),
+    );
+    drop(store);
+    let conn = rusqlite::Connection::open(&db).expect("sqlite");
+    conn.execute(
+        "UPDATE jobs SET payload = (SELECT payload FROM jobs WHERE job_id = 'SEAL-1') WHERE job_id = 'SEAL-2'",
+        [],
+    )
+    .expect("swap");
+    drop(conn);
+    let store = Store::open(&db, &key()).expect("own key");
+    assert_eq!(store.payload("SEAL-1").expect("opens"), job);
+    assert_eq!(
+        store.payload("SEAL-2").expect_err("moved").code(),
+        "store-unsealable"
+    );
+    // A read-only opening (support bundle) reads jobs but no personal data.
+    let ro = Store::open_read_only(&db).expect("read-only");
+    assert_eq!(ro.job("SEAL-1").expect("job").state, JobState::Queued);
+    assert_eq!(
+        ro.payload("SEAL-1").expect_err("no key").code(),
+        "store-key-needed"
+    );
+}
+
+#[test]
+fn an_ended_job_loses_its_personal_data_after_retention_and_keeps_its_audit_record() {
+    let (dir, mut store) = open();
+    store
+        .receive_batch("X1000000", "X1000009", "op")
+        .expect("batch");
+    for (id, number) in [
+        ("DONE", "X1000001"),
+        ("GONE", "X1000002"),
+        ("WAIT", "X1000003"),
+    ] {
+        created(
+            store
+                .submit(id, &personal_job(id, number), number, "central")
+                .expect("submit"),
+        );
+    }
+    store.begin_attempt("DONE").expect("begin");
+    store
+        .end_attempt("DONE", "DONE-a1", &AttemptEnd::Printed)
+        .expect("end");
+    store
+        .act("DONE", Action::Verify, "op", None)
+        .expect("verify");
+    store
+        .act("GONE", Action::Cancel, "op", Some("applicant withdrew"))
+        .expect("cancel");
+    let done = store.job("DONE").expect("job");
+    // Not yet: both ended after the cutoff.
+    assert!(
+        store
+            .purge_ended_before("2000-01-01T00:00:00Z")
+            .expect("purge")
+            .is_empty()
+    );
+    assert_eq!(
+        store.oldest_unpurged_end().expect("oldest"),
+        Some(done.updated_at.clone())
+    );
+    let events_before = store.events(None, 0, 1000).expect("events").len();
+    let mut purged = store
+        .purge_ended_before("9999-01-01T00:00:00Z")
+        .expect("purge");
+    purged.sort();
+    assert_eq!(purged, ["DONE", "GONE"], "the queued job keeps its data");
+    assert_eq!(store.oldest_unpurged_end().expect("oldest"), None);
+    // Purged: no personal data, the record stays (id, booklet, states, times, who).
+    for id in ["DONE", "GONE"] {
+        assert_eq!(store.payload(id).expect_err("purged").code(), "purged");
+        let job = store.job(id).expect("job");
+        assert!(job.purged_at.is_some());
+        assert!(job.state.is_terminal());
+        assert_eq!(
+            actions(&store, id).last().map(String::as_str),
+            Some("purge")
+        );
+    }
+    assert_eq!(store.job("DONE").expect("job").booklet, "X1000001");
+    assert!(store.payload("WAIT").is_ok());
+    let events = store.events(None, 0, 1000).expect("events");
+    assert_eq!(events.len(), events_before + 2);
+    let purge = events.last().expect("event");
+    assert_eq!(
+        (
+            purge.actor.as_str(),
+            purge.from_state.as_deref(),
+            purge.to_state.as_deref()
+        ),
+        ("station", Some("canceled"), Some("canceled"))
+    );
+    // A purge is no news for the central office (the state did not change).
+    let outbox = store.outbox_pending("webhook", 1000).expect("outbox");
+    assert!(outbox.iter().all(|e| e.state != "purge"));
+    assert_eq!(
+        outbox
+            .iter()
+            .filter(|e| e.job_id == "GONE")
+            .map(|e| e.state.as_str())
+            .collect::<Vec<_>>(),
+        ["received", "queued", "canceled"]
+    );
+    // Twice is once.
+    assert!(
+        store
+            .purge_ended_before("9999-01-01T00:00:00Z")
+            .expect("purge")
+            .is_empty()
+    );
+    // The same job sent again is still known: never queued (or printed) again.
+    let again = store
+        .submit(
+            "DONE",
+            &personal_job("DONE", "X1000001"),
+            "X1000001",
+            "central",
+        )
+        .expect("resubmit");
+    assert!(matches!(again, Submitted::Existing(ref j) if j.state == JobState::Completed));
+    let err = store
+        .submit("DONE", b"{other}", "X1000001", "central")
+        .expect_err("conflict");
+    assert_eq!(err.code(), "conflict");
+    let rec = store.reconcile().expect("reconcile");
+    assert!(rec.balanced(), "{rec:?}");
+    drop(store);
+    let chain = pstation::store::audit::verify(&dir.path().join("station.db"))
+        .expect("read")
+        .expect("intact");
+    assert_eq!(chain.chained as usize, events_before + 2);
 }

@@ -88,7 +88,7 @@ fn status(agent: &ureq::Agent, url: &str, token: Option<&str>) -> Result<u16, St
 }
 
 fn config(dir: &Path, name: &str, central_line: &str, tls: &[(&str, &Path)]) -> PathBuf {
-    let mut text = pstation::config::DEFAULT_TOML
+    let mut text = crate::util::default_toml()
         .replace("require_signed_jobs = true", "require_signed_jobs = false")
         .replace("users = []", &format!("users = [{central_line}]"))
         .replace("tls_listen = \"\"", "tls_listen = \"127.0.0.1:0\"");

@@ -66,3 +66,29 @@ pub fn new_token(name: &str, role: &str) -> (String, String) {
     );
     (token, line)
 }
+
+/// The store key the tests' stations use: one file, made once (mode 0600) in the target
+/// folder's scratch space and shared by every store the tests create (each store adopts the key
+/// it is first opened with).
+pub fn store_key_file() -> &'static std::path::Path {
+    static KEY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-store.key");
+        if !path.exists() {
+            // Another test process may make it at the same moment: either file is a good key.
+            let _ = pstation::store::StoreKey::generate(&path);
+        }
+        pstation::store::StoreKey::load(&path).expect("the tests' store key");
+        path
+    })
+}
+
+/// The embedded default configuration with `daemon.key_file` set to the tests' store key.
+pub fn default_toml() -> String {
+    let default = "key_file = \"/etc/pstation/store.key\"";
+    assert!(pstation::config::DEFAULT_TOML.contains(default));
+    pstation::config::DEFAULT_TOML.replace(
+        default,
+        &format!("key_file = {:?}", store_key_file().display().to_string()),
+    )
+}

@@ -90,6 +90,38 @@ pub(super) fn call_typed(
     err: &mut dyn Write,
 ) -> std::io::Result<Result<Answer, Exit>> {
     let url = format!("{}{}", c.url.trim_end_matches('/'), path);
+    let mut resp = match request(c, method, path, body, content_type, err)? {
+        Ok(r) => r,
+        Err(exit) => return Ok(Err(exit)),
+    };
+    let status = resp.status().as_u16();
+    let value: Value = match resp.body_mut().read_json() {
+        Ok(v) => v,
+        Err(e) => {
+            writeln!(
+                err,
+                "{url}: bad-reply: the daemon answered {status} with no JSON: {e}"
+            )?;
+            return Ok(Err(Exit::Internal));
+        }
+    };
+    if (200..300).contains(&status) {
+        Ok(Ok(Answer::Ok(value)))
+    } else {
+        Ok(Ok(Answer::Refused(status, value)))
+    }
+}
+
+/// One request to the daemon: its response, or the exit when it cannot be reached.
+fn request(
+    c: &ClientArgs,
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+    content_type: &str,
+    err: &mut dyn Write,
+) -> std::io::Result<Result<ureq::http::Response<ureq::Body>, Exit>> {
+    let url = format!("{}{}", c.url.trim_end_matches('/'), path);
     let agent = agent(Some(Duration::from_secs(60)));
     let result = match (method, body) {
         ("GET", _) => {
@@ -116,33 +148,71 @@ pub(super) fn call_typed(
             req.send(body.unwrap_or_default())
         }
     };
-    let mut resp = match result {
-        Ok(r) => r,
+    match result {
+        Ok(r) => Ok(Ok(r)),
         Err(e) => {
             writeln!(
                 err,
                 "{}: daemon-unreachable: {e} — is `pstation serve` running there? (--url, PSTATION_URL)",
                 c.url
             )?;
-            return Ok(Err(Exit::Unavailable));
+            Ok(Err(Exit::Unavailable))
         }
+    }
+}
+
+/// `pstation job page ID --out FILE`: the job's data page as it prints (PDF), written with mode
+/// 0600 (it holds personal data). The view is recorded in the station's event log.
+pub fn page(
+    c: &ClientArgs,
+    id: &str,
+    file: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let path = format!("/api/jobs/{}/page.pdf", urlencode(id));
+    let mut resp = match request(c, "GET", &path, None, "application/json", err)? {
+        Ok(r) => r,
+        Err(exit) => return Ok(exit),
     };
     let status = resp.status().as_u16();
-    let value: Value = match resp.body_mut().read_json() {
-        Ok(v) => v,
+    if status != 200 {
+        let v: Value = resp.body_mut().read_json().unwrap_or(Value::Null);
+        return refused(status, &v, err);
+    }
+    let pdf = match resp
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_vec()
+    {
+        Ok(b) => b,
         Err(e) => {
-            writeln!(
-                err,
-                "{url}: bad-reply: the daemon answered {status} with no JSON: {e}"
-            )?;
-            return Ok(Err(Exit::Internal));
+            writeln!(err, "{}{path}: bad-reply: {e}", c.url)?;
+            return Ok(Exit::Internal);
         }
     };
-    if (200..300).contains(&status) {
-        Ok(Ok(Answer::Ok(value)))
-    } else {
-        Ok(Ok(Answer::Refused(status, value)))
+    let written = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(file)
+            .and_then(|mut f| f.write_all(&pdf))
+    };
+    if let Err(e) = written {
+        writeln!(err, "{}: io: cannot write the page: {e}", file.display())?;
+        return Ok(Exit::InvalidInput);
     }
+    writeln!(
+        out,
+        "wrote {} ({} bytes): it holds personal data — delete it when the check is done",
+        file.display(),
+        pdf.len()
+    )?;
+    Ok(Exit::Ok)
 }
 
 /// Prints a refusal and returns its exit code.

@@ -15,7 +15,7 @@ use crate::config::Settings;
 use crate::printer::pjl_driver::DriverSettings;
 use crate::station::render::Renderer;
 use crate::station::{Station, StationOptions, api, engine};
-use crate::store::Store;
+use crate::store::{Store, StoreKey};
 
 /// `pstation serve` overrides of the configuration.
 #[derive(Debug, Clone, Default)]
@@ -44,8 +44,9 @@ pub struct Running {
     pub server: JoinHandle<()>,
     /// The TLS API's bound address and server task, when `api.tls_listen` is set.
     pub tls: Option<(std::net::SocketAddr, JoinHandle<()>)>,
-    /// The central office link tasks: status to the webhook, NATS intake and status.
-    pub outbox: Vec<JoinHandle<()>>,
+    /// The background tasks: retention (purging ended jobs' personal data), and the central
+    /// office link (status to the webhook, NATS intake and status).
+    pub background: Vec<JoinHandle<()>>,
     /// Jobs moved to needs-verification at start.
     pub recovered: Vec<String>,
     /// The data folder's lock, held while the daemon runs.
@@ -77,6 +78,9 @@ pub enum StartError {
     /// The TLS API (certificate, key, client CA, address).
     #[error("{0}")]
     Tls(#[from] crate::station::tls::TlsError),
+    /// The store key (missing, unreadable, not a key, readable by others, in the data folder).
+    #[error("{0}")]
+    Key(#[from] crate::store::KeyError),
 }
 
 /// Opens the store, recovers, starts the engine and the API. Must run inside a tokio runtime.
@@ -100,13 +104,20 @@ pub async fn start(
             Some((t, config))
         }
     };
-    tokio::task::spawn_blocking({
-        let data = data.clone();
-        move || std::fs::create_dir_all(data.join("rendered"))
+    // The store key: without it nothing is created or opened (another station's key is refused
+    // by the store itself).
+    let key = tokio::task::spawn_blocking({
+        let (path, data) = (settings.daemon.key_file.clone(), data.clone());
+        move || {
+            let key = StoreKey::load(&path)?;
+            std::fs::create_dir_all(&data)
+                .map_err(|e| StartError::DataDir(data.display().to_string(), e))?;
+            crate::store::crypt::check_outside(&path, &data)?;
+            Ok::<_, StartError>(key)
+        }
     })
     .await
-    .map_err(|e| StartError::DataDir(shown.clone(), std::io::Error::other(e)))?
-    .map_err(|e| StartError::DataDir(shown.clone(), e))?;
+    .map_err(|e| StartError::DataDir(shown.clone(), std::io::Error::other(e)))??;
     // SQLite would open a store it cannot write read-only, without a word: find out first.
     let probed = tokio::task::spawn_blocking({
         let data = data.clone();
@@ -128,7 +139,7 @@ pub async fn start(
     let db = data.join("station.db");
     let max_store_mb = settings.daemon.max_store_mb;
     let (store, recovered) = tokio::task::spawn_blocking(move || {
-        let mut store = Store::open(&db)?;
+        let mut store = Store::open(&db, &key)?;
         store.set_size_limit(max_store_mb * 1024 * 1024)?;
         let recovered = store.recover()?;
         Ok::<_, crate::store::StoreError>((store, recovered))
@@ -173,16 +184,19 @@ pub async fn start(
     // Status back to the central office, when it has given a webhook; jobs from and status to
     // its NATS server, when it has one.
     let central = &station.options.settings.central;
-    let mut outbox = Vec::new();
+    let mut background = vec![tokio::spawn(crate::station::retention::run(
+        station.clone(),
+        shutdown.clone(),
+    ))];
     if let Some(hook) = central.webhook.clone() {
-        outbox.push(tokio::spawn(crate::station::outbox::run(
+        background.push(tokio::spawn(crate::station::outbox::run(
             station.clone(),
             crate::station::outbox::WebhookDestination::new(hook),
             shutdown.clone(),
         )));
     }
     if let Some(nats) = central.nats.clone() {
-        outbox.push(tokio::spawn(crate::station::nats::run(
+        background.push(tokio::spawn(crate::station::nats::run(
             station.clone(),
             nats,
             central.station_id.clone(),
@@ -228,7 +242,7 @@ pub async fn start(
         engine,
         server,
         tls,
-        outbox,
+        background,
         recovered,
         lock,
     })
@@ -284,7 +298,7 @@ pub(super) fn run(args: ServeArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         if let Some((_, task)) = running.tls {
             let _ = task.await;
         }
-        for task in running.outbox {
+        for task in running.background {
             let _ = task.await;
         }
         writeln!(out, "stopped")?;

@@ -82,7 +82,7 @@ pub(super) fn run(
     let station_dir = out_dir.join("station");
     let pages_dir = out_dir.join("printer");
     // A fresh demo: the previous run's store and pages go.
-    for dir in [&station_dir, &pages_dir] {
+    for dir in [&station_dir, &pages_dir, &out_dir.join("pages")] {
         if dir.exists()
             && let Err(e) = std::fs::remove_dir_all(dir)
         {
@@ -119,6 +119,23 @@ pub(super) fn run(
         }
     };
     settings.daemon.data_dir = station_dir.clone();
+    // The store key, made for this run beside (not inside) the data folder, as on a station.
+    let key_file = out_dir.join("store.key");
+    if let Err(e) = std::fs::remove_file(&key_file)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        writeln!(
+            err,
+            "{}: io: cannot clear the previous demo's key: {e}",
+            key_file.display()
+        )?;
+        return Ok(super::Exit::InvalidInput);
+    }
+    if let Err(e) = crate::store::StoreKey::generate(&key_file) {
+        writeln!(err, "demo: {e}")?;
+        return Ok(super::Exit::Internal);
+    }
+    settings.daemon.key_file = key_file;
     settings.daemon.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     settings.daemon.require_booklet_confirmation = true;
     // The demo plays the central office too: a key made for this run signs every job, and the
@@ -212,8 +229,9 @@ pub(super) fn run(
         token: Some(central_token),
         ..c.clone()
     };
+    let data_pages = out_dir.join("pages");
     let result = operate(
-        (&c, &central),
+        (&c, &central, &data_pages),
         &settings,
         &central_key,
         today,
@@ -234,8 +252,8 @@ pub(super) fn run(
     writeln!(out)?;
     writeln!(
         out,
-        "Data pages (PDF): {}",
-        station_dir.join("rendered").display()
+        "Data pages (PDF, as the operator checked them; synthetic people): {}",
+        data_pages.display()
     )?;
     writeln!(
         out,
@@ -250,9 +268,10 @@ pub(super) fn run(
 }
 
 /// The operator's part. Returns (accepted, completed) or the exit to give.
-/// Plays the central office (submits with `central`) and the operator (everything else, `c`).
+/// Plays the central office (submits with `central`) and the operator (everything else, `c`),
+/// who saves each data page they check in `data_pages`.
 fn operate(
-    (c, central): (&ClientArgs, &ClientArgs),
+    (c, central, data_pages): (&ClientArgs, &ClientArgs, &Path),
     settings: &Settings,
     central_key: &ed25519_dalek::SigningKey,
     today: Option<time::Date>,
@@ -403,6 +422,18 @@ fn operate(
             writeln!(out, "      {line}")?;
         }
         if state == "printed" {
+            // The operator checks the booklet against the data page (the station keeps no copy
+            // of it on disk: the demo saves the one it was shown).
+            if std::fs::create_dir_all(data_pages).is_ok() {
+                let mut quiet = Vec::new();
+                super::client::page(
+                    c,
+                    id,
+                    &data_pages.join(format!("{id}.pdf")),
+                    &mut quiet,
+                    err,
+                )?;
+            }
             match api(
                 "POST",
                 &format!("/api/jobs/{id}/verify"),

@@ -274,6 +274,10 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     } else {
         checks.push(Check::ok("store", "none yet (the daemon creates it)"));
     }
+    checks.push(store_key_check(&settings.daemon.key_file, &data, &db));
+    if let Some(w) = plain_copies_check(&data) {
+        checks.push(w);
+    }
     // The clock.
     let now = crate::store::now();
     if now.as_str() < EARLIEST_SANE {
@@ -366,6 +370,81 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
 }
 
 /// The printer as the running daemon reports it (`GET /api/health`).
+/// Copies an upgrade kept of a store from before encryption at rest (schema < 7) hold personal
+/// data in the clear: a warning names them.
+fn plain_copies_check(data: &std::path::Path) -> Option<Check> {
+    let copies: Vec<String> = std::fs::read_dir(data)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.strip_prefix("station.db.schema-")
+                .and_then(|r| r.split('-').next())
+                .and_then(|v| v.parse::<u32>().ok())
+                .is_some_and(|v| v < 7)
+        })
+        .collect();
+    (!copies.is_empty()).then(|| {
+        Check::warning(
+            "plain copies",
+            format!(
+                "{} in {} kept by an upgrade from before encryption at rest hold personal data in the clear — once the station works on this version, delete them (or move them to offline storage)",
+                copies.join(", "),
+                data.display()
+            ),
+        )
+    })
+}
+
+/// The store key: present, private, outside the data folder, and the store's own.
+fn store_key_check(
+    key_file: &std::path::Path,
+    data: &std::path::Path,
+    db: &std::path::Path,
+) -> Check {
+    let key = match crate::store::crypt::check_outside(key_file, data)
+        .and_then(|()| crate::store::StoreKey::load(key_file))
+    {
+        Ok(k) => k,
+        Err(e) => return Check::problem("store key", e.to_string()),
+    };
+    // A store from before encryption at rest (or a new one) has no key recorded yet.
+    let recorded = if db.exists() {
+        crate::store::Store::open_read_only(db)
+            .and_then(|s| s.key_id())
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
+    match recorded {
+        Some(id) if id != key.id() => Check::problem(
+            "store key",
+            crate::store::StoreError::WrongKey {
+                store: id,
+                file: key.id().to_owned(),
+            }
+            .to_string(),
+        ),
+        Some(_) => Check::ok(
+            "store key",
+            format!(
+                "{} (key id {}) opens the store",
+                key_file.display(),
+                key.id()
+            ),
+        ),
+        None => Check::ok(
+            "store key",
+            format!(
+                "{} (key id {}); the store takes it at the daemon's next start",
+                key_file.display(),
+                key.id()
+            ),
+        ),
+    }
+}
+
 fn daemon_printer_check(v: &serde_json::Value) -> Check {
     let model = v["printer_model"].as_str().unwrap_or("the printer");
     let p = &v["printer"];

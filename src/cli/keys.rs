@@ -1,12 +1,32 @@
 //! `pstation keys generate` and `pstation sign`: the central office's side of signed approvals,
 //! for integrators and tests — an Ed25519 key as a JWK file, and a job signed into a compact JWS;
-//! and `pstation token new`, an API user's token with the configuration line holding its hash.
+//! `pstation token new`, an API user's token with the configuration line holding its hash; and
+//! `pstation keys store-key`, the station's store key (encryption at rest).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{CmdResult, Exit};
 use crate::central::jws::{self, PrivateJwk};
+
+/// `pstation keys store-key`: writes a new store key (mode 0600, never overwriting).
+pub(super) fn store_key(out_file: &Path, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    match crate::store::StoreKey::generate(out_file) {
+        Ok(key) => {
+            writeln!(
+                out,
+                "wrote the store key {} (key id {}): set daemon.key_file to it, keep it outside the data folder and back it up apart from it — a store cannot be read without its key",
+                out_file.display(),
+                key.id()
+            )?;
+            Ok(Exit::Ok)
+        }
+        Err(e) => {
+            writeln!(err, "{e}")?;
+            Ok(Exit::InvalidInput)
+        }
+    }
+}
 
 /// `pstation keys generate`: writes the private key (mode 0600, never overwriting) and prints the
 /// line for the station's `[central] keys`.
@@ -32,18 +52,7 @@ pub(super) fn generate(
     };
     let jwk = PrivateJwk::new(&key, kid);
     let text = serde_json::to_string_pretty(&jwk).unwrap_or_default() + "\n";
-    let written = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(out_file)
-            .and_then(|mut f| {
-                f.write_all(text.as_bytes())?;
-                f.sync_all()
-            })
-    };
+    let written = crate::fsio::write_new_private(out_file, text.as_bytes());
     if let Err(e) = written {
         writeln!(
             err,

@@ -269,7 +269,8 @@ pub enum Command {
         #[command(subcommand)]
         action: DiagCommand,
     },
-    /// Central office keys (for integrators and tests): `keys generate --kid ID --out KEY.jwk`.
+    /// Keys: the central office's signing key (`keys generate --kid ID --out KEY.jwk`, for
+    /// integrators and tests) and the station's store key (`keys store-key --out FILE`).
     Keys {
         /// What to do.
         #[command(subcommand)]
@@ -348,6 +349,14 @@ pub enum KeysAction {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Make the station's store key (the personal data in the store is encrypted with it): a
+    /// new random key in a file of mode 0600, never replacing one. Keep it outside the data
+    /// folder (daemon.key_file) and back it up apart from it.
+    StoreKey {
+        /// Where to write it (must not exist), e.g. /etc/pstation/store.key.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// `pstation job …`.
@@ -357,6 +366,18 @@ pub enum JobCommand {
     Show {
         /// Job id.
         id: String,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
+    /// The job's data page as it prints (PDF), to check a booklet against (operator,
+    /// supervisor). The file holds personal data: delete it when done.
+    Page {
+        /// Job id.
+        id: String,
+        /// Where to write the PDF.
+        #[arg(long)]
+        out: PathBuf,
         /// Daemon address and user.
         #[command(flatten)]
         client: client::ClientArgs,
@@ -606,6 +627,9 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Keys {
             action: KeysAction::Generate { kid, out: file },
         } => keys::generate(&kid, &file, out, err),
+        Command::Keys {
+            action: KeysAction::StoreKey { out: file },
+        } => keys::store_key(&file, out, err),
         Command::Sign {
             job,
             key,
@@ -679,6 +703,11 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             use serde_json::json;
             match action {
                 JobCommand::Show { id, client } => client::show(&client, &id, out, err),
+                JobCommand::Page {
+                    id,
+                    out: file,
+                    client,
+                } => client::page(&client, &id, &file, out, err),
                 JobCommand::Hold { id, reason, client } => {
                     client::act(&client, &id, "hold", json!({"reason": reason}), out, err)
                 }

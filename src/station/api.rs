@@ -34,6 +34,7 @@ pub fn router(station: Arc<Station>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/jobs", post(submit).get(list_jobs))
         .route("/api/jobs/{id}", get(show_job))
+        .route("/api/jobs/{id}/page.pdf", get(job_page))
         .route("/api/jobs/{id}/{action}", post(job_action))
         .route("/api/printer", get(printer))
         .route("/api/booklets", get(booklets))
@@ -138,10 +139,15 @@ impl From<StationError> for ApiError {
                     StoreError::SecondPerson(_) => StatusCode::FORBIDDEN,
                     StoreError::Full(_) => StatusCode::INSUFFICIENT_STORAGE,
                     StoreError::ReadOnly(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    StoreError::Purged(_) => StatusCode::GONE,
                     StoreError::Sqlite(_)
                     | StoreError::TooNew { .. }
                     | StoreError::Migration { .. }
-                    | StoreError::Backup(_) => {
+                    | StoreError::Backup(_)
+                    | StoreError::Key(_)
+                    | StoreError::WrongKey { .. }
+                    | StoreError::Unsealable(_)
+                    | StoreError::NoKey => {
                         tracing::error!(error = %e, "store failure");
                         StatusCode::INTERNAL_SERVER_ERROR
                     }
@@ -462,6 +468,40 @@ async fn show_job(
     Ok(Json(
         json!({"job": job, "events": events, "attempts": attempts}),
     ))
+}
+
+/// The job's data page as it prints (PDF), for the counter to check a booklet against. It
+/// carries personal data: only the counter's roles may see it, each view is in the audit log,
+/// and nothing of it is cached or kept. A purged job answers 410.
+async fn job_page(
+    State(st): State<Arc<Station>>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    actor.may(COUNTER, "view a data page")?;
+    check_id(&id)?;
+    let name = actor.name.clone();
+    let (payload, booklet) = st
+        .db(move |s| {
+            let job = s.job(&id)?;
+            let payload = s.payload(&id)?;
+            s.record_view(&id, &name, "view-page")?;
+            Ok((payload, job.booklet))
+        })
+        .await?;
+    let renderer = st.renderer.clone();
+    let pdf = tokio::task::spawn_blocking(move || renderer.pdf(&payload, &booklet))
+        .await
+        .map_err(|_| StationError::ShuttingDown)?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.code, e.message))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        pdf,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize, Default)]

@@ -270,7 +270,8 @@ fn render_cancelled() -> RenderError {
     }
 }
 
-/// Renders a job and writes its PDF to the data folder (atomically), on the blocking pool.
+/// Renders a job (its payload opened from the store), on the blocking pool. Nothing of it is
+/// written to disk: the personal data stays sealed in the store.
 async fn render(station: &Station, job_id: &str, booklet: &str) -> Result<Rendered, RenderError> {
     let id = job_id.to_owned();
     let payload = station
@@ -282,24 +283,9 @@ async fn render(station: &Station, job_id: &str, booklet: &str) -> Result<Render
         })?;
     let renderer = station.renderer.clone();
     let booklet = booklet.to_owned();
-    let pdf_path = station.rendered_dir().join(format!("{job_id}.pdf"));
-    tokio::task::spawn_blocking(move || {
-        let rendered = renderer.render(&payload, &booklet)?;
-        if let Some(dir) = pdf_path.parent() {
-            std::fs::create_dir_all(dir).map_err(io_error)?;
-        }
-        crate::fsio::write_atomic(&pdf_path, &rendered.pdf).map_err(io_error)?;
-        Ok(rendered)
-    })
-    .await
-    .unwrap_or_else(|_| Err(render_cancelled()))
-}
-
-fn io_error(e: std::io::Error) -> RenderError {
-    RenderError {
-        code: "io",
-        message: format!("cannot write the rendered page: {e} — check the data folder"),
-    }
+    tokio::task::spawn_blocking(move || renderer.render(&payload, &booklet))
+        .await
+        .unwrap_or_else(|_| Err(render_cancelled()))
 }
 
 async fn publish_printer(station: &Station, view: PrinterView) {

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod nats;
 pub mod outbox;
 pub mod render;
+pub mod retention;
 pub mod tls;
 
 use std::path::PathBuf;
@@ -360,8 +361,9 @@ impl Station {
         })
     }
 
-    /// The folder for rendered pages.
-    pub fn rendered_dir(&self) -> PathBuf {
+    /// Where pstation before schema 7 kept each job's rendered page (plain PDF); each is
+    /// removed when its job is purged. Nothing is written there any more.
+    pub fn legacy_rendered_dir(&self) -> PathBuf {
         self.options.settings.daemon.data_dir.join("rendered")
     }
 

@@ -20,7 +20,7 @@ pub const DPI: u32 = 300;
 
 /// A job ready to print.
 pub struct Rendered {
-    /// The data page as PDF (kept in the data folder).
+    /// The data page as PDF (shown to the counter on request, never kept on disk).
     pub pdf: Vec<u8>,
     /// The page at `DPI`, 1 bit.
     pub raster: Raster,
@@ -70,8 +70,20 @@ impl Renderer {
         &self.settings
     }
 
-    /// Renders the job submitted as `payload` on booklet `booklet`.
+    /// Renders the job submitted as `payload` on booklet `booklet`: the PDF and its raster.
     pub fn render(&self, payload: &[u8], booklet: &str) -> Result<Rendered, RenderError> {
+        let pdf = self.pdf(payload, booklet)?;
+        let raster = render_page(&pdf, DPI)
+            .map_err(|e| RenderError {
+                code: "raster",
+                message: e.to_string(),
+            })?
+            .mono();
+        Ok(Rendered { pdf, raster })
+    }
+
+    /// Lays out the job submitted as `payload` on booklet `booklet` as a PDF data page.
+    pub fn pdf(&self, payload: &[u8], booklet: &str) -> Result<Vec<u8>, RenderError> {
         let opts = ValidateOptions {
             require_portrait: true,
         };
@@ -97,13 +109,10 @@ impl Renderer {
             code: "layout",
             message: e.to_string(),
         })?;
-        let pdf = render_pdf(&page, &self.fonts, &format!("TD3 data page {}", job.job_id));
-        let raster = render_page(&pdf, DPI)
-            .map_err(|e| RenderError {
-                code: "raster",
-                message: e.to_string(),
-            })?
-            .mono();
-        Ok(Rendered { pdf, raster })
+        Ok(render_pdf(
+            &page,
+            &self.fonts,
+            &format!("TD3 data page {}", job.job_id),
+        ))
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod crypt;
 pub mod lifecycle;
 
 use std::path::Path;
@@ -16,6 +17,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
+pub use crypt::{KeyError, StoreKey};
 pub use lifecycle::{Action, InvalidTransition, JobState};
 
 /// Statements through the connection's prepared-statement cache: the store runs the same few
@@ -48,8 +50,8 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Every schema change this project shipped, in order: migration `i` (0-based) takes a store from
 /// schema `i` to `i + 1`. Never edit a shipped entry — append a new one (and freeze a fixture
 /// store of the schema it replaces under `fixtures/store/`, see the fixtures README).
-const MIGRATIONS: [&str; 6] = [
-    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+const MIGRATIONS: [&str; 7] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
 ];
 
 /// The most booklets one batch may hold.
@@ -114,6 +116,32 @@ pub enum StoreError {
     /// The engine's attempt is not the job's current one.
     #[error("stale-attempt: job {0:?} has another attempt in progress")]
     StaleAttempt(String),
+    /// The store key could not be loaded.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The key file is not the key this store's personal data is sealed with.
+    #[error(
+        "store-key-wrong: the store's personal data is sealed with key {store}, the key file holds key {file} — put back this station's own key file (from its key backup); nothing was changed"
+    )]
+    WrongKey {
+        /// The id of the key the store was sealed with.
+        store: String,
+        /// The id of the key in the file.
+        file: String,
+    },
+    /// A job's sealed payload does not open with the store key.
+    #[error(
+        "store-unsealable: job {0:?}'s personal data does not open with the store key: the store file is damaged — restore it from a backup (`pstation restore`)"
+    )]
+    Unsealable(String),
+    /// The job's personal data was purged after its retention period.
+    #[error("purged: job {0:?}'s personal data was purged after its retention period")]
+    Purged(String),
+    /// The store was opened without its key (read-only tools): personal data cannot be read.
+    #[error(
+        "store-key-needed: this store was opened without its key; personal data cannot be read"
+    )]
+    NoKey,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -146,6 +174,11 @@ impl StoreError {
             Self::SecondPerson(_) => "second-person-required",
             Self::StaleAttempt(_) => "stale-attempt",
             Self::Backup(_) => "backup",
+            Self::Key(e) => e.code(),
+            Self::WrongKey { .. } => "store-key-wrong",
+            Self::Unsealable(_) => "store-unsealable",
+            Self::Purged(_) => "purged",
+            Self::NoKey => "store-key-needed",
         }
     }
 
@@ -180,6 +213,9 @@ pub struct JobRow {
     pub received_at: String,
     /// When it last changed.
     pub updated_at: String,
+    /// When its personal data (the submitted bytes) was purged, after it ended and its
+    /// retention period passed (schema 7). The row and its events stay: the audit record.
+    pub purged_at: Option<String>,
 }
 
 impl serde::Serialize for JobState {
@@ -409,6 +445,8 @@ pub struct Store {
     /// New jobs are refused at this many pages (90 % of the size limit), so the jobs already
     /// accepted always have room to be printed and recorded.
     submit_limit_pages: Option<i64>,
+    /// The key the payloads are sealed with (`None` for read-only tools: no personal data).
+    key: Option<StoreKey>,
 }
 
 /// Now, as the store writes times (RFC 3339, UTC).
@@ -556,6 +594,19 @@ DROP INDEX outbox_pending;
 ALTER TABLE outbox DROP COLUMN delivered_at;
 "#;
 
+/// Schema 7: personal data at rest. Payloads are sealed with the store key (`crypt`; stores
+/// from before are sealed by `Store::open` in the same start, as Rust code, not SQL); the key's
+/// id is recorded so a wrong key file is refused by name; a job's payload is emptied when its
+/// retention ends (`purged_at`), its row and events staying as the audit record.
+const SCHEMA_V7: &str = r#"
+ALTER TABLE jobs ADD COLUMN purged_at TEXT;
+CREATE TABLE store_key (
+    one    INTEGER PRIMARY KEY CHECK (one = 1),
+    key_id TEXT NOT NULL,
+    since  TEXT NOT NULL
+);
+"#;
+
 /// The hash of one event in the chain: SHA-256 (hex) of the JSON array of the previous hash
 /// (`""` for the first), the event's `seq`, and its fields in column order (job_id, at, actor,
 /// action, from_state, to_state, reason, attempt_id, signature).
@@ -584,18 +635,25 @@ fn split_number(n: &str) -> Option<(&str, u64, usize)> {
 impl Store {
     /// Opens (creating if needed) the store at `path`, in WAL mode with full sync, and brings
     /// its schema up to date.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Personal data is sealed with `key`: the first key a store is opened with is its key
+    /// (payloads written before schema 7 are sealed then, in one transaction); any other key is
+    /// refused (`store-key-wrong`) before anything is read or written.
+    pub fn open(path: &Path, key: &StoreKey) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.set_prepared_statement_cache_capacity(64);
+        // Freed pages (a purged or re-sealed payload) are overwritten, not left in the file.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         let mut store = Self {
             conn,
             submit_limit_pages: None,
+            key: None,
         };
         store.migrate(path)?;
+        store.adopt_key(key)?;
         Ok(store)
     }
 
@@ -614,7 +672,73 @@ impl Store {
         Ok(Self {
             conn,
             submit_limit_pages: None,
+            key: None,
         })
+    }
+
+    /// Checks `key` against the one recorded in the store, or records it (a new store, or one
+    /// from before schema 7, whose plain payloads are sealed now in the same transaction).
+    fn adopt_key(&mut self, key: &StoreKey) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let recorded: Option<String> = tx
+            .query_row("SELECT key_id FROM store_key", [], |r| r.get(0))
+            .optional()?;
+        let mut sealed = 0usize;
+        match recorded {
+            Some(id) if id == key.id() => {}
+            Some(id) => {
+                return Err(StoreError::WrongKey {
+                    store: id,
+                    file: key.id().to_owned(),
+                });
+            }
+            None => {
+                let plain: Vec<(String, Vec<u8>)> = {
+                    let mut stmt = tx.prepare(
+                        "SELECT job_id, payload FROM jobs WHERE purged_at IS NULL AND substr(payload, 1, 4) <> X'50534531'",
+                    )?;
+                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<Result<_, _>>()?
+                };
+                for (job_id, payload) in &plain {
+                    tx.execute(
+                        "UPDATE jobs SET payload = ?2 WHERE job_id = ?1",
+                        params![job_id, key.seal(job_id, payload)?],
+                    )?;
+                }
+                tx.execute(
+                    "INSERT INTO store_key (one, key_id, since) VALUES (1, ?1, ?2)",
+                    params![key.id(), now()],
+                )?;
+                sealed = plain.len();
+            }
+        }
+        tx.commit()?;
+        if sealed > 0 {
+            // Pages freed by older pstation (without secure_delete) may still hold plain
+            // payloads: the file is rebuilt, and the write-ahead log emptied.
+            self.conn.execute_batch("VACUUM")?;
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            tracing::info!(
+                jobs = sealed,
+                key_id = key.id(),
+                "sealed the personal data of a store from before encryption at rest"
+            );
+        }
+        self.key = Some(key.clone());
+        Ok(())
+    }
+
+    /// The id of the key the store's personal data is sealed with (`None` before schema 7 or
+    /// before a key was first used).
+    pub fn key_id(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT key_id FROM store_key", [], |r| r.get(0))
+            .optional()?)
     }
 
     /// Caps the store at `max_bytes`: SQLite refuses to grow past it, and new jobs are refused
@@ -704,10 +828,11 @@ impl Store {
             cancel_requested: r.get::<_, i64>("cancel_requested")? != 0,
             received_at: r.get("received_at")?,
             updated_at: r.get("updated_at")?,
+            purged_at: r.get("purged_at")?,
         })
     }
 
-    const JOB_COLUMNS: &'static str = "job_id, state, reason, booklet, booklet_confirmed, attempt, attempt_id, cancel_requested, received_at, updated_at";
+    const JOB_COLUMNS: &'static str = "job_id, state, reason, booklet, booklet_confirmed, attempt, attempt_id, cancel_requested, received_at, updated_at, purged_at";
 
     /// One job.
     pub fn job(&self, job_id: &str) -> Result<JobRow, StoreError> {
@@ -724,16 +849,101 @@ impl Store {
         .ok_or_else(|| StoreError::NotFound(job_id.to_owned()))
     }
 
-    /// The exact bytes the job was submitted with.
+    /// The exact bytes the job was submitted with (opened with the store key).
     pub fn payload(&self, job_id: &str) -> Result<Vec<u8>, StoreError> {
-        self.conn
+        let (sealed, purged): (Vec<u8>, Option<String>) = self
+            .conn
             .row(
-                "SELECT payload FROM jobs WHERE job_id = ?1",
+                "SELECT payload, purged_at FROM jobs WHERE job_id = ?1",
                 [job_id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?
-            .ok_or_else(|| StoreError::NotFound(job_id.to_owned()))
+            .ok_or_else(|| StoreError::NotFound(job_id.to_owned()))?;
+        if purged.is_some() {
+            return Err(StoreError::Purged(job_id.to_owned()));
+        }
+        let key = self.key.as_ref().ok_or(StoreError::NoKey)?;
+        key.open(job_id, &sealed)
+            .map_err(|_| StoreError::Unsealable(job_id.to_owned()))
+    }
+
+    /// Records that `actor` saw job `job_id`'s personal data (`action`, e.g. `view-page`) in
+    /// the event log: who read what is part of the audit record. The job's state is unchanged.
+    pub fn record_view(
+        &mut self,
+        job_id: &str,
+        actor: &str,
+        action: &str,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Self::append_event(
+            &tx,
+            NewEvent {
+                job_id: Some(job_id),
+                actor,
+                action,
+                from: None,
+                to: None,
+                reason: None,
+                attempt_id: None,
+                signature: None,
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Purges the personal data of every job that ended (completed or canceled) before
+    /// `ended_before` (RFC 3339, UTC, as the store writes times): its sealed payload is emptied
+    /// and `purged_at` set, and a `purge` event by `station` records it. The row, its events,
+    /// attempts and booklet stay (the audit record). Returns the purged jobs' ids.
+    pub fn purge_ended_before(&mut self, ended_before: &str) -> Result<Vec<String>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let due: Vec<JobRow> = {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {} FROM jobs WHERE purged_at IS NULL AND state IN ('completed', 'canceled') AND updated_at < ?1 ORDER BY updated_at",
+                Self::JOB_COLUMNS
+            ))?;
+            stmt.query_map([ended_before], Self::row)?
+                .collect::<Result<_, _>>()?
+        };
+        for job in &due {
+            debug_assert!(job.state.is_terminal());
+            tx.exec(
+                "UPDATE jobs SET payload = X'', purged_at = ?2 WHERE job_id = ?1",
+                params![job.job_id, now()],
+            )?;
+            Self::append_event(
+                &tx,
+                NewEvent {
+                    job_id: Some(&job.job_id),
+                    actor: "station",
+                    action: "purge",
+                    from: Some(job.state),
+                    to: Some(job.state),
+                    reason: Some("retention period over: personal data removed"),
+                    attempt_id: None,
+                    signature: None,
+                },
+            )?;
+        }
+        tx.commit()?;
+        Ok(due.into_iter().map(|j| j.job_id).collect())
+    }
+
+    /// When the next job's retention starts counting down to a purge: the oldest `updated_at`
+    /// of the ended jobs not purged yet.
+    pub fn oldest_unpurged_end(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.conn.row(
+            "SELECT MIN(updated_at) FROM jobs WHERE purged_at IS NULL AND state IN ('completed', 'canceled')",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// Jobs, oldest first, optionally in one state.
@@ -916,7 +1126,8 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let result = Self::submit_in(&tx, self.submit_limit_pages, item)?;
+        let key = self.key.as_ref().ok_or(StoreError::NoKey)?;
+        let result = Self::submit_in(&tx, self.submit_limit_pages, key, item)?;
         tx.commit()?;
         result
     }
@@ -931,9 +1142,10 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let key = self.key.as_ref().ok_or(StoreError::NoKey)?;
         let mut results = Vec::with_capacity(items.len());
         for it in items {
-            results.push(Self::submit_in(&tx, self.submit_limit_pages, it)?);
+            results.push(Self::submit_in(&tx, self.submit_limit_pages, key, it)?);
         }
         tx.commit()?;
         Ok(results)
@@ -944,6 +1156,7 @@ impl Store {
     fn submit_in(
         tx: &Connection,
         limit_pages: Option<i64>,
+        key: &StoreKey,
         item: &NewJob<'_>,
     ) -> Result<Result<Submitted, StoreError>, StoreError> {
         let NewJob {
@@ -986,10 +1199,13 @@ impl Store {
         };
         let to = lifecycle::next(JobState::Received, action)?;
         let at = now();
+        // Only the sealed bytes are written; the digest (of the plain bytes) answers the same
+        // job submitted again, and stays after a purge so an old id can never print again.
+        let sealed = key.seal(job_id, payload)?;
         tx.exec(
             "INSERT INTO jobs (job_id, state, reason, payload, payload_sha256, booklet, received_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            params![job_id, to.as_str(), reason, payload, sha, booklet, at],
+            params![job_id, to.as_str(), reason, sealed, sha, booklet, at],
         )?;
         Self::append_event(
             tx,
