@@ -53,6 +53,12 @@ struct RawApi {
     tls_key: String,
     #[serde(default)]
     tls_client_ca: String,
+    #[serde(default = "default_session_idle_minutes")]
+    session_idle_minutes: u32,
+}
+
+fn default_session_idle_minutes() -> u32 {
+    15
 }
 
 impl Default for RawApi {
@@ -64,6 +70,7 @@ impl Default for RawApi {
             tls_cert: String::new(),
             tls_key: String::new(),
             tls_client_ca: String::new(),
+            session_idle_minutes: default_session_idle_minutes(),
         }
     }
 }
@@ -227,6 +234,8 @@ pub struct ApiSettings {
     pub users: Vec<crate::central::auth::User>,
     /// The API over TLS as well, when configured.
     pub tls: Option<crate::station::tls::TlsSettings>,
+    /// A console session ends after this long without a request.
+    pub session_idle: std::time::Duration,
 }
 
 /// Validated `[central]` settings.
@@ -577,6 +586,12 @@ impl RawConfig {
             None
         };
         let a = &self.api;
+        if !(1..=480).contains(&a.session_idle_minutes) {
+            bad(
+                "api.session_idle_minutes",
+                format!("{} must be 1 to 480 minutes", a.session_idle_minutes),
+            );
+        }
         let tls = if a.tls_listen.trim().is_empty() {
             for (field, v) in [
                 ("api.tls_cert", &a.tls_cert),
@@ -717,6 +732,9 @@ impl RawConfig {
                     require_tokens: self.api.require_tokens,
                     users,
                     tls,
+                    session_idle: std::time::Duration::from_secs(
+                        u64::from(self.api.session_idle_minutes) * 60,
+                    ),
                 },
                 central: CentralSettings {
                     require_signed_jobs: self.central.require_signed_jobs,

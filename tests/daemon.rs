@@ -822,7 +822,7 @@ fn sigkill_during_a_100_job_run_over_a_pty_loses_nothing_and_prints_nothing_twic
     );
 }
 
-fn control(sim: &mut Proc, word: &str) {
+pub(crate) fn control(sim: &mut Proc, word: &str) {
     use std::io::Write;
     let stdin = sim.0.stdin.as_mut().expect("sim stdin");
     writeln!(stdin, "{word}").expect("control");

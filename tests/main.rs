@@ -1,6 +1,7 @@
 //! The integration tests: one binary, one module per area.
 
 mod cli;
+mod console;
 mod daemon;
 mod differential;
 mod fixtures;

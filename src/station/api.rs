@@ -8,6 +8,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use super::session::{self, SessionUser};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -35,6 +36,8 @@ pub fn router(station: Arc<Station>) -> Router {
         .route("/api/jobs", post(submit).get(list_jobs))
         .route("/api/jobs/{id}", get(show_job))
         .route("/api/jobs/{id}/page.pdf", get(job_page))
+        .route("/api/jobs/{id}/page.png", get(job_preview))
+        .route("/api/jobs/{id}/mrz", get(job_mrz))
         .route("/api/jobs/{id}/{action}", post(job_action))
         .route("/api/printer", get(printer))
         .route("/api/booklets", get(booklets))
@@ -42,6 +45,10 @@ pub fn router(station: Arc<Station>) -> Router {
         .route("/api/booklets/reconcile", get(reconcile))
         .route("/api/events", get(events))
         .route("/api/openapi.json", get(openapi))
+        .route("/api/session", get(session).post(login).delete(logout))
+        .route("/", get(super::console::root))
+        .route("/console/", get(super::console::index))
+        .route("/console/{file}", get(super::console::asset))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(station)
@@ -235,21 +242,48 @@ impl FromRequestParts<Arc<Station>> for Actor {
                 },
             };
         }
-        match user_of(st, &parts.headers, "authorization") {
-            Some(u) => Ok(Self {
+        if let Some(u) = user_of(st, &parts.headers, "authorization") {
+            return Ok(Self {
                 name: u.name.clone(),
                 role: u.role,
-            }),
-            None => {
-                // Logged for the audit trail; the answer says nothing about why.
-                tracing::warn!(method = %parts.method, path = %parts.uri.path(), "refused: no valid token");
-                Err(ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "a valid token is required",
-                ))
-            }
+            });
         }
+        // The console: a session cookie. A change must also carry the console's header, which
+        // a page from another site cannot send (no CORS here): the cookie alone is not enough.
+        if parts.headers.get("authorization").is_none()
+            && let Some(id) = session::cookie_value(&parts.headers)
+        {
+            let changes = parts.method != axum::http::Method::GET;
+            if changes && parts.headers.get("x-pstation-console").is_none() {
+                tracing::warn!(method = %parts.method, path = %parts.uri.path(), "refused: a session change without the console's header");
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "not allowed",
+                ));
+            }
+            return match st.sessions.touch(&id) {
+                Ok(u) => Ok(Self {
+                    name: u.name,
+                    role: u.role,
+                }),
+                Err(why) => {
+                    tracing::info!(path = %parts.uri.path(), expired = why == session::Refused::Expired, "refused: no live session");
+                    Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "unauthorized",
+                        "a valid token is required",
+                    ))
+                }
+            };
+        }
+        // Logged for the audit trail; the answer says nothing about why.
+        tracing::warn!(method = %parts.method, path = %parts.uri.path(), "refused: no valid token");
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid token is required",
+        ))
     }
 }
 
@@ -478,17 +512,7 @@ async fn job_page(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    actor.may(COUNTER, "view a data page")?;
-    check_id(&id)?;
-    let name = actor.name.clone();
-    let (payload, booklet) = st
-        .db(move |s| {
-            let job = s.job(&id)?;
-            let payload = s.payload(&id)?;
-            s.record_view(&id, &name, "view-page")?;
-            Ok((payload, job.booklet))
-        })
-        .await?;
+    let (payload, booklet) = personal_data(&st, &actor, id, "view-page").await?;
     let renderer = st.renderer.clone();
     let pdf = tokio::task::spawn_blocking(move || renderer.pdf(&payload, &booklet))
         .await
@@ -502,6 +526,152 @@ async fn job_page(
         pdf,
     )
         .into_response())
+}
+
+/// The resolution of the console's preview (the printer's is 300 dpi).
+const PREVIEW_DPI: u32 = 150;
+
+/// The job's payload and booklet for a counter user, the view recorded as `what`.
+async fn personal_data(
+    st: &Station,
+    actor: &Actor,
+    id: String,
+    what: &'static str,
+) -> Result<(Vec<u8>, String), ApiError> {
+    actor.may(COUNTER, what)?;
+    check_id(&id)?;
+    let name = actor.name.clone();
+    Ok(st
+        .db(move |s| {
+            let job = s.job(&id)?;
+            let payload = s.payload(&id)?;
+            s.record_access(Some(&id), &name, what)?;
+            Ok((payload, job.booklet))
+        })
+        .await?)
+}
+
+/// The data page as the console previews it (PNG, 150 dpi); like `page.pdf`, counter roles
+/// only, each view recorded, not cached.
+async fn job_preview(
+    State(st): State<Arc<Station>>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (payload, booklet) = personal_data(&st, &actor, id, "view-page").await?;
+    let renderer = st.renderer.clone();
+    let (png, _) =
+        tokio::task::spawn_blocking(move || renderer.preview(&payload, &booklet, PREVIEW_DPI))
+            .await
+            .map_err(|_| StationError::ShuttingDown)?
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.code, e.message))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+/// The job's two MRZ lines as they print (counter roles, each view recorded).
+async fn job_mrz(
+    State(st): State<Arc<Station>>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (payload, booklet) = personal_data(&st, &actor, id, "view-mrz").await?;
+    let renderer = st.renderer.clone();
+    let lines = tokio::task::spawn_blocking(move || renderer.mrz(&payload, &booklet))
+        .await
+        .map_err(|_| StationError::ShuttingDown)?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.code, e.message))?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({"lines": lines})),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    token: String,
+}
+
+fn session_answer(st: &Station, user: &SessionUser) -> serde_json::Value {
+    json!({
+        "user": {"name": user.name, "role": user.role.as_str()},
+        "idle_timeout_s": st.sessions.idle().as_secs(),
+        "lab": !st.options.settings.api.require_tokens,
+    })
+}
+
+/// `POST /api/session`: the console's login with a user's token (typed or scanned). The
+/// session id goes back only in an HttpOnly cookie; the login is in the event log.
+async fn login(
+    State(st): State<Arc<Station>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let b: LoginBody = body_json(&headers, &body)?;
+    let user = match crate::central::auth::find(&st.options.settings.api.users, b.token.trim()) {
+        Some(u) => SessionUser {
+            name: u.name.clone(),
+            role: u.role,
+        },
+        None => {
+            tracing::warn!("refused: console login with an unknown token");
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid token is required",
+            ));
+        }
+    };
+    let id = st.sessions.start(user.clone()).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal-error",
+            format!("no random session id: {e}"),
+        )
+    })?;
+    let name = user.name.clone();
+    st.db(move |s| s.record_access(None, &name, "login"))
+        .await?;
+    tracing::info!(user = %user.name, role = user.role.as_str(), "console login");
+    let mut resp = Json(session_answer(&st, &user)).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&session::set_cookie(Some(&id))) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// `GET /api/session`: who is logged in (the console asks at start).
+async fn session(State(st): State<Arc<Station>>, actor: Actor) -> Json<serde_json::Value> {
+    Json(session_answer(
+        &st,
+        &SessionUser {
+            name: actor.name,
+            role: actor.role,
+        },
+    ))
+}
+
+/// `DELETE /api/session`: logout; the cookie is removed and the session ends at once.
+async fn logout(State(st): State<Arc<Station>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(user) = session::cookie_value(&headers).and_then(|id| st.sessions.end(&id)) {
+        let name = user.name.clone();
+        st.db(move |s| s.record_access(None, &name, "logout"))
+            .await?;
+        tracing::info!(user = %user.name, "console logout");
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&session::set_cookie(None)) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
 }
 
 #[derive(Deserialize, Default)]

@@ -8,12 +8,14 @@
 //! matters to someone watching is published as a `StationEvent` on a broadcast channel.
 
 pub mod api;
+pub mod console;
 pub mod engine;
 pub mod metrics;
 pub mod nats;
 pub mod outbox;
 pub mod render;
 pub mod retention;
+pub mod session;
 pub mod tls;
 
 use std::path::PathBuf;
@@ -320,6 +322,8 @@ pub struct Station {
     renderer: Arc<render::Renderer>,
     /// Prometheus metrics.
     pub metrics: metrics::Metrics,
+    /// The console's logged-in users.
+    pub sessions: session::Sessions,
 }
 
 impl Station {
@@ -346,6 +350,7 @@ impl Station {
         let _ = std::thread::Builder::new()
             .name("pstation-submit".into())
             .spawn(move || submit_writer(writer_store, dir, rx));
+        let sessions = session::Sessions::new(options.settings.api.session_idle);
         Arc::new(Self {
             store,
             submits,
@@ -358,6 +363,7 @@ impl Station {
             closing: CancellationToken::new(),
             renderer: Arc::new(renderer),
             metrics: metrics::Metrics::new(),
+            sessions,
         })
     }
 

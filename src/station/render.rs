@@ -84,6 +84,35 @@ impl Renderer {
 
     /// Lays out the job submitted as `payload` on booklet `booklet` as a PDF data page.
     pub fn pdf(&self, payload: &[u8], booklet: &str) -> Result<Vec<u8>, RenderError> {
+        self.page(payload, booklet).map(|(pdf, _)| pdf)
+    }
+
+    /// The counter's preview: the data page as a PNG at `dpi`, and its two MRZ lines.
+    pub fn preview(
+        &self,
+        payload: &[u8],
+        booklet: &str,
+        dpi: u32,
+    ) -> Result<(Vec<u8>, [String; 2]), RenderError> {
+        let (pdf, td3) = self.page(payload, booklet)?;
+        let raster = |e: crate::layout::raster::RasterError| RenderError {
+            code: "raster",
+            message: e.to_string(),
+        };
+        let png = render_page(&pdf, dpi)
+            .and_then(|r| r.png())
+            .map_err(raster)?;
+        Ok((png, [td3.line1, td3.line2]))
+    }
+
+    /// The two MRZ lines the job prints with on booklet `booklet`.
+    pub fn mrz(&self, payload: &[u8], booklet: &str) -> Result<[String; 2], RenderError> {
+        let (_, td3) = self.page(payload, booklet)?;
+        Ok([td3.line1, td3.line2])
+    }
+
+    /// The PDF data page and the MRZ it carries.
+    fn page(&self, payload: &[u8], booklet: &str) -> Result<(Vec<u8>, mrz::Td3), RenderError> {
         let opts = ValidateOptions {
             require_portrait: true,
         };
@@ -109,10 +138,7 @@ impl Renderer {
             code: "layout",
             message: e.to_string(),
         })?;
-        Ok(render_pdf(
-            &page,
-            &self.fonts,
-            &format!("TD3 data page {}", job.job_id),
-        ))
+        let pdf = render_pdf(&page, &self.fonts, &format!("TD3 data page {}", job.job_id));
+        Ok((pdf, td3))
     }
 }

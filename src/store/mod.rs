@@ -868,11 +868,12 @@ impl Store {
             .map_err(|_| StoreError::Unsealable(job_id.to_owned()))
     }
 
-    /// Records that `actor` saw job `job_id`'s personal data (`action`, e.g. `view-page`) in
-    /// the event log: who read what is part of the audit record. The job's state is unchanged.
-    pub fn record_view(
+    /// Records an access in the event log without changing any state: who saw a job's personal
+    /// data (`view-page`, `view-mrz` with its `job_id`), who logged in to or out of the console
+    /// (`login`, `logout`, no job). Who read what is part of the audit record.
+    pub fn record_access(
         &mut self,
-        job_id: &str,
+        job_id: Option<&str>,
         actor: &str,
         action: &str,
     ) -> Result<(), StoreError> {
@@ -882,7 +883,7 @@ impl Store {
         Self::append_event(
             &tx,
             NewEvent {
-                job_id: Some(job_id),
+                job_id,
                 actor,
                 action,
                 from: None,

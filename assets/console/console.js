@@ -1,0 +1,434 @@
+// pstation console: the counter's screens over the station's own API (same origin, session
+// cookie). No framework, no CDN: this file, console.css and index.html are embedded in the
+// binary. Personal data (names, dates) never goes into a URL: the queue is searched here, in the
+// page, by job id or passport number only.
+"use strict";
+
+const T = {
+  id: {
+    "nav.queue": "Antrian", "nav.booklets": "Buku paspor", "nav.technician": "Teknisi",
+    "logout": "Keluar", "login.title": "Masuk", "login.token": "Token (pindai kartu atau ketik)",
+    "login.submit": "Masuk", "login.bad": "Token tidak dikenal", "login.expired": "Sesi berakhir: masuk lagi",
+    "printer.title": "Printer", "cancel": "Batal", "ok": "OK",
+    "queue.title": "Antrian pekerjaan", "queue.state": "Status", "queue.all": "Semua",
+    "queue.search": "Cari (nomor pekerjaan atau nomor paspor)", "queue.none": "Tidak ada pekerjaan",
+    "col.job": "Pekerjaan", "col.state": "Status", "col.booklet": "Nomor paspor",
+    "col.received": "Diterima", "col.reason": "Alasan", "col.at": "Waktu", "col.action": "Tindakan",
+    "col.actor": "Oleh", "col.number": "Nomor",
+    "job.title": "Pekerjaan", "job.preview": "Pratinjau halaman data", "job.mrz": "MRZ",
+    "job.history": "Riwayat", "job.back": "Kembali ke antrian", "job.purged": "Data pribadi sudah dihapus (masa simpan berakhir)",
+    "job.confirmed": "Nomor buku dikonfirmasi",
+    "act.confirm": "Konfirmasi nomor buku", "act.confirm.label": "Nomor buku yang dimuat (ketik atau pindai, lalu Enter)",
+    "act.hold": "Tahan", "act.release": "Lepas", "act.cancel": "Batalkan", "act.verify": "Tercetak baik",
+    "act.spoil": "Rusak", "act.reprint": "Cetak ulang", "act.reason": "Alasan",
+    "act.newbooklet": "Nomor buku baru", "act.supervisor": "Token supervisor (orang kedua)",
+    "act.done": "Selesai", "act.notallowed": "Peran Anda tidak boleh melakukan ini",
+    "state.received": "diterima", "state.queued": "antri", "state.held": "ditahan", "state.printing": "mencetak",
+    "state.printed": "tercetak", "state.completed": "selesai", "state.canceled": "dibatalkan",
+    "state.failed": "gagal", "state.needs-verification": "perlu diperiksa", "state.spoiled": "rusak",
+    "pstate.idle": "Siap", "pstate.processing": "Mencetak", "pstate.stopped": "Berhenti",
+    "printer.lost": "Printer tidak terhubung", "printer.printing": "Mencetak",
+    "booklets.title": "Buku paspor", "booklets.instock": "Stok", "booklets.issued": "Diterbitkan",
+    "booklets.spoiled": "Rusak", "booklets.loaded": "Dimuat", "booklets.received": "Diterima",
+    "booklets.balanced": "Seimbang", "booklets.unbalanced": "Tidak seimbang", "booklets.receive": "Terima batch",
+    "booklets.first": "Nomor pertama", "booklets.last": "Nomor terakhir", "booklets.register": "Daftar buku rusak",
+    "booklets.batches": "Batch diterima", "booklets.count": "Jumlah",
+    "tech.title": "Teknisi", "tech.identity": "Identitas perangkat", "tech.history": "Riwayat status",
+    "tech.none": "Belum terhubung",
+    "error": "Kesalahan",
+  },
+  en: {
+    "nav.queue": "Queue", "nav.booklets": "Booklets", "nav.technician": "Technician",
+    "logout": "Log out", "login.title": "Log in", "login.token": "Token (scan your badge or type it)",
+    "login.submit": "Log in", "login.bad": "Unknown token", "login.expired": "Session ended: log in again",
+    "printer.title": "Printer", "cancel": "Cancel", "ok": "OK",
+    "queue.title": "Job queue", "queue.state": "State", "queue.all": "All",
+    "queue.search": "Search (job id or passport number)", "queue.none": "No jobs",
+    "col.job": "Job", "col.state": "State", "col.booklet": "Passport number",
+    "col.received": "Received", "col.reason": "Reason", "col.at": "Time", "col.action": "Action",
+    "col.actor": "By", "col.number": "Number",
+    "job.title": "Job", "job.preview": "Data page preview", "job.mrz": "MRZ",
+    "job.history": "History", "job.back": "Back to the queue", "job.purged": "Personal data purged (retention over)",
+    "job.confirmed": "Booklet number confirmed",
+    "act.confirm": "Confirm booklet number", "act.confirm.label": "Loaded booklet's number (type or scan, then Enter)",
+    "act.hold": "Hold", "act.release": "Release", "act.cancel": "Cancel job", "act.verify": "Printed correctly",
+    "act.spoil": "Spoil", "act.reprint": "Reprint", "act.reason": "Reason",
+    "act.newbooklet": "New booklet number", "act.supervisor": "Supervisor's token (the second person)",
+    "act.done": "Done", "act.notallowed": "Your role may not do this",
+    "state.received": "received", "state.queued": "queued", "state.held": "held", "state.printing": "printing",
+    "state.printed": "printed", "state.completed": "completed", "state.canceled": "canceled",
+    "state.failed": "failed", "state.needs-verification": "needs verification", "state.spoiled": "spoiled",
+    "pstate.idle": "Ready", "pstate.processing": "Printing", "pstate.stopped": "Stopped",
+    "printer.lost": "Printer not connected", "printer.printing": "Printing",
+    "booklets.title": "Booklets", "booklets.instock": "In stock", "booklets.issued": "Issued",
+    "booklets.spoiled": "Spoiled", "booklets.loaded": "Loaded", "booklets.received": "Received",
+    "booklets.balanced": "Balanced", "booklets.unbalanced": "Not balanced", "booklets.receive": "Receive a batch",
+    "booklets.first": "First number", "booklets.last": "Last number", "booklets.register": "Spoiled register",
+    "booklets.batches": "Batches received", "booklets.count": "Count",
+    "tech.title": "Technician", "tech.identity": "Device identity", "tech.history": "Status history",
+    "tech.none": "Not connected yet",
+    "error": "Error",
+  },
+};
+
+const STATES = ["queued", "held", "printing", "printed", "needs-verification", "spoiled",
+  "failed", "completed", "canceled", "received"];
+const COUNTER = ["operator", "supervisor", "admin"];
+const WATCHERS = ["operator", "supervisor", "technician", "admin"];
+
+let lang = localStorage.getItem("pstation-lang") === "en" ? "en" : "id";
+let me = null;          // {name, role}
+let events = null;      // EventSource
+let printer = null;     // the last printer view
+const progress = {};    // job id -> "n/m"
+const preview = { key: null, url: null, mrz: null, loading: Promise.resolve() };  // the job shown
+
+const $ = (sel) => document.querySelector(sel);
+const t = (key) => T[lang][key] || key;
+
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "on") { for (const [ev, f] of Object.entries(v)) e.addEventListener(ev, f); }
+    else if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const k of kids.flat()) {
+    if (k !== null && k !== undefined) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  }
+  return e;
+}
+
+function translateStatic() {
+  document.documentElement.lang = lang;
+  $("#lang").textContent = lang === "id" ? "EN" : "ID";
+  document.querySelectorAll("[data-t]").forEach((n) => { n.textContent = t(n.dataset.t); });
+}
+
+// Every call goes to the same origin with the session cookie; changes carry the console's
+// header (a cross-site page cannot send it).
+async function api(method, path, body, extraHeaders) {
+  const headers = Object.assign({ "x-pstation-console": "1" }, extraHeaders || {});
+  const init = { method, headers, credentials: "same-origin" };
+  if (body !== undefined) { headers["content-type"] = "application/json"; init.body = JSON.stringify(body); }
+  const r = await fetch(path, init);
+  if (r.status === 401 && path !== "/api/session") { loggedOut(true); throw new Error(t("login.expired")); }
+  const type = r.headers.get("content-type") || "";
+  const data = type.includes("json") ? await r.json() : await r.blob();
+  if (!r.ok) {
+    const err = new Error((data && data.error && data.error.message) || r.statusText);
+    err.status = r.status; err.code = data && data.error && data.error.code;
+    throw err;
+  }
+  return data;
+}
+
+function stateBadge(s) {
+  return el("span", { class: "badge " + s, "data-state": s }, t("state." + s));
+}
+
+// ---- login, logout ----------------------------------------------------------------------
+async function start() {
+  translateStatic();
+  $("#lang").addEventListener("click", () => {
+    lang = lang === "id" ? "en" : "id";
+    localStorage.setItem("pstation-lang", lang);
+    translateStatic(); renderPrinter(); route();
+  });
+  $("#logout").addEventListener("click", async () => {
+    try { await api("DELETE", "/api/session"); } catch (_) { /* already gone */ }
+    loggedOut(false);
+  });
+  $("#login-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    $("#login-error").textContent = "";
+    const token = $("#login-token").value.trim();
+    $("#login-token").value = "";  // a token never stays on the screen
+    try {
+      const s = await api("POST", "/api/session", { token });
+      loggedIn(s.user);
+    } catch (e) {
+      $("#login-error").textContent = e.status === 401 ? t("login.bad") : e.message;
+    }
+  });
+  window.addEventListener("hashchange", route);
+  try {
+    const s = await api("GET", "/api/session");
+    loggedIn(s.user);
+  } catch (_) {
+    loggedOut(false);
+  }
+}
+
+function loggedIn(user) {
+  me = user;
+  $("#login").hidden = true;
+  $("#nav").hidden = false;
+  $("#logout").hidden = false;
+  $("#who").textContent = `${user.name} (${user.role})`;
+  if (WATCHERS.includes(user.role)) { $("#printer").hidden = false; watch(); }
+  if (!location.hash || location.hash === "#/") location.hash = "#/queue"; else route();
+}
+
+function loggedOut(expired) {
+  me = null;
+  if (events) { events.close(); events = null; }
+  $("#nav").hidden = true; $("#logout").hidden = true; $("#printer").hidden = true;
+  $("#who").textContent = "";
+  $("#view").replaceChildren();
+  $("#login").hidden = false;
+  $("#login-error").textContent = expired ? t("login.expired") : "";
+  $("#login-token").focus();
+}
+
+// ---- live printer panel (server-sent events) --------------------------------------------
+function watch() {
+  if (events) events.close();
+  events = new EventSource("/api/events");
+  events.addEventListener("printer", (m) => { printer = JSON.parse(m.data); renderPrinter(); });
+  events.addEventListener("progress", (m) => {
+    const p = JSON.parse(m.data); progress[p.job_id] = `${p.sheets}/${p.of}`; renderPrinter();
+  });
+  events.addEventListener("job", (m) => {
+    const j = JSON.parse(m.data);
+    document.querySelectorAll(`[data-job="${CSS.escape(j.job_id)}"] .badge`).forEach((b) => {
+      b.replaceWith(stateBadge(j.state));
+    });
+    const h = location.hash;
+    if (h === "#/job/" + encodeURIComponent(j.job_id)) showJob(j.job_id);
+  });
+  events.onerror = () => { /* EventSource reconnects by itself */ };
+}
+
+function renderPrinter() {
+  if (!printer) return;
+  const badge = $("#printer-state");
+  badge.className = "badge " + printer.state;
+  badge.dataset.state = printer.state;
+  badge.textContent = printer.link === "lost" ? t("printer.lost") : t("pstate." + printer.state);
+  $("#printer-job").textContent = printer.job_id
+    ? `${t("printer.printing")}: ${printer.job_id}${progress[printer.job_id] ? " (" + progress[printer.job_id] + ")" : ""}`
+    : "";
+  $("#printer-advice").replaceChildren(...(printer.advice || []).map((a) =>
+    el("li", { "data-reason": a.reason, lang: lang }, lang === "id" ? `${a.id} / ${a.en}` : `${a.en} / ${a.id}`)));
+  $("#printer-reasons").textContent = (printer.reasons || []).join(", ") + (printer.display ? ` — ${printer.display}` : "");
+}
+
+// ---- screens ------------------------------------------------------------------------------
+function route() {
+  if (!me) return;
+  const h = location.hash || "#/queue";
+  document.querySelectorAll("#nav a").forEach((a) => {
+    if (h.startsWith(a.getAttribute("href"))) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  });
+  if (h.startsWith("#/job/")) return showJob(decodeURIComponent(h.slice(6)));
+  if (h === "#/booklets") return showBooklets();
+  if (h === "#/technician") return showTechnician();
+  return showQueue();
+}
+
+function screen(title, ...content) {
+  const v = $("#view");
+  v.replaceChildren(el("h1", {}, title), ...content);
+}
+
+function fail(e) {
+  screen(t("error"), el("p", { class: "error", role: "alert" }, e.message));
+}
+
+let queueFilter = { state: "", search: "" };
+
+async function showQueue() {
+  let jobs;
+  try { jobs = (await api("GET", "/api/jobs")).jobs; } catch (e) { return fail(e); }
+  const stateSel = el("select", { id: "filter-state", on: { change: (e) => { queueFilter.state = e.target.value; draw(); } } },
+    el("option", { value: "" }, t("queue.all")),
+    STATES.map((s) => el("option", { value: s, selected: queueFilter.state === s }, t("state." + s))));
+  const search = el("input", { id: "search", type: "search", value: queueFilter.search, autocomplete: "off",
+    on: { input: (e) => { queueFilter.search = e.target.value.trim().toUpperCase(); draw(); } } });
+  const body = el("tbody");
+  const table = el("table", { "aria-label": t("queue.title") },
+    el("thead", {}, el("tr", {}, ["col.job", "col.state", "col.booklet", "col.received", "col.reason"].map((k) => el("th", { scope: "col" }, t(k))))),
+    body);
+  function draw() {
+    const rows = jobs.filter((j) => (!queueFilter.state || j.state === queueFilter.state) &&
+      (!queueFilter.search || j.job_id.toUpperCase().includes(queueFilter.search) || j.booklet.toUpperCase().includes(queueFilter.search)));
+    body.replaceChildren(...(rows.length ? rows.map((j) => {
+      const open = () => { location.hash = "#/job/" + encodeURIComponent(j.job_id); };
+      return el("tr", { class: "job-row", tabindex: "0", "data-job": j.job_id,
+        on: { click: open, keydown: (e) => { if (e.key === "Enter") open(); } } },
+      el("td", {}, el("a", { href: "#/job/" + encodeURIComponent(j.job_id) }, j.job_id)),
+      el("td", {}, stateBadge(j.state)), el("td", {}, j.booklet),
+      el("td", {}, j.received_at.replace("T", " ").slice(0, 19)), el("td", {}, j.reason || ""));
+    }) : [el("tr", {}, el("td", { colspan: "5" }, t("queue.none")))]));
+  }
+  draw();
+  screen(t("queue.title"),
+    el("div", { class: "filters" },
+      el("div", {}, el("label", { for: "filter-state" }, t("queue.state")), stateSel),
+      el("div", {}, el("label", { for: "search" }, t("queue.search")), search)),
+    table);
+}
+
+// The questions an action asks before it is sent: [field, label key, input type].
+const ASK = {
+  hold: [["reason", "act.reason", "text"]],
+  release: [["reason", "act.reason", "text"]],
+  cancel: [["reason", "act.reason", "text"]],
+  spoil: [["reason", "act.reason", "text"]],
+  reprint: [["booklet", "act.newbooklet", "text"], ["reason", "act.reason", "text"], ["supervisor", "act.supervisor", "password"]],
+};
+
+// Which actions each state offers (the station's lifecycle decides; a refusal is shown).
+const OFFER = {
+  queued: ["hold", "cancel"], held: ["release", "cancel"], printing: ["cancel"],
+  printed: ["verify", "spoil"], "needs-verification": ["verify", "spoil", "release"],
+  failed: ["release", "cancel"], spoiled: ["reprint"],
+};
+
+function ask(titleKey, fields) {
+  return new Promise((resolve) => {
+    const d = $("#ask");
+    $("#ask-title").textContent = t(titleKey);
+    $("#ask-error").textContent = "";
+    $("#ask-fields").replaceChildren(...fields.map(([name, label, type]) => [
+      el("label", { for: "ask-" + name }, t(label)),
+      el("input", { id: "ask-" + name, name, type, autocomplete: "off", required: name !== "reason" || titleKey === "act.spoil" })]).flat());
+    const done = (v) => { d.close(); $("#ask-form").onsubmit = null; $("#ask-cancel").onclick = null; resolve(v); };
+    $("#ask-cancel").onclick = () => done(null);
+    $("#ask-form").onsubmit = (e) => {
+      e.preventDefault();
+      const out = {};
+      for (const [name] of fields) out[name] = $("#ask-" + name).value.trim();
+      done(out);
+    };
+    d.showModal();
+    const first = $("#ask-fields input"); if (first) first.focus();
+  });
+}
+
+async function act(id, action, body, headers) {
+  try {
+    await api("POST", `/api/jobs/${encodeURIComponent(id)}/${action}`, body, headers);
+    await showJob(id);
+  } catch (e) {
+    const msg = e.status === 403 && e.code === "forbidden" ? t("act.notallowed") : `${e.code || ""}: ${e.message}`;
+    const out = $("#action-error"); if (out) out.textContent = msg;
+  }
+}
+
+async function showJob(id) {
+  let v;
+  try { v = await api("GET", "/api/jobs/" + encodeURIComponent(id)); } catch (e) { return fail(e); }
+  const job = v.job;
+  const counter = COUNTER.includes(me.role);
+  const actions = el("div", { class: "actions", role: "group", "aria-label": t("col.action") });
+  if (counter) {
+    for (const a of OFFER[job.state] || []) {
+      const label = "act." + a;
+      actions.append(el("button", { type: "button", id: "act-" + a, class: a === "verify" ? "primary" : (a === "cancel" || a === "spoil") ? "danger" : null,
+        on: { click: async () => {
+          let body = {}; let headers;
+          if (ASK[a]) {
+            const answers = await ask(label, ASK[a]);
+            if (!answers) return;
+            body = { reason: answers.reason || undefined, booklet: answers.booklet };
+            if (answers.supervisor) headers = { "x-pstation-supervisor-token": answers.supervisor };
+          }
+          act(id, a, body, headers);
+        } } }, t(label)));
+    }
+  }
+  const confirm = counter && ["queued", "held"].includes(job.state) && !job.booklet_confirmed
+    ? el("form", { id: "confirm-form", on: { submit: (e) => { e.preventDefault(); act(id, "confirm-booklet", { booklet: $("#confirm-number").value.trim() }); } } },
+      el("label", { for: "confirm-number" }, t("act.confirm.label")),
+      el("input", { id: "confirm-number", autocomplete: "off", required: true }),
+      " ", el("button", { type: "submit", class: "primary" }, t("act.confirm")))
+    : job.booklet_confirmed ? el("p", {}, "✓ " + t("job.confirmed")) : null;
+  const left = el("div", {});
+  if (job.purged_at) {
+    left.append(el("p", { class: "muted" }, t("job.purged")));
+  } else if (counter) {
+    const img = el("img", { class: "preview", alt: `${t("job.preview")} ${job.job_id}` });
+    const mrz = el("pre", { class: "mrz", "aria-label": t("job.mrz") });
+    left.append(el("h2", {}, t("job.preview")), img, el("h2", {}, t("job.mrz")), mrz);
+    // Fetched once per job and booklet while the page is open (each fetch is a recorded view);
+    // a live update of the job redraws the rest around it.
+    const key = job.job_id + "|" + job.booklet;
+    if (preview.key !== key) {
+      if (preview.url) URL.revokeObjectURL(preview.url);
+      preview.key = key; preview.url = null; preview.mrz = null;
+      preview.loading = Promise.all([
+        api("GET", `/api/jobs/${encodeURIComponent(id)}/page.png`).then((b) => { if (preview.key === key) preview.url = URL.createObjectURL(b); }),
+        api("GET", `/api/jobs/${encodeURIComponent(id)}/mrz`).then((m) => { if (preview.key === key) preview.mrz = m.lines.join("\n"); }),
+      ]).catch(() => {});
+    }
+    preview.loading.then(() => {
+      if (preview.key !== key) return;
+      if (preview.url) img.src = preview.url;
+      if (preview.mrz) mrz.textContent = preview.mrz;
+    });
+  }
+  const history = el("table", { "aria-label": t("job.history") },
+    el("thead", {}, el("tr", {}, ["col.at", "col.action", "col.actor", "col.state", "col.reason"].map((k) => el("th", { scope: "col" }, t(k))))),
+    el("tbody", {}, v.events.map((e) => el("tr", {},
+      el("td", {}, e.at.replace("T", " ").slice(0, 19)), el("td", {}, e.action), el("td", {}, e.actor),
+      el("td", {}, e.to_state ? t("state." + e.to_state) : ""), el("td", {}, e.reason || "")))));
+  screen(`${t("job.title")} ${job.job_id}`,
+    el("p", { "data-job": job.job_id }, stateBadge(job.state), "  ", t("col.booklet"), ": ", el("b", {}, job.booklet),
+      job.reason ? el("span", { class: "muted" }, "  — " + job.reason) : null),
+    confirm, actions, el("p", { id: "action-error", class: "error", role: "alert" }),
+    el("div", { class: "detail" }, left, el("div", {}, el("h2", {}, t("job.history")), history)),
+    el("p", {}, el("a", { href: "#/queue" }, "← " + t("job.back"))));
+  const input = $("#confirm-number"); if (input) input.focus();
+}
+
+async function showBooklets() {
+  let rec, spoiled, batches;
+  try {
+    rec = await api("GET", "/api/booklets/reconcile");
+    const list = await api("GET", "/api/booklets?state=spoiled");
+    spoiled = list.booklets; batches = list.batches || [];
+  } catch (e) { return fail(e); }
+  const r = rec.reconciliation;
+  const card = (k, n) => el("div", { class: "card" }, t(k), el("b", {}, n));
+  const receive = COUNTER.includes(me.role) ? el("form", { id: "receive-form", on: { submit: async (e) => {
+    e.preventDefault();
+    try {
+      await api("POST", "/api/booklets/batches", { first: $("#batch-first").value.trim(), last: $("#batch-last").value.trim() });
+      showBooklets();
+    } catch (err) { $("#receive-error").textContent = `${err.code || ""}: ${err.message}`; }
+  } } },
+  el("h2", {}, t("booklets.receive")),
+  el("label", { for: "batch-first" }, t("booklets.first")), el("input", { id: "batch-first", required: true, autocomplete: "off" }),
+  el("label", { for: "batch-last" }, t("booklets.last")), el("input", { id: "batch-last", required: true, autocomplete: "off" }),
+  " ", el("button", { type: "submit" }, t("booklets.receive")),
+  el("p", { id: "receive-error", class: "error", role: "alert" })) : null;
+  screen(t("booklets.title"),
+    el("div", { class: "cards" }, card("booklets.received", r.received), card("booklets.instock", r.in_stock),
+      card("booklets.issued", r.issued), card("booklets.spoiled", r.spoiled), card("booklets.loaded", r.loaded)),
+    el("p", { id: "balance", role: "status" }, rec.balanced ? "✓ " + t("booklets.balanced") : "✗ " + t("booklets.unbalanced"),
+      ...(r.differences || []).map((d) => el("div", { class: "error" }, d))),
+    el("h2", {}, t("booklets.batches")),
+    el("table", { id: "batches" }, el("thead", {}, el("tr", {}, ["booklets.first", "booklets.last", "booklets.count", "col.received", "col.actor"].map((k) => el("th", { scope: "col" }, t(k))))),
+      el("tbody", {}, batches.map((x) => el("tr", {}, el("td", {}, x.first), el("td", {}, x.last), el("td", {}, x.count),
+        el("td", {}, (x.received_at || "").replace("T", " ").slice(0, 19)), el("td", {}, x.actor))))),
+    el("h2", {}, t("booklets.register")),
+    el("table", { id: "spoiled" }, el("thead", {}, el("tr", {}, ["col.number", "col.job", "col.reason"].map((k) => el("th", { scope: "col" }, t(k))))),
+      el("tbody", {}, spoiled.map((b) => el("tr", {}, el("td", {}, b.number), el("td", {}, b.job_id || ""), el("td", {}, b.reason || ""))))),
+    receive);
+}
+
+async function showTechnician() {
+  let p;
+  try { p = await api("GET", "/api/printer"); } catch (e) { return fail(e); }
+  const id = p.identity;
+  screen(t("tech.title"),
+    el("h2", {}, t("tech.identity")),
+    id ? el("table", {}, el("tbody", {}, Object.entries(id).map(([k, v]) => el("tr", {}, el("th", { scope: "row" }, k), el("td", {}, String(v))))))
+      : el("p", {}, t("tech.none")),
+    el("h2", {}, t("tech.history")),
+    el("table", {}, el("thead", {}, el("tr", {}, ["col.at", "col.state", "col.reason"].map((k) => el("th", { scope: "col" }, t(k))))),
+      el("tbody", {}, p.history.map((h) => el("tr", {}, el("td", {}, h.at.replace("T", " ").slice(0, 19)), el("td", {}, h.state + " / " + h.link), el("td", {}, h.reasons))))));
+}
+
+document.addEventListener("DOMContentLoaded", start);
