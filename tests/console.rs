@@ -502,7 +502,42 @@ fn an_operator_prints_and_completes_a_job_sees_a_fault_and_reprints_with_a_super
         b.text("#view")
             .contains("PSTATION SIMULATED PASSPORT PRINTER")
     });
+    // (In English: the language chosen earlier in this browser stays.)
+    assert!(b.text("#identity").contains("Page counter"));
+    // The calibration page on one sheet, between jobs, confirmed by the printer.
+    b.click("#test-page");
+    b.wait_text("the test page", "#test-page-result", "Printed");
+    until("the simulator printed it", || {
+        crate::daemon::sim_jobs(&pages)
+            .iter()
+            .any(|j| j["name"].as_str().unwrap_or("").starts_with("TEST-PAGE-"))
+    });
+    // The read-only PJL console: the printer's answer; a command that changes things is refused.
+    b.js(
+        "document.querySelector('#pjl-command').value = '';",
+        json!([]),
+    );
+    b.type_in("#pjl-command", "INFO ID\u{E007}");
+    b.wait_text(
+        "the printer's answer",
+        "#pjl-output",
+        "PSTATION SIMULATED PASSPORT PRINTER",
+    );
+    b.js(
+        "document.querySelector('#pjl-command').value = '';",
+        json!([]),
+    );
+    b.type_in("#pjl-command", "DEFAULT COPIES=2\u{E007}");
+    b.wait_text("the refusal", "#pjl-output", "pjl-not-allowed");
     b.screenshot("technician");
+    // The operator may not print test pages (UI: no button; API: refused).
+    let (s, v) = api(
+        "POST",
+        &format!("{base}/api/printer/test-page"),
+        &operator,
+        json!({}),
+    );
+    assert_eq!(s, 403, "{v}");
     let (s, _) = api(
         "GET",
         &format!("{base}/api/jobs/CON-2"),

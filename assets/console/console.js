@@ -34,7 +34,10 @@ const T = {
     "booklets.first": "Nomor pertama", "booklets.last": "Nomor terakhir", "booklets.register": "Daftar buku rusak",
     "booklets.batches": "Batch diterima", "booklets.count": "Jumlah",
     "tech.title": "Teknisi", "tech.identity": "Identitas perangkat", "tech.history": "Riwayat status",
-    "tech.none": "Belum terhubung",
+    "tech.none": "Belum terhubung", "tech.model": "Model", "tech.pagecount": "Penghitung halaman",
+    "tech.calibration": "Kalibrasi", "tech.offset": "Offset", "tech.offset.how": "(ubah render.offset_x_mm / offset_y_mm di konfigurasi, lalu mulai ulang)",
+    "tech.testpage": "Cetak halaman uji", "tech.printed": "Tercetak", "tech.console": "Konsol PJL (baca saja)",
+    "tech.command": "Perintah (INFO, INQUIRE, DINQUIRE)", "tech.send": "Kirim", "tech.answer": "Jawaban printer",
     "error": "Kesalahan",
   },
   en: {
@@ -66,7 +69,10 @@ const T = {
     "booklets.first": "First number", "booklets.last": "Last number", "booklets.register": "Spoiled register",
     "booklets.batches": "Batches received", "booklets.count": "Count",
     "tech.title": "Technician", "tech.identity": "Device identity", "tech.history": "Status history",
-    "tech.none": "Not connected yet",
+    "tech.none": "Not connected yet", "tech.model": "Model", "tech.pagecount": "Page counter",
+    "tech.calibration": "Calibration", "tech.offset": "Offset", "tech.offset.how": "(change render.offset_x_mm / offset_y_mm in the configuration, then restart)",
+    "tech.testpage": "Print a test page", "tech.printed": "Printed", "tech.console": "PJL console (read-only)",
+    "tech.command": "Command (INFO, INQUIRE, DINQUIRE)", "tech.send": "Send", "tech.answer": "The printer's answer",
     "error": "Error",
   },
 };
@@ -120,6 +126,11 @@ async function api(method, path, body, extraHeaders) {
     throw err;
   }
   return data;
+}
+
+// An API refusal in words: its stable code first (most messages already start with it).
+function errText(e) {
+  return e.code && !String(e.message).startsWith(e.code) ? `${e.code}: ${e.message}` : e.message;
 }
 
 function stateBadge(s) {
@@ -214,8 +225,13 @@ function renderPrinter() {
 }
 
 // ---- screens ------------------------------------------------------------------------------
+// Each navigation gets a number; a screen whose data arrives after the user went elsewhere is
+// not drawn over the newer one.
+let nav = 0;
+
 function route() {
   if (!me) return;
+  nav++;
   const h = location.hash || "#/queue";
   document.querySelectorAll("#nav a").forEach((a) => {
     if (h.startsWith(a.getAttribute("href"))) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
@@ -232,14 +248,16 @@ function screen(title, ...content) {
 }
 
 function fail(e) {
-  screen(t("error"), el("p", { class: "error", role: "alert" }, e.message));
+  screen(t("error"), el("p", { class: "error", role: "alert" }, errText(e)));
 }
 
 let queueFilter = { state: "", search: "" };
 
 async function showQueue() {
+  const my = nav;
   let jobs;
-  try { jobs = (await api("GET", "/api/jobs")).jobs; } catch (e) { return fail(e); }
+  try { jobs = (await api("GET", "/api/jobs")).jobs; } catch (e) { return my === nav && fail(e); }
+  if (my !== nav) return;
   const stateSel = el("select", { id: "filter-state", on: { change: (e) => { queueFilter.state = e.target.value; draw(); } } },
     el("option", { value: "" }, t("queue.all")),
     STATES.map((s) => el("option", { value: s, selected: queueFilter.state === s }, t("state." + s))));
@@ -311,14 +329,16 @@ async function act(id, action, body, headers) {
     await api("POST", `/api/jobs/${encodeURIComponent(id)}/${action}`, body, headers);
     await showJob(id);
   } catch (e) {
-    const msg = e.status === 403 && e.code === "forbidden" ? t("act.notallowed") : `${e.code || ""}: ${e.message}`;
+    const msg = e.status === 403 && e.code === "forbidden" ? t("act.notallowed") : errText(e);
     const out = $("#action-error"); if (out) out.textContent = msg;
   }
 }
 
 async function showJob(id) {
+  const my = nav;
   let v;
-  try { v = await api("GET", "/api/jobs/" + encodeURIComponent(id)); } catch (e) { return fail(e); }
+  try { v = await api("GET", "/api/jobs/" + encodeURIComponent(id)); } catch (e) { return my === nav && fail(e); }
+  if (my !== nav) return;
   const job = v.job;
   const counter = COUNTER.includes(me.role);
   const actions = el("div", { class: "actions", role: "group", "aria-label": t("col.action") });
@@ -383,12 +403,14 @@ async function showJob(id) {
 }
 
 async function showBooklets() {
+  const my = nav;
   let rec, spoiled, batches;
   try {
     rec = await api("GET", "/api/booklets/reconcile");
     const list = await api("GET", "/api/booklets?state=spoiled");
     spoiled = list.booklets; batches = list.batches || [];
-  } catch (e) { return fail(e); }
+  } catch (e) { return my === nav && fail(e); }
+  if (my !== nav) return;
   const r = rec.reconciliation;
   const card = (k, n) => el("div", { class: "card" }, t(k), el("b", {}, n));
   const receive = COUNTER.includes(me.role) ? el("form", { id: "receive-form", on: { submit: async (e) => {
@@ -396,7 +418,7 @@ async function showBooklets() {
     try {
       await api("POST", "/api/booklets/batches", { first: $("#batch-first").value.trim(), last: $("#batch-last").value.trim() });
       showBooklets();
-    } catch (err) { $("#receive-error").textContent = `${err.code || ""}: ${err.message}`; }
+    } catch (err) { $("#receive-error").textContent = errText(err); }
   } } },
   el("h2", {}, t("booklets.receive")),
   el("label", { for: "batch-first" }, t("booklets.first")), el("input", { id: "batch-first", required: true, autocomplete: "off" }),
@@ -419,13 +441,45 @@ async function showBooklets() {
 }
 
 async function showTechnician() {
+  const my = nav;
   let p;
-  try { p = await api("GET", "/api/printer"); } catch (e) { return fail(e); }
+  try { p = await api("GET", "/api/printer"); } catch (e) { return my === nav && fail(e); }
+  if (my !== nav) return;
   const id = p.identity;
+  const tech = ["technician", "admin"].includes(me.role);
+  const c = p.calibration || {};
+  const output = el("pre", { id: "pjl-output", class: "console-out", "aria-live": "polite", "aria-label": t("tech.answer") });
+  const testResult = el("p", { id: "test-page-result", role: "status" });
+  const tools = tech ? [
+    el("h2", {}, t("tech.calibration")),
+    el("p", {}, `${t("tech.offset")}: x ${c.offset_x_mm} mm, y ${c.offset_y_mm} mm `, el("span", { class: "muted" }, t("tech.offset.how"))),
+    el("button", { type: "button", id: "test-page", on: { click: async (e) => {
+      e.target.disabled = true; testResult.textContent = "…";
+      try { const r = await api("POST", "/api/printer/test-page"); testResult.textContent = `✓ ${t("tech.printed")} (${r.pages})`; }
+      catch (err) { testResult.textContent = errText(err); }
+      e.target.disabled = false;
+    } } }, t("tech.testpage")),
+    testResult,
+    el("h2", {}, t("tech.console")),
+    el("form", { id: "pjl-form", on: { submit: async (e) => {
+      e.preventDefault();
+      const cmd = $("#pjl-command").value.trim();
+      try { const r = await api("POST", "/api/printer/pjl", { command: cmd }); output.textContent = `> ${cmd}\n` + r.lines.join("\n"); }
+      catch (err) { output.textContent = `> ${cmd}\n${errText(err)}`; }
+    } } },
+    el("label", { for: "pjl-command" }, t("tech.command")),
+    el("input", { id: "pjl-command", autocomplete: "off", value: "INFO STATUS", size: 40 }), " ",
+    el("button", { type: "submit" }, t("tech.send"))),
+    output,
+  ] : [];
   screen(t("tech.title"),
     el("h2", {}, t("tech.identity")),
-    id ? el("table", {}, el("tbody", {}, Object.entries(id).map(([k, v]) => el("tr", {}, el("th", { scope: "row" }, k), el("td", {}, String(v))))))
+    id ? el("table", { id: "identity" }, el("tbody", {},
+      el("tr", {}, el("th", { scope: "row" }, t("tech.model")), el("td", {}, id.model)),
+      el("tr", {}, el("th", { scope: "row" }, t("tech.pagecount")), el("td", {}, id.page_count ?? "—")),
+      (id.config || []).map((l) => el("tr", {}, el("th", { scope: "row" }, "CONFIG"), el("td", {}, l)))))
       : el("p", {}, t("tech.none")),
+    ...tools,
     el("h2", {}, t("tech.history")),
     el("table", {}, el("thead", {}, el("tr", {}, ["col.at", "col.state", "col.reason"].map((k) => el("th", { scope: "col" }, t(k))))),
       el("tbody", {}, p.history.map((h) => el("tr", {}, el("td", {}, h.at.replace("T", " ").slice(0, 19)), el("td", {}, h.state + " / " + h.link), el("td", {}, h.reasons))))));

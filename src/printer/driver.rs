@@ -33,6 +33,8 @@ pub trait PrinterDriver: Send {
     fn link_bytes(&self) -> LinkBytes;
     /// What the last `print` sent and how long it took, when it sent it all.
     fn last_transfer(&self) -> Option<LinkTransfer>;
+    /// A technician's PJL command (`INFO STATUS`, ...): the messages it answered, as text.
+    fn command(&mut self, command: &str) -> BoxFuture<'_, Result<Vec<String>, DriverError>>;
     /// Prints pages as job `name`; the outcome is confirmed by the device or `Unknown`.
     /// `cancel` stops the job as far as the device allows (see `PjlPrinter::print`).
     fn print<'a>(
@@ -68,6 +70,14 @@ impl PrinterDriver for PjlPrinter {
 
     fn last_transfer(&self) -> Option<LinkTransfer> {
         PjlPrinter::last_transfer(self)
+    }
+
+    fn command(&mut self, command: &str) -> BoxFuture<'_, Result<Vec<String>, DriverError>> {
+        let command = command.to_owned();
+        Box::pin(async move {
+            let msgs = self.request(&command, "the technician's command").await?;
+            Ok(msgs.iter().map(|m| format!("{m:?}")).collect())
+        })
     }
 
     fn print<'a>(

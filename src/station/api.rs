@@ -40,6 +40,8 @@ pub fn router(station: Arc<Station>) -> Router {
         .route("/api/jobs/{id}/mrz", get(job_mrz))
         .route("/api/jobs/{id}/{action}", post(job_action))
         .route("/api/printer", get(printer))
+        .route("/api/printer/test-page", post(test_page))
+        .route("/api/printer/pjl", post(pjl_command))
         .route("/api/booklets", get(booklets))
         .route("/api/booklets/batches", post(receive_batch))
         .route("/api/booklets/reconcile", get(reconcile))
@@ -752,9 +754,78 @@ async fn printer(
         .into_iter()
         .map(|(at, state, reasons, link)| json!({"at": at, "state": state, "reasons": reasons, "link": link}))
         .collect();
-    Ok(Json(
-        json!({"printer": view, "identity": st.identity(), "history": history}),
-    ))
+    let c = st.options.settings.render.calibration;
+    Ok(Json(json!({
+        "printer": view,
+        "identity": st.identity(),
+        "history": history,
+        "calibration": {"offset_x_mm": c.offset_x_mm, "offset_y_mm": c.offset_y_mm},
+    })))
+}
+
+/// Who may send requests to the printer itself.
+const TECHNICIANS: &[Role] = &[Role::Technician];
+
+fn tech_error(e: &super::technician::TechError) -> ApiError {
+    use super::technician::TechError;
+    let status = match e {
+        TechError::NotAllowed(_) => StatusCode::BAD_REQUEST,
+        TechError::NotReady(_) | TechError::Busy | TechError::Failed { .. } => StatusCode::CONFLICT,
+        TechError::Unreachable | TechError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    ApiError::new(status, e.code(), e.to_string())
+}
+
+/// `POST /api/printer/test-page`: the calibration page on one sheet, between jobs.
+async fn test_page(
+    State(st): State<Arc<Station>>,
+    actor: Actor,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    actor.may(TECHNICIANS, "print a test page")?;
+    match st
+        .technician(super::technician::Command::TestPage, &actor.name)
+        .await
+    {
+        Ok(super::technician::Answer::Printed { pages }) => {
+            Ok(Json(json!({"outcome": "completed", "pages": pages})))
+        }
+        Ok(super::technician::Answer::Lines(_)) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal-error",
+            "unexpected answer",
+        )),
+        Err(e) => Err(tech_error(&e)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PjlBody {
+    command: String,
+}
+
+/// `POST /api/printer/pjl`: a read-only PJL command (`INFO STATUS`, `INQUIRE ...`), its answer.
+async fn pjl_command(
+    State(st): State<Arc<Station>>,
+    actor: Actor,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    actor.may(TECHNICIANS, "send a PJL command")?;
+    let b: PjlBody = body_json(&headers, &body)?;
+    let cmd = super::technician::check_pjl(&b.command).map_err(|e| tech_error(&e))?;
+    match st
+        .technician(super::technician::Command::Pjl(cmd), &actor.name)
+        .await
+    {
+        Ok(super::technician::Answer::Lines(lines)) => Ok(Json(json!({"lines": lines}))),
+        Ok(super::technician::Answer::Printed { .. }) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal-error",
+            "unexpected answer",
+        )),
+        Err(e) => Err(tech_error(&e)),
+    }
 }
 
 async fn booklets(

@@ -34,8 +34,15 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
     let mut counted = LinkBytes::default();
     let uri = station.options.settings.daemon.device.clone();
     let require = station.options.settings.daemon.require_booklet_confirmation;
+    let mut tech = station.take_technician_requests();
     while !shutdown.is_cancelled() {
         let Some(d) = driver.as_mut() else {
+            // Nobody waits for a printer that is not there.
+            while let Some(req) = tech.as_mut().and_then(|rx| rx.try_recv().ok()) {
+                let _ = req
+                    .reply
+                    .send(Err(super::technician::TechError::Unreachable));
+            }
             match open_driver(&uri, station.options.driver.clone()).await {
                 Ok(mut d) => {
                     // Which printer this is (model, page counter), for technicians and the
@@ -77,6 +84,11 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             }
         };
         publish_printer(&station, PrinterView::from_status(&status)).await;
+        // A technician's request goes first, between jobs.
+        if let Some(req) = tech.as_mut().and_then(|rx| rx.try_recv().ok()) {
+            super::technician::serve(&station, d.as_mut(), status.ready(), req).await;
+            continue;
+        }
         if !status.ready() {
             idle(&station, &shutdown, POLL).await;
             continue;

@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod render;
 pub mod retention;
 pub mod session;
+pub mod technician;
 pub mod tls;
 
 use std::path::PathBuf;
@@ -324,6 +325,9 @@ pub struct Station {
     pub metrics: metrics::Metrics,
     /// The console's logged-in users.
     pub sessions: session::Sessions,
+    /// Technicians' requests to the printer, for the engine (which takes the receiver).
+    tech: tokio::sync::mpsc::Sender<technician::Request>,
+    tech_rx: Mutex<Option<tokio::sync::mpsc::Receiver<technician::Request>>>,
 }
 
 impl Station {
@@ -351,6 +355,7 @@ impl Station {
             .name("pstation-submit".into())
             .spawn(move || submit_writer(writer_store, dir, rx));
         let sessions = session::Sessions::new(options.settings.api.session_idle);
+        let (tech, tech_rx) = tokio::sync::mpsc::channel(1);
         Arc::new(Self {
             store,
             submits,
@@ -364,7 +369,49 @@ impl Station {
             renderer: Arc::new(renderer),
             metrics: metrics::Metrics::new(),
             sessions,
+            tech,
+            tech_rx: Mutex::new(Some(tech_rx)),
         })
+    }
+
+    /// A technician's request to the printer, run by the engine between jobs: the answer, or
+    /// why not (another request waiting, the printer unreachable or not ready, the daemon
+    /// stopping, no answer within `technician::WAIT`).
+    pub async fn technician(
+        &self,
+        command: technician::Command,
+        actor: &str,
+    ) -> Result<technician::Answer, technician::TechError> {
+        use technician::TechError;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.tech
+            .try_send(technician::Request {
+                command,
+                actor: actor.to_owned(),
+                reply,
+            })
+            .map_err(|e| match e {
+                tokio::sync::mpsc::error::TrySendError::Full(_) => TechError::Busy,
+                tokio::sync::mpsc::error::TrySendError::Closed(_) => TechError::ShuttingDown,
+            })?;
+        self.wake.notify_one();
+        match tokio::time::timeout(technician::WAIT, answer).await {
+            Ok(Ok(a)) => a,
+            Ok(Err(_)) => Err(TechError::ShuttingDown),
+            Err(_) => Err(TechError::NotReady(
+                "the printer did not get to it in time".to_owned(),
+            )),
+        }
+    }
+
+    /// The engine's end of the technicians' requests (taken once, by the engine).
+    pub(crate) fn take_technician_requests(
+        &self,
+    ) -> Option<tokio::sync::mpsc::Receiver<technician::Request>> {
+        self.tech_rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// Where pstation before schema 7 kept each job's rendered page (plain PDF); each is

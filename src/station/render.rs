@@ -105,6 +105,24 @@ impl Renderer {
         Ok((png, [td3.line1, td3.line2]))
     }
 
+    /// The calibration page (rulers, zone outlines, the specimen MRZ, the offset in force) as
+    /// the printer prints it.
+    pub fn calibration_raster(&self) -> Result<Raster, RenderError> {
+        let layout = Layout {
+            template: &self.template,
+            fonts: &self.fonts,
+            limits: self.settings.render.limits,
+            calibration: self.settings.render.calibration,
+        };
+        let pdf = render_pdf(&layout.calibration_page(), &self.fonts, "calibration");
+        Ok(render_page(&pdf, DPI)
+            .map_err(|e| RenderError {
+                code: "raster",
+                message: e.to_string(),
+            })?
+            .mono())
+    }
+
     /// The two MRZ lines the job prints with on booklet `booklet`.
     pub fn mrz(&self, payload: &[u8], booklet: &str) -> Result<[String; 2], RenderError> {
         let (_, td3) = self.page(payload, booklet)?;

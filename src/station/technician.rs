@@ -1,0 +1,188 @@
+//! A technician's requests to the printer while the daemon owns it: the calibration test page
+//! and read-only PJL commands (`INFO`, `INQUIRE`, `DINQUIRE`). The API queues a request; the
+//! engine — the printer's one owner — runs it between jobs and answers.
+
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::Station;
+use super::render::DPI;
+use crate::printer::driver::PrinterDriver;
+use crate::printer::pjl_driver::PrintOutcome;
+
+/// What a technician asks of the printer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Print the calibration page (rulers, zones, the offset in force) on one sheet.
+    TestPage,
+    /// A read-only PJL command, already checked by `check_pjl`.
+    Pjl(String),
+}
+
+/// The printer's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The test page came out, confirmed by the printer.
+    Printed {
+        /// Sheets confirmed.
+        pages: u32,
+    },
+    /// What the printer answered, message by message.
+    Lines(Vec<String>),
+}
+
+/// Why a request was not done. Each has a stable code (`code`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TechError {
+    /// The console takes read-only commands only.
+    #[error(
+        "pjl-not-allowed: {0} — the console sends INFO, INQUIRE and DINQUIRE only; for anything else stop the daemon and use `pstation diag console`"
+    )]
+    NotAllowed(String),
+    /// The printer is not ready (a fault, or printing a job that will not end soon).
+    #[error("printer-not-ready: {0} — clear the printer's fault and try again")]
+    NotReady(String),
+    /// The daemon has no link to the printer.
+    #[error("printer-unreachable: the printer is not connected — check its cable and power")]
+    Unreachable,
+    /// The printer did not do it.
+    #[error("{code}: {message}")]
+    Failed {
+        /// Stable code.
+        code: &'static str,
+        /// What happened.
+        message: String,
+    },
+    /// Another request is waiting.
+    #[error("printer-busy: another technician request is waiting — try again in a moment")]
+    Busy,
+    /// The daemon is stopping.
+    #[error("shutting-down: the station is stopping")]
+    ShuttingDown,
+}
+
+impl TechError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotAllowed(_) => "pjl-not-allowed",
+            Self::NotReady(_) => "printer-not-ready",
+            Self::Unreachable => "printer-unreachable",
+            Self::Failed { code, .. } => code,
+            Self::Busy => "printer-busy",
+            Self::ShuttingDown => "shutting-down",
+        }
+    }
+}
+
+/// A request waiting for the engine.
+pub struct Request {
+    /// What to do.
+    pub command: Command,
+    /// Who asked (for the event log).
+    pub actor: String,
+    /// Where the answer goes.
+    pub reply: oneshot::Sender<Result<Answer, TechError>>,
+}
+
+/// The most a request waits for the engine (a job printing now is finished first).
+pub const WAIT: Duration = Duration::from_secs(180);
+
+/// Checks a console line: `[@PJL] INFO|INQUIRE|DINQUIRE <words>`, printable ASCII, at most 80
+/// characters. Returns the command without `@PJL`.
+pub fn check_pjl(line: &str) -> Result<String, TechError> {
+    let cmd = line.trim();
+    let cmd = cmd
+        .strip_prefix("@PJL")
+        .or_else(|| cmd.strip_prefix("@pjl"))
+        .unwrap_or(cmd)
+        .trim();
+    if cmd.is_empty() || cmd.len() > 80 || !cmd.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(TechError::NotAllowed(
+            "a command is 1 to 80 printable ASCII characters".to_owned(),
+        ));
+    }
+    let verb = cmd
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    if !matches!(verb.as_str(), "INFO" | "INQUIRE" | "DINQUIRE") {
+        return Err(TechError::NotAllowed(format!("{verb:?} is not read-only")));
+    }
+    Ok(cmd.to_owned())
+}
+
+/// Runs `req` on the open printer (`ready`: its last status allows printing).
+pub(super) async fn serve(
+    station: &Station,
+    driver: &mut dyn PrinterDriver,
+    ready: bool,
+    req: Request,
+) {
+    let answer = match &req.command {
+        Command::Pjl(cmd) => {
+            tracing::info!(user = %req.actor, command = %cmd, "technician's PJL command");
+            driver
+                .command(cmd)
+                .await
+                .map(Answer::Lines)
+                .map_err(|e| TechError::Failed {
+                    code: "printer-command",
+                    message: e.to_string(),
+                })
+        }
+        Command::TestPage if !ready => Err(TechError::NotReady(
+            station.printer.borrow().reasons.join(", "),
+        )),
+        Command::TestPage => test_page(station, driver, &req.actor).await,
+    };
+    let _ = req.reply.send(answer);
+}
+
+async fn test_page(
+    station: &Station,
+    driver: &mut dyn PrinterDriver,
+    actor: &str,
+) -> Result<Answer, TechError> {
+    let renderer = station.renderer.clone();
+    let raster = tokio::task::spawn_blocking(move || renderer.calibration_raster())
+        .await
+        .map_err(|_| TechError::ShuttingDown)?
+        .map_err(|e| TechError::Failed {
+            code: e.code,
+            message: e.message,
+        })?;
+    let name = format!(
+        "TEST-PAGE-{}",
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    );
+    tracing::info!(user = %actor, job = %name, "technician's test page");
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let outcome = driver
+        .print(&name, &[raster], DPI, &cancel, Box::new(|_| {}))
+        .await;
+    let (result, what) = match outcome {
+        PrintOutcome::Completed { pages } => (Ok(Answer::Printed { pages }), "test-page"),
+        PrintOutcome::NotStarted { reason } => (
+            Err(TechError::Failed {
+                code: "not-started",
+                message: format!("{reason} (nothing was sent)"),
+            }),
+            "test-page-not-started",
+        ),
+        other => (
+            Err(TechError::Failed {
+                code: "outcome-unknown",
+                message: format!("{other:?} — look at the printer"),
+            }),
+            "test-page-unknown",
+        ),
+    };
+    let actor = actor.to_owned();
+    let _ = station
+        .db(move |s| s.record_access(None, &actor, what))
+        .await;
+    result
+}
