@@ -334,7 +334,9 @@ fn rss_kb_of(pid: u32) -> u64 {
 
 fn dequeue(fixture: &[u8], backlog: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let key_file = dir.path().join("store.key");
+    // The store key outside the data folder (the daemon below refuses one inside it).
+    let key_dir = tempfile::tempdir().expect("tempdir");
+    let key_file = key_dir.path().join("store.key");
     let key = pstation::store::StoreKey::generate(&key_file).expect("store key");
     let mut store = Store::open(&dir.path().join("station.db"), &key).expect("store");
     store
