@@ -148,6 +148,39 @@ impl Browser {
         );
     }
 
+    /// Presses `keys` on the keyboard, one after the other, into whatever has the focus.
+    fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|c| {
+                [
+                    json!({"type": "keyDown", "value": c.to_string()}),
+                    json!({"type": "keyUp", "value": c.to_string()}),
+                ]
+            })
+            .collect();
+        self.call(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        );
+    }
+
+    /// Presses Tab until the focus is on an element matching `css` (at most 60 times).
+    fn tab_to(&self, css: &str) {
+        for _ in 0..60 {
+            if self.js(
+                "return !!document.activeElement && document.activeElement.matches(arguments[0]);",
+                json!([css]),
+            ) == json!(true)
+            {
+                return;
+            }
+            self.press("\u{E004}");
+        }
+        panic!("Tab never reached {css}");
+    }
+
     fn text(&self, css: &str) -> String {
         self.js(
             "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';",
@@ -465,6 +498,41 @@ fn an_operator_prints_and_completes_a_job_sees_a_fault_and_reprints_with_a_super
     assert!(b.text("#nav").contains("Queue"));
     assert!(b.text("#spoiled").contains("X1234562"));
     b.screenshot("booklets");
+
+    // By keyboard alone: Tab to the job in the queue, Enter opens it, the booklet's number and
+    // Enter confirm it, Tab to "Printed correctly" and Enter completes it.
+    let (s, _) = api(
+        "POST",
+        &format!("{base}/api/jobs"),
+        &central,
+        serde_json::from_slice(&job("CON-3", "X1234564")).expect("json"),
+    );
+    assert_eq!(s, 201);
+    b.go(&format!("{base}/console/#/queue"));
+    // The search typed earlier is still in the box (kept while the console is open): cleared.
+    until("the queue", || b.exists("#search"));
+    b.js(
+        "const s = document.querySelector('#search'); s.value = ''; s.dispatchEvent(new Event('input'));",
+        json!([]),
+    );
+    until("the third job listed", || {
+        b.exists("tr[data-job=\"CON-3\"]")
+    });
+    b.tab_to("tr[data-job=\"CON-3\"]");
+    b.press("\u{E007}");
+    until("its page, the number field focused", || {
+        b.js(
+            "return document.activeElement && document.activeElement.id;",
+            json!([]),
+        ) == json!("confirm-number")
+    });
+    b.press("X1234564\u{E007}");
+    until("printed, by keyboard", || b.exists("#act-verify"));
+    b.tab_to("#act-verify");
+    b.press("\u{E007}");
+    until("completed, by keyboard", || {
+        b.exists("[data-job=\"CON-3\"] .badge[data-state=\"completed\"]")
+    });
 
     // Logout ends the session: the cookie no longer opens anything.
     b.click("#logout");
