@@ -514,43 +514,56 @@ async fn job_page(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (payload, booklet) = personal_data(&st, &actor, id, "view-page").await?;
-    let renderer = st.renderer.clone();
-    let pdf = tokio::task::spawn_blocking(move || renderer.pdf(&payload, &booklet))
-        .await
-        .map_err(|_| StationError::ShuttingDown)?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.code, e.message))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        pdf,
-    )
-        .into_response())
+    let pdf = personal_data(&st, &actor, id, "view-page", |r, p, b| r.pdf(p, b)).await?;
+    Ok(private(pdf, "application/pdf"))
 }
 
 /// The resolution of the console's preview (the printer's is 300 dpi).
 const PREVIEW_DPI: u32 = 150;
 
-/// The job's payload and booklet for a counter user, the view recorded as `what`.
-async fn personal_data(
+/// Something made from a job's personal data (`make`, on the blocking pool) for a counter
+/// user; the view is recorded as `what` first.
+async fn personal_data<T, F>(
     st: &Station,
     actor: &Actor,
     id: String,
     what: &'static str,
-) -> Result<(Vec<u8>, String), ApiError> {
+    make: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&super::render::Renderer, &[u8], &str) -> Result<T, super::render::RenderError>
+        + Send
+        + 'static,
+{
     actor.may(COUNTER, what)?;
     check_id(&id)?;
     let name = actor.name.clone();
-    Ok(st
+    let (payload, booklet) = st
         .db(move |s| {
             let job = s.job(&id)?;
             let payload = s.payload(&id)?;
             s.record_access(Some(&id), &name, what)?;
             Ok((payload, job.booklet))
         })
-        .await?)
+        .await?;
+    let renderer = st.renderer.clone();
+    tokio::task::spawn_blocking(move || make(&renderer, &payload, &booklet))
+        .await
+        .map_err(|_| StationError::ShuttingDown)?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.code, e.message))
+}
+
+/// A body of personal data: never cached.
+fn private(body: Vec<u8>, kind: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// The data page as the console previews it (PNG, 150 dpi); like `page.pdf`, counter roles
@@ -560,21 +573,11 @@ async fn job_preview(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (payload, booklet) = personal_data(&st, &actor, id, "view-page").await?;
-    let renderer = st.renderer.clone();
-    let (png, _) =
-        tokio::task::spawn_blocking(move || renderer.preview(&payload, &booklet, PREVIEW_DPI))
-            .await
-            .map_err(|_| StationError::ShuttingDown)?
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.code, e.message))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/png"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        png,
-    )
-        .into_response())
+    let png = personal_data(&st, &actor, id, "view-page", |r, p, b| {
+        r.preview(p, b, PREVIEW_DPI)
+    })
+    .await?;
+    Ok(private(png, "image/png"))
 }
 
 /// The job's two MRZ lines as they print (counter roles, each view recorded).
@@ -583,12 +586,7 @@ async fn job_mrz(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (payload, booklet) = personal_data(&st, &actor, id, "view-mrz").await?;
-    let renderer = st.renderer.clone();
-    let lines = tokio::task::spawn_blocking(move || renderer.mrz(&payload, &booklet))
-        .await
-        .map_err(|_| StationError::ShuttingDown)?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.code, e.message))?;
+    let lines = personal_data(&st, &actor, id, "view-mrz", |r, p, b| r.mrz(p, b)).await?;
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
         Json(json!({"lines": lines})),

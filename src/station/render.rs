@@ -73,64 +73,58 @@ impl Renderer {
     /// Renders the job submitted as `payload` on booklet `booklet`: the PDF and its raster.
     pub fn render(&self, payload: &[u8], booklet: &str) -> Result<Rendered, RenderError> {
         let pdf = self.pdf(payload, booklet)?;
-        let raster = render_page(&pdf, DPI)
-            .map_err(|e| RenderError {
-                code: "raster",
-                message: e.to_string(),
-            })?
-            .mono();
+        let raster = render_page(&pdf, DPI).map_err(raster_error)?.mono();
         Ok(Rendered { pdf, raster })
     }
 
     /// Lays out the job submitted as `payload` on booklet `booklet` as a PDF data page.
     pub fn pdf(&self, payload: &[u8], booklet: &str) -> Result<Vec<u8>, RenderError> {
-        self.page(payload, booklet).map(|(pdf, _)| pdf)
+        let (job, td3) = self.job_and_mrz(payload, booklet)?;
+        let page = self
+            .layout()
+            .data_page(&job, &td3)
+            .map_err(|e| RenderError {
+                code: "layout",
+                message: e.to_string(),
+            })?;
+        Ok(render_pdf(
+            &page,
+            &self.fonts,
+            &format!("TD3 data page {}", job.job_id),
+        ))
     }
 
-    /// The counter's preview: the data page as a PNG at `dpi`, and its two MRZ lines.
-    pub fn preview(
-        &self,
-        payload: &[u8],
-        booklet: &str,
-        dpi: u32,
-    ) -> Result<(Vec<u8>, [String; 2]), RenderError> {
-        let (pdf, td3) = self.page(payload, booklet)?;
-        let raster = |e: crate::layout::raster::RasterError| RenderError {
-            code: "raster",
-            message: e.to_string(),
-        };
-        let png = render_page(&pdf, dpi)
+    /// The counter's preview: the data page as a PNG at `dpi`.
+    pub fn preview(&self, payload: &[u8], booklet: &str, dpi: u32) -> Result<Vec<u8>, RenderError> {
+        let pdf = self.pdf(payload, booklet)?;
+        render_page(&pdf, dpi)
             .and_then(|r| r.png())
-            .map_err(raster)?;
-        Ok((png, [td3.line1, td3.line2]))
+            .map_err(raster_error)
     }
 
     /// The calibration page (rulers, zone outlines, the specimen MRZ, the offset in force) as
     /// the printer prints it.
     pub fn calibration_raster(&self) -> Result<Raster, RenderError> {
-        let layout = Layout {
-            template: &self.template,
-            fonts: &self.fonts,
-            limits: self.settings.render.limits,
-            calibration: self.settings.render.calibration,
-        };
-        let pdf = render_pdf(&layout.calibration_page(), &self.fonts, "calibration");
-        Ok(render_page(&pdf, DPI)
-            .map_err(|e| RenderError {
-                code: "raster",
-                message: e.to_string(),
-            })?
-            .mono())
+        let pdf = render_pdf(
+            &self.layout().calibration_page(),
+            &self.fonts,
+            "calibration",
+        );
+        Ok(render_page(&pdf, DPI).map_err(raster_error)?.mono())
     }
 
-    /// The two MRZ lines the job prints with on booklet `booklet`.
+    /// The two MRZ lines the job prints with on booklet `booklet` (no page is laid out).
     pub fn mrz(&self, payload: &[u8], booklet: &str) -> Result<[String; 2], RenderError> {
-        let (_, td3) = self.page(payload, booklet)?;
+        let (_, td3) = self.job_and_mrz(payload, booklet)?;
         Ok([td3.line1, td3.line2])
     }
 
-    /// The PDF data page and the MRZ it carries.
-    fn page(&self, payload: &[u8], booklet: &str) -> Result<(Vec<u8>, mrz::Td3), RenderError> {
+    /// The stored bytes parsed again, printed on `booklet`, and its verified MRZ.
+    fn job_and_mrz(
+        &self,
+        payload: &[u8],
+        booklet: &str,
+    ) -> Result<(job::Job, mrz::Td3), RenderError> {
         let opts = ValidateOptions {
             require_portrait: true,
         };
@@ -146,17 +140,22 @@ impl Renderer {
             code: "mrz",
             message: e.to_string(),
         })?;
-        let layout = Layout {
+        Ok((job, td3))
+    }
+
+    fn layout(&self) -> Layout<'_> {
+        Layout {
             template: &self.template,
             fonts: &self.fonts,
             limits: self.settings.render.limits,
             calibration: self.settings.render.calibration,
-        };
-        let page = layout.data_page(&job, &td3).map_err(|e| RenderError {
-            code: "layout",
-            message: e.to_string(),
-        })?;
-        let pdf = render_pdf(&page, &self.fonts, &format!("TD3 data page {}", job.job_id));
-        Ok((pdf, td3))
+        }
+    }
+}
+
+fn raster_error(e: crate::layout::raster::RasterError) -> RenderError {
+    RenderError {
+        code: "raster",
+        message: e.to_string(),
     }
 }
