@@ -1,8 +1,12 @@
 //! Station configuration: the embedded documented default, TOML parsing into raw structs, and
 //! validation into settings with every problem reported at once.
 //!
-//! Design: two stages. `RawConfig` mirrors the file (serde, unknown keys refused); `Settings`
-//! holds checked values and is passed explicitly — there is no global configuration.
+//! Design: two stages. Each section of the file is read into its raw struct (`RawDaemon`, ...:
+//! serde, unknown keys refused), one section at a time so that a problem in one does not hide
+//! the others; each raw section then validates itself into its part of `Settings`, which holds
+//! checked values and is passed explicitly — there is no global configuration. Keys added after
+//! the first release have serde defaults, so an older file keeps loading; `[central]` and
+//! `[api]` may be missing altogether.
 
 use std::path::Path;
 
@@ -19,24 +23,6 @@ pub const DEFAULT_TOML: &str = include_str!("default-config.toml");
 
 /// The largest configuration file read.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    station: RawStation,
-    mrz: RawMrz,
-    policy: RawPolicy,
-    render: RawRender,
-    daemon: RawDaemon,
-    /// Added after the first release: a configuration written before it keeps loading (and
-    /// then requires signed jobs, with no keys yet: `pstation doctor` says so).
-    #[serde(default)]
-    central: RawCentral,
-    /// Added with tokens: a configuration written before it keeps loading (and then requires
-    /// tokens, with no users yet: `pstation doctor` says so).
-    #[serde(default)]
-    api: RawApi,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,20 +45,6 @@ struct RawApi {
 
 fn default_session_idle_minutes() -> u32 {
     15
-}
-
-impl Default for RawApi {
-    fn default() -> Self {
-        Self {
-            require_tokens: true,
-            users: Vec::new(),
-            tls_listen: String::new(),
-            tls_cert: String::new(),
-            tls_key: String::new(),
-            tls_client_ca: String::new(),
-            session_idle_minutes: default_session_idle_minutes(),
-        }
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,20 +72,6 @@ struct RawCentral {
     nats_url: String,
     #[serde(default)]
     nats_token: String,
-}
-
-impl Default for RawCentral {
-    fn default() -> Self {
-        Self {
-            require_signed_jobs: true,
-            keys: Vec::new(),
-            station_id: String::new(),
-            status_webhook: String::new(),
-            status_webhook_token: String::new(),
-            nats_url: String::new(),
-            nats_token: String::new(),
-        }
-    }
 }
 
 fn default_true() -> bool {
@@ -323,9 +281,13 @@ impl Settings {
         }
     }
 
-    /// Loads and validates a configuration file.
+    /// Loads and validates a configuration file (`-` is standard input).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let display = path.display().to_string();
+        let display = if path == Path::new("-") {
+            "(stdin)".to_owned()
+        } else {
+            path.display().to_string()
+        };
         let read_err = |source| ConfigError::Read {
             path: display.clone(),
             source,
@@ -340,32 +302,276 @@ impl Settings {
         Self::from_toml(&text, &display)
     }
 
-    /// Parses and validates configuration text; `origin` names it in errors.
+    /// Parses and validates configuration text; `origin` names it in errors. A TOML syntax error
+    /// stops at once (nothing after it can be read); otherwise every problem is reported
+    /// together: unknown keys (with the known key they are closest to), values of the wrong
+    /// type, missing keys and values out of range.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        let doc: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Syntax {
             path: origin.to_owned(),
-            message: e.to_string().trim().replace('\n', " | "),
+            message: syntax_message(text, &e),
         })?;
-        raw.validate()
-    }
-}
-
-impl RawConfig {
-    fn validate(self) -> Result<Settings, ConfigError> {
         let mut problems = Vec::new();
+        let mut top = toml::Value::Table(doc);
+        strip_unknown(&mut top, "", &mut problems);
+        let toml::Value::Table(doc) = top else {
+            unreachable!("a table stays a table")
+        };
+        let station = section::<RawStation>(&doc, "station", false, &mut problems);
+        let mrz = section::<RawMrz>(&doc, "mrz", false, &mut problems);
+        let policy = section::<RawPolicy>(&doc, "policy", false, &mut problems);
+        let render = section::<RawRender>(&doc, "render", false, &mut problems);
+        let daemon = section::<RawDaemon>(&doc, "daemon", false, &mut problems);
+        let central = section::<RawCentral>(&doc, "central", true, &mut problems);
+        let api = section::<RawApi>(&doc, "api", true, &mut problems);
         let mut bad = |path: &str, message: String| {
             problems.push(Problem::new(path, "config-value", message));
         };
+        let utc_offset = station.and_then(|s| s.validate(&mut bad));
+        let mrz = mrz.and_then(|m| m.validate(&mut bad));
+        let policy = policy.and_then(|p| p.validate(&mut bad));
+        let render = render.and_then(|r| r.validate(&mut bad));
+        let daemon = daemon.and_then(|d| d.validate(&mut bad));
+        let central = central.and_then(|c| c.validate(&mut bad));
+        let api = api.and_then(|a| a.validate(&mut bad));
+        match (utc_offset, mrz, policy, render, daemon, central, api) {
+            (
+                Some(utc_offset),
+                Some(mrz),
+                Some(policy),
+                Some(render),
+                Some(daemon),
+                Some(central),
+                Some(api),
+            ) if problems.is_empty() => Ok(Settings {
+                utc_offset,
+                mrz,
+                policy,
+                render,
+                daemon,
+                central,
+                api,
+            }),
+            _ => Err(ConfigError::Invalid(Problems(problems))),
+        }
+    }
+}
 
-        let utc_offset = parse_offset(&self.station.utc_offset);
+/// A TOML syntax error as a person reads it: where (line and column), what, and the offending
+/// line with a caret under the place, each on a line of its own.
+fn syntax_message(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim();
+    let Some(span) = e.span() else {
+        return message.to_owned();
+    };
+    let at = span.start.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_no = text[..at].matches('\n').count() + 1;
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let line = text[line_start..line_end].trim_end_matches('\r');
+    let column = text[line_start..at].chars().count() + 1;
+    let gutter = line_no.to_string();
+    format!(
+        "line {line_no}, column {column}: {message}\n  {gutter} | {line}\n  {pad} | {caret}^",
+        pad = " ".repeat(gutter.len()),
+        caret = " ".repeat(column - 1),
+    )
+}
+
+/// The sections of the file.
+const SECTIONS: &[&str] = &[
+    "station", "mrz", "policy", "render", "daemon", "central", "api",
+];
+
+/// The keys a table of the configuration may hold, by its path (array elements as `[]`).
+fn known_keys(path: &str) -> Option<&'static [&'static str]> {
+    Some(match path {
+        "" => SECTIONS,
+        "station" => fields_of::<RawStation>(),
+        "mrz" => fields_of::<RawMrz>(),
+        "mrz.transliteration" => fields_of::<RawTranslit>(),
+        "policy" => fields_of::<RawPolicy>(),
+        "render" => fields_of::<RawRender>(),
+        "daemon" => fields_of::<RawDaemon>(),
+        "central" => fields_of::<RawCentral>(),
+        "central.keys[]" => fields_of::<RawKey>(),
+        "api" => fields_of::<RawApi>(),
+        "api.users[]" => fields_of::<RawUser>(),
+        _ => return None,
+    })
+}
+
+/// Removes every key the configuration does not know from `value` (a table at `path`), each
+/// reported as `unknown-key` with the known key it most resembles, if one is close.
+fn strip_unknown(value: &mut toml::Value, path: &str, problems: &mut Vec<Problem>) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        toml::Value::Table(table) => {
+            let schema_path = path_schema(path);
+            let Some(known) = known_keys(&schema_path) else {
+                return;
+            };
+            let unknown: Vec<String> = table
+                .keys()
+                .filter(|k| !known.contains(&k.as_str()))
+                .cloned()
+                .collect();
+            for key in unknown {
+                table.remove(&key);
+                let place = if path.is_empty() {
+                    "not a section of the configuration".to_owned()
+                } else {
+                    format!("not a setting of [{}]", schema_path.replace("[]", ""))
+                };
+                let hint = match closest(&key, known) {
+                    Some(k) => format!("; did you mean {k}?"),
+                    None => format!("; known: {}", known.join(", ")),
+                };
+                problems.push(Problem::new(
+                    join(&key),
+                    "unknown-key",
+                    format!("{place}{hint}"),
+                ));
+            }
+            for (key, child) in table.iter_mut() {
+                strip_unknown(child, &join(key), problems);
+            }
+        }
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                strip_unknown(item, &format!("{path}[{i}]"), problems);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `api.users[3]` → `api.users[]`.
+fn path_schema(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                out.push_str("[]");
+            }
+            ']' => in_index = false,
+            _ if in_index => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The known key closest to a misspelt one, when it is close enough to be what was meant.
+fn closest(key: &str, known: &[&'static str]) -> Option<&'static str> {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(key, k), *k))
+        .filter(|(d, k)| *d <= (k.len() / 4).max(2) || (k.len() >= 4 && key.starts_with(k)))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// The field names a serde struct accepts (what `deny_unknown_fields` checks against), read
+/// from its `Deserialize` implementation so the list can never drift from the struct.
+fn fields_of<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{Error as _, Visitor};
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Probe<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Self::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(Self::Error::custom("fields read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Probe(&mut fields));
+    fields
+}
+
+/// One section read into its raw struct; a missing section (unless `optional`), a missing key
+/// or a value of the wrong type is a problem naming the key.
+fn section<T: serde::de::DeserializeOwned>(
+    doc: &toml::Table,
+    name: &str,
+    optional: bool,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    let value = match doc.get(name) {
+        Some(v) => v.clone(),
+        None if optional => toml::Value::Table(toml::Table::new()),
+        None => {
+            problems.push(Problem::new(
+                name,
+                "missing-key",
+                format!("the section [{name}] is missing (`pstation config default` shows every section)"),
+            ));
+            return None;
+        }
+    };
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let inner = e.inner().message().trim().to_owned();
+            let mut path = name.to_owned();
+            if e.path().iter().next().is_some() {
+                path = format!("{name}.{}", e.path());
+            }
+            let (code, path) = match inner
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split_once('`'))
+            {
+                Some((field, _)) => ("missing-key", format!("{path}.{field}")),
+                None => ("config-type", path),
+            };
+            let message = if code == "missing-key" {
+                "missing (`pstation config default` shows it with its default)".to_owned()
+            } else {
+                inner
+            };
+            problems.push(Problem::new(path, code, message));
+            None
+        }
+    }
+}
+
+impl RawStation {
+    fn validate(&self, bad: &mut impl FnMut(&str, String)) -> Option<UtcOffset> {
+        let utc_offset = crate::clock::parse_offset(&self.utc_offset);
         if utc_offset.is_none() {
             bad(
                 "station.utc_offset",
-                format!("{:?} is not an offset like +07:00", self.station.utc_offset),
+                format!("{:?} is not an offset like +07:00", self.utc_offset),
             );
         }
+        utc_offset
+    }
+}
 
-        let empty_optional_check = match self.mrz.empty_personal_number_check.as_str() {
+impl RawMrz {
+    fn validate(&self, bad: &mut impl FnMut(&str, String)) -> Option<MrzOptions> {
+        let empty_optional_check = match self.empty_personal_number_check.as_str() {
             "0" => Some(EmptyOptionalCheck::Zero),
             "<" => Some(EmptyOptionalCheck::Filler),
             other => {
@@ -376,7 +582,7 @@ impl RawConfig {
                 None
             }
         };
-        let t = &self.mrz.transliteration;
+        let t = &self.transliteration;
         let mut choice = |key: &str, value: &str, allowed: &[&str]| -> Option<usize> {
             let i = allowed.iter().position(|a| *a == value);
             if i.is_none() {
@@ -396,8 +602,27 @@ impl RawConfig {
             .map(|i| [UDiaeresis::Ue, UDiaeresis::Uxx, UDiaeresis::U][i]);
         let n_tilde =
             choice("n_tilde", &t.n_tilde, &["N", "NXX"]).map(|i| [NTilde::N, NTilde::Nxx][i]);
+        Some(MrzOptions {
+            translit: TranslitOptions {
+                a_diaeresis: a_diaeresis?,
+                a_ring: a_ring?,
+                o_diaeresis: o_diaeresis?,
+                u_diaeresis: u_diaeresis?,
+                n_tilde: n_tilde?,
+            },
+            empty_optional_check: empty_optional_check?,
+        })
+    }
+}
 
-        let p = &self.policy;
+impl RawPolicy {
+    fn validate(&self, bad: &mut impl FnMut(&str, String)) -> Option<Policy> {
+        let p = self;
+        let mut ok = true;
+        let mut bad = |path: &str, message: String| {
+            ok = false;
+            bad(path, message);
+        };
         for (key, code) in [
             ("issuing_state", &p.issuing_state),
             ("nationality", &p.nationality),
@@ -456,7 +681,28 @@ impl RawConfig {
         if p.adult_age > 25 {
             bad("policy.adult_age", "must be 25 or less".to_owned());
         }
-        let r = &self.render;
+        ok.then(|| Policy {
+            issuing_state: p.issuing_state.clone(),
+            nationality: p.nationality.clone(),
+            document_codes: p.document_codes.clone(),
+            number_prefixes: prefixes,
+            names_letters_and_spaces_only: p.names_letters_and_spaces_only,
+            standard_validity_years: p.standard_validity_years,
+            adult_validity_years: p.adult_validity_years,
+            adult_age: p.adult_age,
+            married_counts_as_adult: p.married_counts_as_adult,
+        })
+    }
+}
+
+impl RawRender {
+    fn validate(&self, bad: &mut impl FnMut(&str, String)) -> Option<RenderSettings> {
+        let r = self;
+        let mut ok = true;
+        let mut bad = |path: &str, message: String| {
+            ok = false;
+            bad(path, message);
+        };
         for (key, v) in [
             ("render.offset_x_mm", r.offset_x_mm),
             ("render.offset_y_mm", r.offset_y_mm),
@@ -481,8 +727,28 @@ impl RawConfig {
                 "must be 1 to 200".to_owned(),
             );
         }
+        ok.then(|| RenderSettings {
+            template: (!r.template.is_empty()).then(|| std::path::PathBuf::from(&r.template)),
+            calibration: crate::layout::build::Calibration {
+                offset_x_mm: r.offset_x_mm,
+                offset_y_mm: r.offset_y_mm,
+            },
+            limits: crate::layout::portrait::PortraitLimits {
+                max_bytes: r.max_portrait_bytes as usize,
+                max_pixels: u64::from(r.max_portrait_megapixels) * 1_000_000,
+            },
+        })
+    }
+}
 
-        let d = &self.daemon;
+impl RawDaemon {
+    fn validate(&self, bad: &mut impl FnMut(&str, String)) -> Option<DaemonSettings> {
+        let d = self;
+        let mut ok = true;
+        let mut bad = |path: &str, message: String| {
+            ok = false;
+            bad(path, message);
+        };
         let listen = d.listen.parse::<std::net::SocketAddr>().ok();
         if listen.is_none() {
             bad(
@@ -529,7 +795,28 @@ impl RawConfig {
                 None
             }
         };
-        let c = &self.central;
+        let (listen, device) = (listen?, device?);
+        ok.then(|| DaemonSettings {
+            listen,
+            data_dir: std::path::PathBuf::from(&d.data_dir),
+            device,
+            require_booklet_confirmation: d.require_booklet_confirmation,
+            max_store_mb: d.max_store_mb,
+            min_free_mb: d.min_free_mb,
+            key_file: std::path::PathBuf::from(&d.key_file),
+            purge_after_days: d.purge_after_days,
+        })
+    }
+}
+
+impl RawCentral {
+    fn validate(&self, bad: &mut impl FnMut(&str, String)) -> Option<CentralSettings> {
+        let c = self;
+        let mut ok = true;
+        let mut bad = |path: &str, message: String| {
+            ok = false;
+            bad(path, message);
+        };
         let station_id = if c.station_id.is_empty() {
             // A host name with nothing usable in it still gives a working default.
             Some(host_name())
@@ -585,7 +872,51 @@ impl RawConfig {
             );
             None
         };
-        let a = &self.api;
+        let mut keys = crate::central::jws::Keyring::default();
+        for (i, k) in c.keys.iter().enumerate() {
+            let path = format!("central.keys[{i}]");
+            if !crate::central::jws::valid_kid(&k.kid) {
+                bad(
+                    &format!("{path}.kid"),
+                    format!(
+                        "{:?} must be 1 to 64 letters, digits or -_.: (the kid the central office puts in its signatures)",
+                        k.kid
+                    ),
+                );
+                continue;
+            }
+            match crate::central::jws::public_key(&k.public_key) {
+                Ok(key) => {
+                    if let Err(e) = keys.insert(&k.kid, key) {
+                        bad(&format!("{path}.kid"), e);
+                    }
+                }
+                Err(e) => bad(
+                    &format!("{path}.public_key"),
+                    format!(
+                        "{e} — paste the base64url public key `pstation keys generate` printed"
+                    ),
+                ),
+            }
+        }
+        ok.then_some(CentralSettings {
+            require_signed_jobs: c.require_signed_jobs,
+            keys,
+            station_id,
+            webhook,
+            nats,
+        })
+    }
+}
+
+impl RawApi {
+    fn validate(&self, bad: &mut impl FnMut(&str, String)) -> Option<ApiSettings> {
+        let a = self;
+        let mut ok = true;
+        let mut bad = |path: &str, message: String| {
+            ok = false;
+            bad(path, message);
+        };
         if !(1..=480).contains(&a.session_idle_minutes) {
             bad(
                 "api.session_idle_minutes",
@@ -632,7 +963,7 @@ impl RawConfig {
             })
         };
         let mut users: Vec<crate::central::auth::User> = Vec::new();
-        for (i, u) in self.api.users.iter().enumerate() {
+        for (i, u) in a.users.iter().enumerate() {
             let path = format!("api.users[{i}]");
             if !crate::central::auth::valid_name(&u.name) {
                 bad(
@@ -678,153 +1009,32 @@ impl RawConfig {
                 token_sha256,
             });
         }
-        let mut keys = crate::central::jws::Keyring::default();
-        for (i, k) in self.central.keys.iter().enumerate() {
-            let path = format!("central.keys[{i}]");
-            if !crate::central::jws::valid_kid(&k.kid) {
-                bad(
-                    &format!("{path}.kid"),
-                    format!(
-                        "{:?} must be 1 to 64 letters, digits or -_.: (the kid the central office puts in its signatures)",
-                        k.kid
-                    ),
-                );
-                continue;
-            }
-            match crate::central::jws::public_key(&k.public_key) {
-                Ok(key) => {
-                    if let Err(e) = keys.insert(&k.kid, key) {
-                        bad(&format!("{path}.kid"), e);
-                    }
-                }
-                Err(e) => bad(
-                    &format!("{path}.public_key"),
-                    format!(
-                        "{e} — paste the base64url public key `pstation keys generate` printed"
-                    ),
-                ),
-            }
-        }
-
-        match (
-            utc_offset,
-            empty_optional_check,
-            a_diaeresis,
-            a_ring,
-            o_diaeresis,
-            u_diaeresis,
-            n_tilde,
-            listen,
-            device,
-        ) {
-            (
-                Some(utc_offset),
-                Some(empty_optional_check),
-                Some(a_diaeresis),
-                Some(a_ring),
-                Some(o_diaeresis),
-                Some(u_diaeresis),
-                Some(n_tilde),
-                Some(listen),
-                Some(device),
-            ) if problems.is_empty() => Ok(Settings {
-                api: ApiSettings {
-                    require_tokens: self.api.require_tokens,
-                    users,
-                    tls,
-                    session_idle: std::time::Duration::from_secs(
-                        u64::from(self.api.session_idle_minutes) * 60,
-                    ),
-                },
-                central: CentralSettings {
-                    require_signed_jobs: self.central.require_signed_jobs,
-                    keys,
-                    station_id,
-                    webhook,
-                    nats,
-                },
-                daemon: DaemonSettings {
-                    listen,
-                    data_dir: std::path::PathBuf::from(&self.daemon.data_dir),
-                    device,
-                    require_booklet_confirmation: self.daemon.require_booklet_confirmation,
-                    max_store_mb: self.daemon.max_store_mb,
-                    min_free_mb: self.daemon.min_free_mb,
-                    key_file: std::path::PathBuf::from(&self.daemon.key_file),
-                    purge_after_days: self.daemon.purge_after_days,
-                },
-                utc_offset,
-                mrz: MrzOptions {
-                    translit: TranslitOptions {
-                        a_diaeresis,
-                        a_ring,
-                        o_diaeresis,
-                        u_diaeresis,
-                        n_tilde,
-                    },
-                    empty_optional_check,
-                },
-                render: RenderSettings {
-                    template: (!self.render.template.is_empty())
-                        .then(|| std::path::PathBuf::from(&self.render.template)),
-                    calibration: crate::layout::build::Calibration {
-                        offset_x_mm: self.render.offset_x_mm,
-                        offset_y_mm: self.render.offset_y_mm,
-                    },
-                    limits: crate::layout::portrait::PortraitLimits {
-                        max_bytes: self.render.max_portrait_bytes as usize,
-                        max_pixels: u64::from(self.render.max_portrait_megapixels) * 1_000_000,
-                    },
-                },
-                policy: Policy {
-                    issuing_state: p.issuing_state.clone(),
-                    nationality: p.nationality.clone(),
-                    document_codes: p.document_codes.clone(),
-                    number_prefixes: prefixes,
-                    names_letters_and_spaces_only: p.names_letters_and_spaces_only,
-                    standard_validity_years: p.standard_validity_years,
-                    adult_validity_years: p.adult_validity_years,
-                    adult_age: p.adult_age,
-                    married_counts_as_adult: p.married_counts_as_adult,
-                },
-            }),
-            _ => Err(ConfigError::Invalid(Problems(problems))),
-        }
+        ok.then(|| ApiSettings {
+            require_tokens: a.require_tokens,
+            users,
+            tls,
+            session_idle: std::time::Duration::from_secs(u64::from(a.session_idle_minutes) * 60),
+        })
     }
 }
 
-/// Reads a text file of at most `max` bytes (`Ok(None)` when it is larger), without trusting
-/// the file's reported size (a FIFO or `/dev/zero` reports none).
+/// Reads a text file (`-`: standard input) of at most `max` bytes (`Ok(None)` when it is
+/// larger), without trusting the file's reported size (a FIFO or `/dev/zero` reports none).
 pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Option<String>> {
     use std::io::Read;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(max + 1)
-        .read_to_end(&mut bytes)?;
+    let reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path)?)
+    };
+    reader.take(max + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
         return Ok(None);
     }
     String::from_utf8(bytes)
         .map(Some)
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
-}
-
-/// `+HH:MM` or `-HH:MM`.
-fn parse_offset(s: &str) -> Option<UtcOffset> {
-    let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    if b.len() != 6
-        || !matches!(b[0], b'+' | b'-')
-        || b[3] != b':'
-        || !digits(1..3)
-        || !digits(4..6)
-    {
-        return None;
-    }
-    let h: i8 = s.get(1..3)?.parse().ok()?;
-    let m: i8 = s.get(4..6)?.parse().ok()?;
-    let sign = if b[0] == b'-' { -1 } else { 1 };
-    UtcOffset::from_hms(sign * h, sign * m, 0).ok()
 }
 
 /// This machine's host name, as a station id ("" when it has none usable).
@@ -937,12 +1147,12 @@ mod tests {
             paths,
             [
                 "central.status_webhook",
-                "api.users[0].role",
-                "api.users[1].token_sha256",
-                "api.users[3].name",
                 "central.keys[0].kid",
                 "central.keys[1].public_key",
                 "central.keys[3].kid",
+                "api.users[0].role",
+                "api.users[1].token_sha256",
+                "api.users[3].name",
             ]
         );
         let s = Settings::default_settings().expect("default");
@@ -988,9 +1198,101 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_syntax_errors_naming_the_key() {
-        let text = DEFAULT_TOML.replace("[policy]", "[policy]\nissuing_sate = \"IDN\"");
-        let err = Settings::from_toml(&text, "t").expect_err("unknown key");
-        assert!(err.to_string().contains("issuing_sate"), "{err}");
+    fn unknown_keys_are_reported_with_every_other_problem_and_a_suggestion() {
+        // The newcomer's file of issue 16: a misspelt key, a bad offset and a zero timeout.
+        let text = DEFAULT_TOML
+            .replace("purge_after_days = 7", "purge_after_dayz = 7")
+            .replace("utc_offset = \"+07:00\"", "utc_offset = \"WITA\"")
+            .replace("session_idle_minutes = 15", "session_idle_minutes = 0")
+            .replace("[policy]", "[policy]\nissuing_sate = \"IDN\"")
+            .replace("[render]", "[rendering]\nx = 1\n\n[render]")
+            .replace(
+                "users = []",
+                "users = [{ name = \"ani\", role = \"operator\", rol = \"x\", token_sha256 = \"\" }]",
+            );
+        let Err(ConfigError::Invalid(p)) = Settings::from_toml(&text, "t") else {
+            panic!("expected invalid");
+        };
+        let lines: Vec<String> = p.0.iter().map(ToString::to_string).collect();
+        let has = |want: &str| lines.iter().any(|l| l.contains(want));
+        assert!(
+            has(
+                "daemon.purge_after_dayz: unknown-key: not a setting of [daemon]; did you mean purge_after_days?"
+            ),
+            "{lines:#?}"
+        );
+        assert!(
+            has(
+                "policy.issuing_sate: unknown-key: not a setting of [policy]; did you mean issuing_state?"
+            ),
+            "{lines:#?}"
+        );
+        assert!(
+            has("rendering: unknown-key: not a section of the configuration; did you mean render?"),
+            "{lines:#?}"
+        );
+        assert!(
+            has("api.users[0].rol: unknown-key: not a setting of [api.users]; did you mean role?"),
+            "{lines:#?}"
+        );
+        assert!(
+            has("api.users[0].token_sha256: config-value:"),
+            "{lines:#?}"
+        );
+        assert!(has("station.utc_offset: config-value:"), "{lines:#?}");
+        assert!(has("api.session_idle_minutes: config-value:"), "{lines:#?}");
+        // A key nobody could have meant lists the known ones instead.
+        let text = DEFAULT_TOML.replace("[station]", "[station]\nbanana = 1");
+        let Err(ConfigError::Invalid(p)) = Settings::from_toml(&text, "t") else {
+            panic!("expected invalid");
+        };
+        assert_eq!(
+            p.to_string(),
+            "station.banana: unknown-key: not a setting of [station]; known: utc_offset"
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_or_a_missing_key_is_named_with_the_rest() {
+        let text = DEFAULT_TOML
+            .replace("max_store_mb = 4096", "max_store_mb = \"big\"")
+            .replace("adult_age = 17\n", "")
+            .replace("n_tilde = \"N\"", "n_tilde = \"Ñ\"");
+        let Err(ConfigError::Invalid(p)) = Settings::from_toml(&text, "t") else {
+            panic!("expected invalid");
+        };
+        let lines: Vec<String> = p.0.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(
+            lines[0].starts_with("policy.adult_age: missing-key:"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[1].starts_with("daemon.max_store_mb: config-type:"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[2].starts_with("mrz.transliteration.n_tilde: config-value:"),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_shows_line_column_and_the_line_on_lines_of_their_own() {
+        let text = "[station]\nutc_offset = +07:00\n";
+        let err = Settings::from_toml(text, "station.toml").expect_err("syntax");
+        let shown = err.to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), 3, "{shown}");
+        assert!(
+            lines[0].starts_with("station.toml: config-syntax: line 2, column 14: "),
+            "{shown}"
+        );
+        assert_eq!(lines[1], "  2 | utc_offset = +07:00");
+        assert_eq!(lines[2], "    |              ^");
+        assert!(
+            !shown.contains(" | ") || !lines[0].contains(" | "),
+            "{shown}"
+        );
     }
 }
