@@ -19,6 +19,7 @@ fn bench(c: &mut Criterion) {
             name: "SMD-2026-000123-1",
             echo_token: "E1",
             heartbeat_s: 30,
+            end_token: None,
         },
         &pcl,
     )

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use pstation::printer::pjl_driver::{DriverSettings, PjlPrinter, PrintOutcome};
 use pstation::printer::transport;
 use pstation::printer::uri::DeviceUri;
-use pstation_pjl::pcl::encode_page;
+use pstation_pjl::pcl::encode_job;
 use pstation_pjl::pjl::{JobOptions, job};
 use pstation_pjl::sim::SimConfig;
 use pstation_sim::{Printer, SimOptions, serve};
@@ -25,12 +25,13 @@ fn main() {
     };
     let raster = common::budi_mono_300();
     let mut pcl = Vec::new();
-    encode_page(&raster, 300, &mut pcl);
+    encode_job(std::slice::from_ref(&raster), 300, &mut pcl);
     let wire = job(
         &JobOptions {
             name: "BENCH-000000-a1",
             echo_token: "PST0-0",
             heartbeat_s: 30,
+            end_token: None,
         },
         &pcl,
     )

@@ -570,11 +570,14 @@ fn start_sim(out: &std::path::Path, extra: &[&str]) -> SimProcess {
             "0",
             "--page-ms",
             "100",
-            "--warm-up-ms",
-            "50",
             "--out",
         ])
         .arg(out)
+        .args(if extra.contains(&"--warm-up-ms") {
+            &[][..]
+        } else {
+            &["--warm-up-ms", "50"][..]
+        })
         .args(extra)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -631,6 +634,39 @@ fn diag_probes_and_prints_a_test_page_on_the_simulator() {
     let png = entry["png"][0].as_str().expect("png path");
     let page = image::open(png).expect("png");
     assert_eq!((page.width(), page.height()), (1476, 1039));
+}
+
+#[test]
+fn a_printer_warming_up_is_waited_for_in_words_not_refused() {
+    // Issue 16 #6: warming up is a passing state, shown as such and waited for.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = start_sim(dir.path(), &["--warm-up-ms", "6000"]);
+    let tcp = format!("tcp://127.0.0.1:{}", sim.port);
+    let (code, out, err) = run(pstation().args(["diag", "status", "--device", &tcp]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("printer busy, it will be ready by itself"),
+        "{out}"
+    );
+    assert!(out.contains("warming up (warming-up-report)"), "{out}");
+    assert!(
+        out.contains("what to do: The printer is warming up; wait a moment, printing starts by itself / Printer sedang pemanasan"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("other-report") && !out.contains("stopped"),
+        "{out}"
+    );
+    let (code, out, err) = run(pstation().args(["diag", "test-page", "--device", &tcp]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("waiting: warming up (") && out.contains("s of at most 180 s)"),
+        "{out}"
+    );
+    assert!(out.contains("completed: 1 page(s) confirmed"), "{out}");
+    let (code, out, _) = run(pstation().args(["diag", "status", "--device", &tcp]));
+    assert_eq!(code, 0);
+    assert!(out.starts_with("printer ready"), "{out}");
 }
 
 #[test]

@@ -636,7 +636,7 @@ fn every_earlier_schema_migrates_at_open_keeping_every_job_booklet_and_event() {
         assert_eq!(aid, "MIG-REQUEUED-a2");
         let transfer = Transfer {
             bytes: 123_456,
-            duration: std::time::Duration::from_millis(789),
+            duration: Some(std::time::Duration::from_millis(789)),
         };
         store
             .end_attempt_with("MIG-REQUEUED", &aid, &AttemptEnd::Printed, Some(transfer))

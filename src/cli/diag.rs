@@ -11,7 +11,7 @@ use crate::layout::fonts::Fonts;
 use crate::layout::pdf::render_pdf;
 use crate::layout::raster::render_page;
 use crate::layout::template::Template;
-use crate::printer::pjl_driver::{DriverSettings, PjlPrinter, PrintOutcome, PrinterStatus};
+use crate::printer::pjl_driver::{DriverSettings, Link, PjlPrinter, PrintOutcome, PrinterStatus};
 use crate::printer::transport;
 use crate::printer::uri::DeviceUri;
 
@@ -100,17 +100,50 @@ async fn connect(uri: &str, err: &mut dyn Write) -> std::io::Result<Result<PjlPr
     }
 }
 
+/// The printer's status as a technician reads it: the state and what it means, each reason in
+/// words with its keyword, the panel text, the device codes and the link, then what to do.
 fn show_status(out: &mut dyn Write, s: &PrinterStatus) -> std::io::Result<()> {
+    use pstation_pjl::status::PrinterState;
+    let state = match (s.state, s.link) {
+        (_, Link::Lost) => "not connected",
+        _ if s.settling() => "busy, it will be ready by itself",
+        (PrinterState::Idle, _) => "ready",
+        (PrinterState::Processing, _) => "printing",
+        (PrinterState::Stopped, _) => "stopped",
+    };
+    writeln!(out, "printer {state}")?;
+    if !s.reasons.is_empty() {
+        writeln!(
+            out,
+            "  conditions: {}",
+            crate::printer::reasons::describe_with_keywords(&s.reasons)
+        )?;
+    }
+    let codes: Vec<String> = s.codes.iter().map(u32::to_string).collect();
     writeln!(
         out,
-        "state {:?}; reasons [{}]; codes {:?}; panel {:?}; link {:?}",
-        s.state,
-        s.reasons.join(", "),
-        s.codes,
-        s.display.as_deref().unwrap_or(""),
-        s.link
-    )
+        "  panel: {}; device codes: {}; link: {}",
+        s.display
+            .as_deref()
+            .map_or("(none)".to_owned(), |d| format!("\"{d}\"")),
+        if codes.is_empty() {
+            "(none)".to_owned()
+        } else {
+            codes.join(", ")
+        },
+        if s.link == Link::Up { "up" } else { "lost" }
+    )?;
+    for r in &s.reasons {
+        if let Some((id, en)) = crate::printer::reasons::words(r).advice {
+            writeln!(out, "  what to do: {en} / {id}")?;
+        }
+    }
+    Ok(())
 }
+
+/// How long diagnostics wait for a printer that is warming up (or testing itself, resetting)
+/// before they give up: a print queue waits too, but not for ever.
+const SETTLE_LIMIT: Duration = Duration::from_secs(180);
 
 pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
     if let DiagAction::Ports = action {
@@ -266,6 +299,40 @@ pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) 
                     Ok(p) => p,
                     Err(exit) => return Ok(exit),
                 };
+                // A printer warming up is waited for (with a line now and then), as a print
+                // queue would; a fault is reported at once by `print`.
+                let mut shown = None;
+                let waited = p
+                    .wait_while_settling(SETTLE_LIMIT, |s, waited| {
+                        let secs = waited.as_secs();
+                        if shown.is_none_or(|last| secs >= last + 5) {
+                            shown = Some(secs);
+                            let _ = writeln!(
+                                out,
+                                "waiting: {} ({secs} s of at most {} s)",
+                                crate::printer::reasons::describe(&s.reasons),
+                                SETTLE_LIMIT.as_secs()
+                            );
+                            let _ = out.flush();
+                        }
+                    })
+                    .await;
+                match waited {
+                    Ok(s) if s.settling() => {
+                        writeln!(
+                            err,
+                            "test-page: not-started: {} — still, after {} s: switch the printer off and on, or call service (nothing was sent)",
+                            s.why_not_ready(),
+                            SETTLE_LIMIT.as_secs()
+                        )?;
+                        return Ok(Exit::Device);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        writeln!(err, "{e}")?;
+                        return Ok(Exit::Device);
+                    }
+                }
                 let name = format!("TEST-PAGE-{}", std::process::id());
                 // Ctrl-C cancels the test page as far as the printer allows.
                 let cancel = tokio_util::sync::CancellationToken::new();
@@ -292,8 +359,12 @@ pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) 
                         writeln!(err, "test-page: outcome-unknown: {reason} — look at the printer before trying again")?;
                         Ok(Exit::Device)
                     }
-                    other => {
-                        writeln!(err, "test-page: canceled: {other:?}")?;
+                    PrintOutcome::CanceledByHost => {
+                        writeln!(err, "test-page: canceled: stopped here before a sheet came out")?;
+                        Ok(Exit::Device)
+                    }
+                    PrintOutcome::CanceledAtDevice => {
+                        writeln!(err, "test-page: canceled: cancelled at the printer's panel — look at the printer")?;
                         Ok(Exit::Device)
                     }
                 }
@@ -310,10 +381,11 @@ pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) 
                     if cmd.is_empty() {
                         continue;
                     }
-                    match p.request(&cmd, "the console command").await {
-                        Ok(msgs) => {
-                            for m in msgs {
-                                writeln!(out, "{m:?}")?;
+                    // The printer's answer exactly as it sent it, to compare with its manual.
+                    match p.request_frames(&cmd, "the console command").await {
+                        Ok(frames) => {
+                            for line in crate::printer::pjl_driver::frames_as_sent(&frames) {
+                                writeln!(out, "{line}")?;
                             }
                         }
                         Err(e) => writeln!(err, "{e}")?,

@@ -44,7 +44,8 @@ pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Cm
             None => {
                 writeln!(
                     err,
-                    "--fault: unknown-fault: {f:?}; try cover-open, jam@page1, out-of-booklets, offline, power-cycle, link-drop, stall, garble, slow=500, ink-low, hardware"
+                    "--fault: unknown-fault: {f:?} is not a control word; the words are: {}",
+                    pstation_sim::control_words()
                 )?;
                 return Ok(Exit::InvalidInput);
             }
@@ -137,7 +138,12 @@ pub(super) fn run(args: SimArgs, out: &mut dyn Write, err: &mut dyn Write) -> Cm
                             printer.control(&c).await;
                             writeln!(out, "ok {}", line.trim())?;
                         }
-                        None => writeln!(err, "control: unknown-command: {:?}", line.trim())?,
+                        None => writeln!(
+                            err,
+                            "control: unknown-command: {:?} is not a control word; the words are: {} (`pstation sim --help` says what each does)",
+                            line.trim(),
+                            pstation_sim::control_words()
+                        )?,
                     }
                     out.flush()?;
                 }

@@ -33,7 +33,11 @@ pub trait PrinterDriver: Send {
     fn link_bytes(&self) -> LinkBytes;
     /// What the last `print` sent and how long it took, when it sent it all.
     fn last_transfer(&self) -> Option<LinkTransfer>;
-    /// A technician's PJL command (`INFO STATUS`, ...): the messages it answered, as text.
+    /// The printer's page counter now (read again after each job, so a technician sees it
+    /// current).
+    fn page_count(&mut self) -> BoxFuture<'_, Result<Option<u64>, DriverError>>;
+    /// A technician's PJL command (`INFO STATUS`, ...): the lines the printer answered, exactly
+    /// as it sent them, so they can be compared with its manual.
     fn command(&mut self, command: &str) -> BoxFuture<'_, Result<Vec<String>, DriverError>>;
     /// Prints pages as job `name`; the outcome is confirmed by the device or `Unknown`.
     /// `cancel` stops the job as far as the device allows (see `PjlPrinter::print`).
@@ -72,11 +76,17 @@ impl PrinterDriver for PjlPrinter {
         PjlPrinter::last_transfer(self)
     }
 
+    fn page_count(&mut self) -> BoxFuture<'_, Result<Option<u64>, DriverError>> {
+        Box::pin(PjlPrinter::page_count(self))
+    }
+
     fn command(&mut self, command: &str) -> BoxFuture<'_, Result<Vec<String>, DriverError>> {
         let command = command.to_owned();
         Box::pin(async move {
-            let msgs = self.request(&command, "the technician's command").await?;
-            Ok(msgs.iter().map(|m| format!("{m:?}")).collect())
+            let frames = self
+                .request_frames(&command, "the technician's command")
+                .await?;
+            Ok(super::pjl_driver::frames_as_sent(&frames))
         })
     }
 

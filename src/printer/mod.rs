@@ -6,5 +6,6 @@
 
 pub mod driver;
 pub mod pjl_driver;
+pub mod reasons;
 pub mod transport;
 pub mod uri;

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use pstation_pjl::pcl::{Raster, encode_page};
-use pstation_pjl::pjl::{self, DeviceStatus, JobOptions, Message, ReplyParser};
+use pstation_pjl::pcl::{Raster, encode_job};
+use pstation_pjl::pjl::{self, DeviceStatus, Frame, JobOptions, Message, ReplyParser};
 use pstation_pjl::status::{Outcome, PrinterState, classify, judge_canceled, judge_end};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::watch;
@@ -66,6 +66,9 @@ pub struct PrinterStatus {
     pub display: Option<String>,
     /// The link.
     pub link: Link,
+    /// A transient condition (warming up, self test, reset, cancelling) that ends by itself:
+    /// a job waits for it, nobody needs to act.
+    pub waiting: bool,
 }
 
 impl PrinterStatus {
@@ -76,12 +79,14 @@ impl PrinterStatus {
             codes: Vec::new(),
             display: None,
             link: Link::Up,
+            waiting: false,
         }
     }
 
     fn from_device(s: &DeviceStatus, previous: PrinterState) -> Self {
         let mut state = None;
         let mut reasons = Vec::new();
+        let (mut waiting, mut passing) = (false, false);
         for &code in &s.codes {
             let c = classify(code);
             if state.is_none() || c.state == Some(PrinterState::Stopped) {
@@ -90,8 +95,11 @@ impl PrinterStatus {
             if let Some(r) = c.reason {
                 reasons.push(r);
             }
+            waiting |= c.wait;
+            passing |= c.passing;
         }
-        if s.online == Some(false) && state != Some(PrinterState::Stopped) {
+        // A printer warming up (or asleep) says it is not online; it is not stopped.
+        if s.online == Some(false) && !passing && state != Some(PrinterState::Stopped) {
             state = Some(PrinterState::Stopped);
             if reasons.is_empty() {
                 reasons.push("offline-report");
@@ -107,12 +115,31 @@ impl PrinterStatus {
             codes: s.codes.clone(),
             display: s.display.clone(),
             link: Link::Up,
+            waiting: waiting && state != Some(PrinterState::Stopped),
         }
     }
 
     /// Whether a job may start now.
     pub fn ready(&self) -> bool {
-        self.link == Link::Up && self.state != PrinterState::Stopped
+        self.link == Link::Up && self.state != PrinterState::Stopped && !self.waiting
+    }
+
+    /// Why a job cannot start now, in words with the reason keywords.
+    pub fn why_not_ready(&self) -> String {
+        let what = super::reasons::describe_with_keywords(&self.reasons);
+        if self.link == Link::Lost {
+            format!("the printer is not connected: {what}")
+        } else if self.settling() {
+            format!("the printer is busy and will be ready by itself: {what}")
+        } else {
+            format!("the printer is not ready: {what}")
+        }
+    }
+
+    /// Whether the printer will be ready by itself (warming up, ...): wait, do not report a
+    /// fault.
+    pub fn settling(&self) -> bool {
+        self.link == Link::Up && self.state != PrinterState::Stopped && self.waiting
     }
 }
 
@@ -176,8 +203,8 @@ pub struct PjlPrinter {
     status: watch::Sender<PrinterStatus>,
     token: u64,
     buf: Vec<u8>,
-    /// Messages read past a request's echo, handed to the next reader first.
-    pending: std::collections::VecDeque<Message>,
+    /// Frames read past a request's echo, handed to the next reader first.
+    pending: std::collections::VecDeque<Frame>,
     /// Bytes written to and read from the link since it was opened.
     bytes: LinkBytes,
     /// What the last `print` put on the link.
@@ -198,8 +225,11 @@ pub struct LinkBytes {
 pub struct LinkTransfer {
     /// Bytes the link accepted.
     pub bytes: u64,
-    /// From the first byte written to the last one flushed.
-    pub duration: Duration,
+    /// The transfer as the printer saw it: from the first byte written until the printer
+    /// echoed the token placed after the job's last byte (it had read the whole job). Over a
+    /// socket the kernel accepts a job long before the printer has read it, so the time of the
+    /// writes alone says nothing. `None` when the echo never came (cancelled, link lost, a fault).
+    pub read_by_printer: Option<Duration>,
 }
 
 impl PjlPrinter {
@@ -252,6 +282,7 @@ impl PjlPrinter {
             s.link = Link::Lost;
             s.state = PrinterState::Stopped;
             s.reasons = vec!["offline-report"];
+            s.waiting = false;
         });
         DriverError::LinkLost(why.to_owned())
     }
@@ -271,8 +302,8 @@ impl PjlPrinter {
         }
     }
 
-    /// Reads once (bounded by `until`), returning the messages parsed.
-    async fn read_some(&mut self, until: Instant) -> Result<Vec<Message>, ReadEnd> {
+    /// Reads once (bounded by `until`), returning the frames parsed.
+    async fn read_some(&mut self, until: Instant) -> Result<Vec<Frame>, ReadEnd> {
         if !self.pending.is_empty() {
             return Ok(self.pending.drain(..).collect());
         }
@@ -284,11 +315,11 @@ impl PjlPrinter {
             Ok(Err(e)) => Err(ReadEnd::Closed(format!("read failed: {e}"))),
             Ok(Ok(n)) => {
                 self.bytes.read += n as u64;
-                let msgs = self.parser.feed(&self.buf[..n]);
-                for m in &msgs {
-                    self.dispatch(m);
+                let frames = self.parser.feed_frames(&self.buf[..n]);
+                for f in &frames {
+                    self.dispatch(&f.message);
                 }
-                Ok(msgs)
+                Ok(frames)
             }
         }
     }
@@ -317,6 +348,20 @@ impl PjlPrinter {
         command: &str,
         what: &'static str,
     ) -> Result<Vec<Message>, DriverError> {
+        Ok(self
+            .request_frames(command, what)
+            .await?
+            .into_iter()
+            .map(|f| f.message)
+            .collect())
+    }
+
+    /// `request`, each answer with the lines the printer sent for it.
+    pub async fn request_frames(
+        &mut self,
+        command: &str,
+        what: &'static str,
+    ) -> Result<Vec<Frame>, DriverError> {
         let token = self.next_token();
         let bytes =
             pjl::request(command, &token).map_err(|e| DriverError::Protocol(e.to_string()))?;
@@ -325,15 +370,15 @@ impl PjlPrinter {
         let mut got = Vec::new();
         loop {
             match self.read_some(until).await {
-                Ok(msgs) => {
-                    let mut rest = msgs.into_iter();
-                    for m in rest.by_ref() {
-                        if m == Message::Echo(token.clone()) {
+                Ok(frames) => {
+                    let mut rest = frames.into_iter();
+                    for f in rest.by_ref() {
+                        if f.message == Message::Echo(token.clone()) {
                             // Whatever came after the echo belongs to the next reader.
                             self.pending.extend(rest);
                             return Ok(got);
                         }
-                        got.push(m);
+                        got.push(f);
                     }
                 }
                 Err(ReadEnd::Timeout) => return Err(DriverError::Timeout(what)),
@@ -367,10 +412,42 @@ impl PjlPrinter {
         Ok(id)
     }
 
+    /// `INFO PAGECOUNT`.
+    pub async fn page_count(&mut self) -> Result<Option<u64>, DriverError> {
+        let mut count = None;
+        for m in self.request("INFO PAGECOUNT", "INFO PAGECOUNT").await? {
+            if let Message::PageCount(n) = m {
+                count = n;
+            }
+        }
+        Ok(count)
+    }
+
     /// `INFO STATUS`, also published to subscribers.
     pub async fn status(&mut self) -> Result<PrinterStatus, DriverError> {
         self.request("INFO STATUS", "INFO STATUS").await?;
         Ok(self.last_status())
+    }
+
+    /// Waits while the printer is settling (warming up, self test, reset, cancelling) — asking
+    /// its status once a second — for at most `limit`; `on_wait` hears each status seen while
+    /// waiting and how long it has waited. Returns the status at the end: ready, a fault, or
+    /// still settling when `limit` ran out.
+    pub async fn wait_while_settling(
+        &mut self,
+        limit: Duration,
+        mut on_wait: impl FnMut(&PrinterStatus, Duration),
+    ) -> Result<PrinterStatus, DriverError> {
+        let start = Instant::now();
+        loop {
+            let status = self.status().await?;
+            let waited = start.elapsed();
+            if !status.settling() || waited >= limit {
+                return Ok(status);
+            }
+            on_wait(&status, waited);
+            tokio::time::sleep(Duration::from_secs(1).min(limit - waited)).await;
+        }
     }
 
     /// Prints `pages` as job `name` and returns the confirmed outcome. `progress` is called with
@@ -404,19 +481,19 @@ impl PjlPrinter {
         };
         if !status.ready() {
             return PrintOutcome::NotStarted {
-                reason: format!("the printer is not ready: {}", status.reasons.join(", ")),
+                reason: status.why_not_ready(),
             };
         }
         let mut pcl = Vec::new();
-        for page in pages {
-            encode_page(page, dpi, &mut pcl);
-        }
+        encode_job(pages, dpi, &mut pcl);
         let token = self.next_token();
+        let end_token = self.next_token();
         let job = match pjl::job(
             &JobOptions {
                 name,
                 echo_token: &token,
                 heartbeat_s: self.settings.heartbeat_s,
+                end_token: Some(&end_token),
             },
             &pcl,
         ) {
@@ -434,6 +511,8 @@ impl PjlPrinter {
         let mut tracker = JobTracker {
             name: name.to_owned(),
             token: token.clone(),
+            end_token,
+            read_all: None,
             synced: false,
             started: false,
             delivered: 0,
@@ -495,20 +574,14 @@ impl PjlPrinter {
                 };
             }
             // Drain whatever the printer said meanwhile, without waiting.
-            while let Ok(msgs) = self
+            while let Ok(frames) = self
                 .read_some(Instant::now() + Duration::from_millis(1))
                 .await
             {
-                for m in msgs {
-                    track(m, &mut tracker, &mut progress);
+                for f in frames {
+                    track(f.message, &mut tracker, &mut progress);
                 }
             }
-        }
-        if let Some(t) = first_byte {
-            self.last_transfer = Some(LinkTransfer {
-                bytes: sent as u64,
-                duration: t.elapsed(),
-            });
         }
         if canceled {
             if sent == 0 {
@@ -532,7 +605,14 @@ impl PjlPrinter {
                 };
             }
         }
-        let end = match self.await_end(&mut tracker, expected, &mut progress).await {
+        let end = self.await_end(&mut tracker, expected, &mut progress).await;
+        if let Some(t) = first_byte {
+            self.last_transfer = Some(LinkTransfer {
+                bytes: sent as u64,
+                read_by_printer: tracker.read_all.map(|at| at.saturating_duration_since(t)),
+            });
+        }
+        let end = match end {
             Ok(end) => end,
             Err(unknown) => return unknown,
         };
@@ -578,7 +658,7 @@ impl PjlPrinter {
                     return Err(PrintOutcome::Unknown {
                         reason: format!(
                             "the printer stayed stopped ({}) too long",
-                            self.last_status().reasons.join(", ")
+                            super::reasons::describe_with_keywords(&self.last_status().reasons)
                         ),
                     });
                 }
@@ -593,10 +673,10 @@ impl PjlPrinter {
                 });
             }
             match result {
-                Ok(msgs) => {
+                Ok(frames) => {
                     last_heard = now;
-                    for m in msgs {
-                        track(m, tracker, progress);
+                    for f in frames {
+                        track(f.message, tracker, progress);
                     }
                 }
                 Err(ReadEnd::Timeout) => {
@@ -621,6 +701,18 @@ impl PjlPrinter {
     }
 }
 
+/// The lines of frames as the printer sent them (a technician's console shows these); bytes
+/// that were not a PJL message are counted.
+pub fn frames_as_sent(frames: &[Frame]) -> Vec<String> {
+    frames
+        .iter()
+        .flat_map(|f| match &f.message {
+            Message::Garbage(n) => vec![format!("({n} bytes that were not a PJL message)")],
+            _ => f.lines.clone(),
+        })
+        .collect()
+}
+
 enum ReadEnd {
     Timeout,
     Closed(String),
@@ -630,6 +722,10 @@ enum ReadEnd {
 struct JobTracker {
     name: String,
     token: String,
+    /// Echoed once the printer has read the whole job.
+    end_token: String,
+    /// When that echo arrived.
+    read_all: Option<Instant>,
     /// The job's ECHO came back: everything after it belongs to this job's time.
     synced: bool,
     /// `USTATUS JOB START` with our name.
@@ -643,6 +739,9 @@ struct JobTracker {
 fn track(m: Message, t: &mut JobTracker, progress: &mut impl FnMut(u32)) {
     match m {
         Message::Echo(tok) if tok == t.token => t.synced = true,
+        Message::Echo(tok) if tok == t.end_token => {
+            t.read_all.get_or_insert_with(Instant::now);
+        }
         Message::JobStart { name } if t.synced && name == t.name => t.started = true,
         Message::Page(n) if t.started => {
             t.delivered = n;

@@ -22,6 +22,9 @@ use crate::store::{AttemptEnd, Transfer};
 
 /// How often an idle engine polls the printer's status.
 const POLL: Duration = Duration::from_secs(2);
+/// How long a printer may stay warming up (or testing itself, resetting) before the operator is
+/// told it is stuck: a passport printer warms up in a minute or two.
+const SETTLE_LIMIT: Duration = Duration::from_secs(300);
 
 type PreRender = (String, String, JoinHandle<Result<Rendered, RenderError>>);
 
@@ -35,9 +38,20 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
     let uri = station.options.settings.daemon.device.clone();
     let require = station.options.settings.daemon.require_booklet_confirmation;
     let mut tech = station.take_technician_requests();
+    // A technician's request held while the printer warms up (it runs once the printer is
+    // ready; the API gives up on it after `technician::WAIT`).
+    let mut held: Option<super::technician::Request> = None;
+    // Since when the printer has been settling (warming up, self test, reset), if it is.
+    let mut settling_since: Option<tokio::time::Instant> = None;
     while !shutdown.is_cancelled() {
         let Some(d) = driver.as_mut() else {
             // Nobody waits for a printer that is not there.
+            settling_since = None;
+            if let Some(req) = held.take() {
+                let _ = req
+                    .reply
+                    .send(Err(super::technician::TechError::Unreachable));
+            }
             while let Some(req) = tech.as_mut().and_then(|rx| rx.try_recv().ok()) {
                 let _ = req
                     .reply
@@ -83,11 +97,28 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
                 continue;
             }
         };
-        publish_printer(&station, PrinterView::from_status(&status)).await;
-        // A technician's request goes first, between jobs.
-        if let Some(req) = tech.as_mut().and_then(|rx| rx.try_recv().ok()) {
-            super::technician::serve(&station, d.as_mut(), status.ready(), req).await;
-            continue;
+        let mut view = PrinterView::from_status(&status);
+        if status.settling() {
+            let since = *settling_since.get_or_insert_with(tokio::time::Instant::now);
+            if since.elapsed() > SETTLE_LIMIT {
+                view.add_reason("warm-up-too-long-error");
+            }
+        } else {
+            settling_since = None;
+        }
+        publish_printer(&station, view).await;
+        // A technician's request goes first, between jobs; one that needs the printer ready
+        // waits while it warms up.
+        if let Some(req) = held
+            .take()
+            .or_else(|| tech.as_mut().and_then(|rx| rx.try_recv().ok()))
+        {
+            if status.settling() && req.command.needs_ready() && !req.reply.is_closed() {
+                held = Some(req);
+            } else {
+                super::technician::serve(&station, d.as_mut(), status.ready(), req).await;
+                continue;
+            }
         }
         if !status.ready() {
             idle(&station, &shutdown, POLL).await;
@@ -210,13 +241,12 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
                 .metrics
                 .count_link_bytes(d.link_bytes(), &mut counted);
             let transfer = d.last_transfer().map(|t| {
-                station
-                    .metrics
-                    .transfer_seconds
-                    .observe(t.duration.as_secs_f64());
+                if let Some(read) = t.read_by_printer {
+                    station.metrics.transfer_seconds.observe(read.as_secs_f64());
+                }
                 Transfer {
                     bytes: t.bytes,
-                    duration: t.duration,
+                    duration: t.read_by_printer,
                 }
             });
             *station.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
@@ -251,6 +281,15 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
                 "time to record the outcome"
             );
             set_printing(&station, None);
+            // The page counter moved: technicians see it current.
+            if !matches!(outcome, PrintOutcome::NotStarted { .. })
+                && d.subscribe().borrow().link == Link::Up
+            {
+                match d.page_count().await {
+                    Ok(n) => station.set_page_count(n),
+                    Err(e) => tracing::debug!(error = %e, "cannot read the page counter"),
+                }
+            }
             d.subscribe().borrow().link == Link::Lost
         }
         .instrument(span)
@@ -261,6 +300,11 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
     }
     if let Some((_, _, h)) = prerendered {
         h.abort();
+    }
+    if let Some(req) = held {
+        let _ = req
+            .reply
+            .send(Err(super::technician::TechError::ShuttingDown));
     }
     tracing::info!("print engine stopped");
 }

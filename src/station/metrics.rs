@@ -157,7 +157,7 @@ impl Metrics {
         let transfer_seconds = transfer_buckets();
         registry.register(
             "transfer_duration_seconds",
-            "Time from a job's first byte on the printer link to its last",
+            "Time from a job's first byte sent on the printer link until the printer reported it had read the whole job (PJL: its echo of a token placed after the job's last byte; jobs it never confirmed reading are not counted)",
             transfer_seconds.clone(),
         );
         let link_bytes = Family::<DirectionLabel, Counter>::default();

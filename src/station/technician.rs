@@ -18,6 +18,16 @@ pub enum Command {
     TestPage,
     /// A read-only PJL command, already checked by `check_pjl`.
     Pjl(String),
+    /// Read the printer's identity and counters again.
+    Identity,
+}
+
+impl Command {
+    /// Whether it needs the printer ready (a test page waits for a warm-up to end; a question
+    /// is asked at once).
+    pub fn needs_ready(&self) -> bool {
+        matches!(self, Self::TestPage)
+    }
 }
 
 /// The printer's answer.
@@ -28,8 +38,10 @@ pub enum Answer {
         /// Sheets confirmed.
         pages: u32,
     },
-    /// What the printer answered, message by message.
+    /// What the printer answered, line by line as it sent them.
     Lines(Vec<String>),
+    /// The printer's identity and counters, read just now.
+    Identity(crate::printer::pjl_driver::Identity),
 }
 
 /// Why a request was not done. Each has a stable code (`code`).
@@ -133,8 +145,18 @@ pub(super) async fn serve(
                     message: e.to_string(),
                 })
         }
+        Command::Identity => match driver.identity().await {
+            Ok(id) => {
+                station.set_identity(Some(id.clone()));
+                Ok(Answer::Identity(id))
+            }
+            Err(e) => Err(TechError::Failed {
+                code: "printer-command",
+                message: e.to_string(),
+            }),
+        },
         Command::TestPage if !ready => Err(TechError::NotReady(
-            station.printer.borrow().reasons.join(", "),
+            crate::printer::reasons::describe_with_keywords(&station.printer.borrow().reasons),
         )),
         Command::TestPage => test_page(station, driver, &req.actor).await,
     };
@@ -172,10 +194,17 @@ async fn test_page(
             }),
             "test-page-not-started",
         ),
-        other => (
+        PrintOutcome::Unknown { reason } => (
             Err(TechError::Failed {
                 code: "outcome-unknown",
-                message: format!("{other:?} — look at the printer"),
+                message: format!("{reason} — look at the printer"),
+            }),
+            "test-page-unknown",
+        ),
+        PrintOutcome::CanceledAtDevice | PrintOutcome::CanceledByHost => (
+            Err(TechError::Failed {
+                code: "outcome-unknown",
+                message: "the test page was cancelled — look at the printer".to_owned(),
             }),
             "test-page-unknown",
         ),

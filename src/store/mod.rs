@@ -389,8 +389,10 @@ pub enum AttemptEnd {
 pub struct Transfer {
     /// Bytes the link accepted.
     pub bytes: u64,
-    /// From the first byte written to the last.
-    pub duration: std::time::Duration,
+    /// From the first byte sent until the printer said it had read the whole job (its echo of
+    /// the token after the job's last byte); `None` when it never said so (cancelled, link
+    /// lost, a fault mid-job).
+    pub duration: Option<std::time::Duration>,
 }
 
 /// A job status change waiting for (or given to) the central office (`outbox` table).
@@ -423,7 +425,8 @@ pub struct Attempt {
     pub outcome: Option<String>,
     /// Bytes the link accepted (none before schema 2 or when not measured).
     pub bytes_sent: Option<u64>,
-    /// Milliseconds from the first byte to the last.
+    /// Milliseconds from the first byte sent until the printer had read the whole job (none
+    /// when it never said so, or before schema 2).
     pub transfer_ms: Option<u64>,
 }
 
@@ -1519,7 +1522,8 @@ impl Store {
                 params![
                     attempt_id,
                     i64::try_from(t.bytes).unwrap_or(i64::MAX),
-                    i64::try_from(t.duration.as_millis()).unwrap_or(i64::MAX)
+                    t.duration
+                        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
                 ],
             )?;
         }

@@ -187,6 +187,22 @@ pub fn encode_page(page: &Raster, dpi: u32, out: &mut Vec<u8>) -> EncodeStats {
     stats
 }
 
+/// Encodes a whole job's pages at `dpi`: each page as `encode_page` makes it (it opens with a
+/// reset), and a final reset (`ESC E`) after the last form feed, so the job is bracketed by a
+/// reset at both ends as HP's PCL/PJL technical reference asks — nothing one job sets (mode,
+/// resolution, margins) is left for the next. The statistics are summed over the pages.
+pub fn encode_job(pages: &[Raster], dpi: u32, out: &mut Vec<u8>) -> EncodeStats {
+    let mut total = EncodeStats::default();
+    for page in pages {
+        let s = encode_page(page, dpi, out);
+        total.rows_mode2 += s.rows_mode2;
+        total.rows_mode3 += s.rows_mode3;
+        total.rows_skipped += s.rows_skipped;
+    }
+    out.extend_from_slice(&[ESC, b'E']);
+    total
+}
+
 /// A PCL stream the decoder could not accept.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PclError {
@@ -633,6 +649,23 @@ mod tests {
         );
         let pages = PclDecoder::new().decode(&out).expect("decodes");
         assert_eq!(pages, [Raster { height: 4, ..page }]);
+    }
+
+    #[test]
+    fn a_job_is_bracketed_by_a_reset_at_both_ends() {
+        let mut page = Raster::blank(16, 1);
+        page.bits[0] = 0x80;
+        let mut out = Vec::new();
+        encode_job(&[page.clone(), page.clone()], 300, &mut out);
+        let one: &[u8] =
+            b"\x1bE\x1b&l0O\x1b*t300R\x1b*r0F\x1b*r16S\x1b*r1T\x1b*p0X\x1b*p0Y\x1b*r1A\
+\x1b*b2M\x1b*b2W\x00\x80\x1b*rC\x0c";
+        let expected = [one, one, b"\x1bE"].concat();
+        assert_eq!(out, expected, "{:?}", String::from_utf8_lossy(&out));
+        assert_eq!(
+            PclDecoder::new().decode(&out).expect("decodes"),
+            [page.clone(), page]
+        );
     }
 
     #[test]

@@ -75,6 +75,9 @@ pub struct JobOptions<'a> {
     pub echo_token: &'a str,
     /// `USTATUS TIMED` heartbeat in seconds (5-300), or 0 for none.
     pub heartbeat_s: u16,
+    /// A second token echoed after the job's last byte: its echo says the printer has read the
+    /// whole job (the end of the transfer, as the printer sees it).
+    pub end_token: Option<&'a str>,
 }
 
 /// The complete job: the envelope of the reference (§4) around the PCL bytes.
@@ -97,7 +100,14 @@ pub fn job(opts: &JobOptions<'_>, pcl: &[u8]) -> Result<Vec<u8>, PjlError> {
     out.extend(command(&format!("JOB NAME = \"{}\"", opts.name)));
     out.extend(command("ENTER LANGUAGE = PCL"));
     out.extend_from_slice(pcl);
-    out.extend(end_of_job(opts.name)?);
+    out.extend_from_slice(UEL);
+    out.extend_from_slice(b"@PJL\r\n");
+    out.extend(command(&format!("EOJ NAME = \"{}\"", opts.name)));
+    if let Some(token) = opts.end_token {
+        check_token("end token", token)?;
+        out.extend(command(&format!("ECHO {token}")));
+    }
+    out.extend_from_slice(UEL);
     Ok(out)
 }
 
@@ -165,6 +175,16 @@ pub enum Message {
     Garbage(usize),
 }
 
+/// One message with the lines the printer sent for it, as it sent them (for a technician, who
+/// compares them with the printer's manual). `lines` is empty for garbage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// What it means.
+    pub message: Message,
+    /// The frame's lines without their CR LF and the closing FF, header first.
+    pub lines: Vec<String>,
+}
+
 /// The incremental printer → host parser.
 #[derive(Debug, Default)]
 pub struct ReplyParser {
@@ -179,6 +199,18 @@ impl ReplyParser {
 
     /// Feeds bytes; returns every message completed by them.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Message> {
+        self.feed_frames(bytes)
+            .into_iter()
+            .map(|f| f.message)
+            .collect()
+    }
+
+    /// Feeds bytes; returns every frame completed by them, each with its text.
+    pub fn feed_frames(&mut self, bytes: &[u8]) -> Vec<Frame> {
+        let garbage = |n| Frame {
+            message: Message::Garbage(n),
+            lines: Vec::new(),
+        };
         self.buf.extend_from_slice(bytes);
         let mut out = Vec::new();
         loop {
@@ -192,7 +224,7 @@ impl ReplyParser {
                     .filter(|b| !b.is_ascii_whitespace() && **b != FF)
                     .count();
                 if dropped > 0 {
-                    out.push(Message::Garbage(dropped));
+                    out.push(garbage(dropped));
                 }
                 self.buf.drain(..drop);
                 break;
@@ -203,7 +235,7 @@ impl ReplyParser {
                     .filter(|b| !b.is_ascii_whitespace() && **b != FF)
                     .count();
                 if dropped > 0 {
-                    out.push(Message::Garbage(dropped));
+                    out.push(garbage(dropped));
                 }
                 self.buf.drain(..start);
             }
@@ -214,26 +246,39 @@ impl ReplyParser {
             if let Some(next) = next
                 && end.is_none_or(|e| next < e)
             {
-                out.push(Message::Garbage(next));
+                out.push(garbage(next));
                 self.buf.drain(..next);
                 continue;
             }
             let Some(end) = end else {
                 if self.buf.len() > MAX_FRAME {
-                    out.push(Message::Garbage(self.buf.len()));
+                    out.push(garbage(self.buf.len()));
                     self.buf.clear();
                 }
                 break;
             };
             let frame: Vec<u8> = self.buf.drain(..=end).collect();
             if end > MAX_FRAME {
-                out.push(Message::Garbage(frame.len()));
+                out.push(garbage(frame.len()));
                 continue;
             }
-            out.push(parse_frame(&frame[..end]));
+            out.push(Frame {
+                message: parse_frame(&frame[..end]),
+                lines: frame_lines(&frame[..end]),
+            });
         }
         out
     }
+}
+
+/// A frame's lines as sent (lossy UTF-8, empty lines dropped).
+fn frame_lines(frame: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(frame)
+        .split(['\r', '\n'])
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -351,6 +396,7 @@ mod tests {
                 name: "A-1",
                 echo_token: "T42",
                 heartbeat_s: 30,
+                end_token: Some("T43"),
             },
             b"<PCL>",
         )
@@ -358,14 +404,15 @@ mod tests {
         let expected: &[u8] = b"\x1b%-12345X@PJL\r\n@PJL ECHO T42\r\n@PJL USTATUS DEVICE = ON\r\n\
 @PJL USTATUS JOB = ON\r\n@PJL USTATUS PAGE = ON\r\n@PJL USTATUS TIMED = 30\r\n\
 @PJL JOB NAME = \"A-1\"\r\n@PJL ENTER LANGUAGE = PCL\r\n<PCL>\
-\x1b%-12345X@PJL\r\n@PJL EOJ NAME = \"A-1\"\r\n\x1b%-12345X";
+\x1b%-12345X@PJL\r\n@PJL EOJ NAME = \"A-1\"\r\n@PJL ECHO T43\r\n\x1b%-12345X";
         assert_eq!(bytes, expected, "{}", String::from_utf8_lossy(&bytes));
         assert!(
             job(
                 &JobOptions {
                     name: "a\"b",
                     echo_token: "T",
-                    heartbeat_s: 0
+                    heartbeat_s: 0,
+                    end_token: None,
                 },
                 b""
             )
@@ -412,6 +459,24 @@ mod tests {
                 Message::Echo("T42".into()),
             ]
         );
+    }
+
+    #[test]
+    fn a_frame_keeps_the_lines_as_the_printer_sent_them() {
+        let mut p = ReplyParser::new();
+        let frames = p.feed_frames(
+            b"@PJL INFO STATUS\r\nCODE=10001\r\nDISPLAY=\"00 READY\"\r\nONLINE=TRUE\r\n\x0c",
+        );
+        assert_eq!(
+            frames[0].lines,
+            [
+                "@PJL INFO STATUS",
+                "CODE=10001",
+                "DISPLAY=\"00 READY\"",
+                "ONLINE=TRUE"
+            ]
+        );
+        assert!(matches!(frames[0].message, Message::InfoStatus(_)));
     }
 
     #[test]

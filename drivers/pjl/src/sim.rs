@@ -791,6 +791,7 @@ mod tests {
                 name,
                 echo_token: "T1",
                 heartbeat_s: 0,
+                end_token: None,
             },
             &pcl,
         )

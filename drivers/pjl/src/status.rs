@@ -22,17 +22,53 @@ pub struct Condition {
     pub state: Option<PrinterState>,
     /// `printer-state-reasons` keywords with their severity suffix.
     pub reason: Option<&'static str>,
+    /// The condition passes by itself and a job must wait for it to end (warming up, self
+    /// test, reset, cancelling a job): not a fault, nobody needs to act.
+    pub wait: bool,
+    /// The printer reports itself offline in this condition, yet takes a job (warming up, a
+    /// self test and sleep end by themselves; sleep ends when data arrives): `ONLINE=FALSE`
+    /// does not make it stopped.
+    pub passing: bool,
 }
 
 /// Classifies one PJL device status code.
+///
+/// Transient conditions (warming up 10003, self test 10004, reset 10005, cancelling a job
+/// 10007) are `processing` with a `-report` reason and `wait`: the printer is busy and will be
+/// ready without anyone acting — a print queue waits for them, it does not call them faults.
+/// Sleep (40000, and power save 35078) is `idle`: the next job wakes the printer. These
+/// keywords are pstation's own, in the IPP style (`warming-up-report`, ...): RFC 8011 has none
+/// for them.
 pub fn classify(code: u32) -> Condition {
-    let c = |state, reason| Condition { state, reason };
+    let c = |state, reason| Condition {
+        state,
+        reason,
+        wait: false,
+        passing: false,
+    };
+    let busy = |reason| Condition {
+        state: Some(PrinterState::Processing),
+        reason: Some(reason),
+        wait: true,
+        passing: true,
+    };
+    let asleep = |reason| Condition {
+        state: Some(PrinterState::Idle),
+        reason: Some(reason),
+        wait: false,
+        passing: true,
+    };
     use PrinterState::{Idle, Processing, Stopped};
     match code {
         10001 => c(Some(Idle), None),
         10023 | 10024 => c(Some(Processing), None),
         10002 | 40079 => c(Some(Stopped), Some("offline-report")),
-        10003..=10005 => c(Some(Stopped), Some("other-report")),
+        10003 => busy("warming-up-report"),
+        10004 => busy("self-test-report"),
+        10005 => busy("resetting-report"),
+        10007 => busy("canceling-job-report"),
+        40000 => asleep("sleep-report"),
+        35078 => asleep("power-save-report"),
         10006 => c(None, Some("toner-low-report")),
         40021 => c(Some(Stopped), Some("cover-open-error")),
         40022 => c(Some(Stopped), Some("media-jam-error")),
@@ -195,7 +231,26 @@ mod tests {
         assert_eq!(r(41204), Some("media-needed-error"));
         assert_eq!((s(10006), r(10006)), (None, Some("toner-low-report")));
         assert_eq!(r(40079), Some("offline-report"));
-        assert_eq!(r(10003), Some("other-report"));
+        assert_eq!(r(10003), Some("warming-up-report"));
+        // Every transient condition of the table passes by itself: a job waits, nobody acts.
+        for code in [10003, 10004, 10005, 10007] {
+            let c = classify(code);
+            assert!(c.wait && c.passing, "{code}");
+            assert_eq!(c.state, Some(PrinterState::Processing), "{code}");
+            assert!(c.reason.is_some_and(|r| r.ends_with("-report")), "{code}");
+        }
+        // Sleep and power save take a job (it wakes the printer).
+        for code in [40000, 35078] {
+            let c = classify(code);
+            assert!(!c.wait && c.passing, "{code}");
+            assert_eq!(c.state, Some(PrinterState::Idle), "{code}");
+        }
+        // Every other code of the 40xxx range stops printing and is no transient state.
+        for code in 40001..=40999 {
+            let c = classify(code);
+            assert_eq!(c.state, Some(PrinterState::Stopped), "{code}");
+            assert!(!c.wait && !c.passing, "{code}");
+        }
         assert_eq!(r(15011), Some("output-area-full-error"));
         assert_eq!(r(50012), Some("other-error"));
         assert_eq!(s(40065), Some(PrinterState::Stopped));
@@ -203,7 +258,9 @@ mod tests {
             classify(27002),
             Condition {
                 state: None,
-                reason: None
+                reason: None,
+                wait: false,
+                passing: false,
             }
         );
     }

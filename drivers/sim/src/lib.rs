@@ -39,10 +39,90 @@ pub enum Control {
     SlowReplies(u64),
 }
 
-/// Parses a control or `--fault` word: `cover-open`, `jam@page2`, `out-of-booklets`, `offline`,
-/// `power-cycle`, `link-drop`, `stall`, `resume`, `garble`, `slow=500`, `ink-low`, `hardware`,
-/// `clear`, `refill=10`, and the next job's END: `end=user-canceled`, `end=host-canceled`,
-/// `end=resource-canceled`, `end=wrong-name`, `end=wrong-pages`.
+/// Every control word, with what it does: typed on the simulator's standard input at run time,
+/// or given with `--fault` at start. `N`, `MS` and `NAME` stand for a number or a choice. This
+/// one table feeds `parse_control`, `pstation sim --help` and the answer to an unknown word.
+pub const CONTROL_WORDS: &[(&str, &str)] = &[
+    ("cover-open", "open the cover (40021) until `clear`"),
+    (
+        "jam@pageN",
+        "jam at sheet N (1-based) of the next job; that sheet and the rest are lost",
+    ),
+    (
+        "out-of-booklets",
+        "empty the booklet hopper (the same as refill=0)",
+    ),
+    ("refill=N", "put N blank booklets in the hopper"),
+    (
+        "offline",
+        "taken offline at the panel (40079) until `clear`",
+    ),
+    ("clear", "close the cover, remove the jam, go online"),
+    (
+        "power-cycle",
+        "switch off and on: every job in the printer vanishes without an END, then warm-up",
+    ),
+    (
+        "link-drop",
+        "unplug the cable: every connected host loses its link",
+    ),
+    (
+        "stall",
+        "stop reading from the host (its writes back up) until `resume`",
+    ),
+    ("resume", "read again after `stall`"),
+    ("garble", "garble the next reply"),
+    (
+        "slow=MS",
+        "delay every reply by MS milliseconds (slow=0 ends it)",
+    ),
+    ("ink-low", "ink low (10006): a warning, printing goes on"),
+    ("hardware", "a hardware failure (50000) until `clear`"),
+    (
+        "end=user-canceled",
+        "the next job's END says RESULT=USER_CANCELED",
+    ),
+    (
+        "end=host-canceled",
+        "the next job's END says RESULT=HOST_CANCELED",
+    ),
+    (
+        "end=resource-canceled",
+        "the next job's END says RESULT=RESOURCE_CANCELED",
+    ),
+    ("end=wrong-name", "the next job's END names another job"),
+    (
+        "end=wrong-pages",
+        "the next job's END reports one page fewer than printed",
+    ),
+];
+
+/// The control words as `pstation sim --help` lists them: one per line with what it does.
+pub fn control_help() -> String {
+    let width = CONTROL_WORDS
+        .iter()
+        .map(|(w, _)| w.len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::from(
+        "Control words (type one per line on standard input while it runs, or give one with --fault at start):\n",
+    );
+    for (word, what) in CONTROL_WORDS {
+        text.push_str(&format!("  {word:<width$}  {what}\n"));
+    }
+    text
+}
+
+/// The valid words, for the answer to an unknown one.
+pub fn control_words() -> String {
+    CONTROL_WORDS
+        .iter()
+        .map(|(w, _)| *w)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses a control or `--fault` word (see `CONTROL_WORDS`).
 pub fn parse_control(word: &str) -> Option<Control> {
     let w = word.trim().to_ascii_lowercase();
     Some(match w.as_str() {
@@ -569,6 +649,12 @@ mod tests {
         assert_eq!(parse_control("out-of-booklets"), Some(Control::Refill(0)));
         assert_eq!(parse_control("slow=250"), Some(Control::SlowReplies(250)));
         assert_eq!(parse_control("link-drop"), Some(Control::DropLink));
+        // Every word of the table (with its placeholder filled in) is one the parser takes.
+        for (word, _) in CONTROL_WORDS {
+            let word = word.replace("N", "2").replace("MS", "500");
+            assert!(parse_control(&word).is_some(), "{word}");
+        }
+        assert_eq!(CONTROL_WORDS.len(), 19, "a new word goes in the table");
         for bad in ["", "jam@page0", "jam@pagex", "refill=-1", "meteor"] {
             assert_eq!(parse_control(bad), None, "{bad}");
         }
