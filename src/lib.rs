@@ -3,6 +3,7 @@
 
 pub mod central;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod fsio;
 pub mod job;
@@ -11,6 +12,7 @@ pub mod logging;
 pub mod mrz;
 pub mod policy;
 pub mod printer;
+pub mod privacy;
 pub mod problem;
 pub mod station;
 pub mod store;

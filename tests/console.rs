@@ -55,6 +55,7 @@ impl Browser {
         let profile = tempfile::tempdir().expect("profile");
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
@@ -218,6 +219,49 @@ impl Drop for Browser {
     }
 }
 
+impl Browser {
+    /// The browser console's SEVERE entries since the last call (the red lines of the
+    /// developer tools: failed loads, uncaught errors), read through chromedriver's log API.
+    fn severe(&self) -> Vec<String> {
+        self.call("POST", "/se/log", Some(json!({"type": "browser"})))
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|e| e["level"] == "SEVERE")
+                    .map(|e| e["message"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every screen the user's menu offers, and `job`'s: each drawn, with no program notation
+    /// or missing value (`null`, `undefined`, `NaN`, `[object Object]`) shown to the person.
+    fn tour(&self, base: &str, job: &str, who: &str) {
+        for hash in [
+            "#/queue".to_owned(),
+            format!("#/job/{job}"),
+            "#/booklets".to_owned(),
+            "#/technician".to_owned(),
+        ] {
+            self.js(
+                "document.querySelector('#view').replaceChildren();",
+                json!([]),
+            );
+            self.go(&format!("{base}/console/{hash}"));
+            until(&format!("{who}: {hash} drawn"), || self.exists("#view h1"));
+            // The job screen draws its preview and MRZ after the rest: let them arrive.
+            std::thread::sleep(Duration::from_millis(300));
+            let text = self.text("body");
+            for bad in ["null", "undefined", "NaN", "[object Object]"] {
+                assert!(
+                    !text.contains(bad),
+                    "{who} {hash}: {bad:?} shown in\n{text}"
+                );
+            }
+        }
+    }
+}
+
 /// A `fetch` from inside the page (its session cookie, the console's header): the status.
 fn page_fetch(b: &Browser, method: &str, path: &str, body: &str) -> i64 {
     b.js_async(&format!(
@@ -278,7 +322,8 @@ fn an_operator_prints_and_completes_a_job_sees_a_fault_and_reprints_with_a_super
         &config,
         crate::util::default_toml()
             .replace("require_signed_jobs = true", "require_signed_jobs = false")
-            .replace("users = []", &format!("users = [{l1}, {l2}, {l3}, {l4}]")),
+            .replace("users = []", &format!("users = [{l1}, {l2}, {l3}, {l4}]"))
+            .replace("utc_offset = \"+07:00\"", "utc_offset = \"+08:00\""),
     )
     .expect("config");
     let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
@@ -287,6 +332,19 @@ fn an_operator_prints_and_completes_a_job_sees_a_fault_and_reprints_with_a_super
     // The console opens on its login; first paint measured by the browser.
     b.go(&format!("{base}/"));
     until("the login form", || b.exists("#login-token"));
+    // A first visit leaves no red line in the developer tools: "am I logged in?" is answered
+    // 200 with no user, and the icon is served (issue 16 #15).
+    assert_eq!(page_fetch(&b, "GET", "/api/session", ""), 200);
+    let icon = b.js_async(
+        "const done = arguments[arguments.length - 1];
+         fetch('/favicon.ico').then(r => done([r.status, r.headers.get('content-type')]), e => done(null));",
+    );
+    assert_eq!(icon, json!([200, "image/svg+xml"]));
+    let severe = b.severe();
+    assert!(
+        severe.is_empty(),
+        "the first visit logged errors: {severe:?}"
+    );
     let paint = b.js(
         "const p = performance.getEntriesByName('first-contentful-paint')[0]; return p ? p.startTime : null;",
         json!([]),
@@ -336,6 +394,23 @@ fn an_operator_prints_and_completes_a_job_sees_a_fault_and_reprints_with_a_super
     until("the MRZ", || b.text("pre.mrz").lines().count() == 2);
     let mrz = b.text("pre.mrz");
     assert!(mrz.lines().all(|l| l.len() == 44), "{mrz}");
+    // Times are the station's (utc_offset +08:00) with the zone, whatever the browser's zone
+    // is; the API keeps UTC (issue 16 #14).
+    let (_, shown) = api(
+        "GET",
+        &format!("{base}/api/jobs/CON-1"),
+        &operator,
+        json!({}),
+    );
+    let received = shown["job"]["received_at"].as_str().expect("received_at");
+    assert!(received.ends_with('Z'), "{received}");
+    let wita = time::UtcOffset::from_hms(8, 0, 0).expect("offset");
+    let first_event = pstation::clock::local(shown["events"][0]["at"].as_str().expect("at"), wita);
+    assert!(first_event.ends_with(" WITA"), "{first_event}");
+    assert!(
+        b.text("#view").contains(&first_event),
+        "{first_event} on the job screen"
+    );
     assert!(mrz.starts_with("P<IDNSANTOSO<<BUDI"), "{mrz}");
     // The operator scans the loaded booklet (the scanner types the number and Enter).
     b.type_in("#confirm-number", "X1234561\u{E007}");
@@ -369,6 +444,12 @@ fn an_operator_prints_and_completes_a_job_sees_a_fault_and_reprints_with_a_super
     assert!(
         actions.contains(&"confirm-booklet") && actions.contains(&"verify"),
         "{actions:?}"
+    );
+    b.severe(); // (the wrong token's 401 above is a real refusal)
+    b.tour(&base, "CON-1", "operator");
+    assert!(
+        b.severe().is_empty(),
+        "the operator's screens logged errors"
     );
 
     // The printer's cover opens: the panel says what to do in both languages, live; the moment
@@ -537,11 +618,32 @@ fn an_operator_prints_and_completes_a_job_sees_a_fault_and_reprints_with_a_super
     // Logout ends the session: the cookie no longer opens anything.
     b.click("#logout");
     until("the login form again", || b.exists("#login-token"));
-    assert_eq!(page_fetch(&b, "GET", "/api/session", ""), 401);
+    assert_eq!(page_fetch(&b, "GET", "/api/jobs", ""), 401);
+    let asked = b.js_async(
+        "const done = arguments[arguments.length - 1];
+         fetch('/api/session').then(r => r.json()).then(v => done(v.user), e => done('failed'));",
+    );
+    assert_eq!(asked, Value::Null, "nobody logged in: user null");
 
     // A technician sees the printer and the jobs, and may not act: no buttons, and the API
     // refuses the same request made with their session.
     login(&b, &technician);
+    b.severe();
+    b.tour(&base, "CON-2", "technician");
+    assert!(
+        b.severe().is_empty(),
+        "the technician's screens logged errors"
+    );
+    // A passport number is personal: masked for the technician (issue 16 #16).
+    b.go(&format!("{base}/console/#/queue"));
+    until("the queue for the technician", || {
+        b.exists("tr[data-job=\"CON-2\"]")
+    });
+    let row = b.text("tr[data-job=\"CON-2\"]");
+    assert!(
+        row.contains("X12•••63") && !row.contains("X1234563"),
+        "{row}"
+    );
     b.go(&format!("{base}/console/#/job/CON-2"));
     until("the job for the technician", || {
         b.exists("[data-job=\"CON-2\"]")
@@ -572,6 +674,14 @@ fn an_operator_prints_and_completes_a_job_sees_a_fault_and_reprints_with_a_super
     });
     // (In English: the language chosen earlier in this browser stays.)
     assert!(b.text("#identity").contains("Page counter"));
+    let page_count = || -> u64 {
+        let text = b.text("#page-count");
+        text.split_whitespace()
+            .next()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("a page counter: {text:?}"))
+    };
+    let before = page_count();
     // The calibration page on one sheet, between jobs, confirmed by the printer.
     b.click("#test-page");
     b.wait_text("the test page", "#test-page-result", "Printed");
@@ -613,4 +723,23 @@ fn an_operator_prints_and_completes_a_job_sees_a_fault_and_reprints_with_a_super
         json!({}),
     );
     assert_eq!(s, 200);
+    // The technician's page counter is current: read again on request, it has counted the
+    // test page (issue 16 #8).
+    b.go(&format!("{base}/console/#/technician"));
+    until("the technician page", || b.exists("#identity-refresh"));
+    b.click("#identity-refresh");
+    until("the counter read again, one page more", || {
+        b.exists("#page-count") && page_count() > before
+    });
+
+    // A supervisor's screens, the same check.
+    b.click("#logout");
+    until("the login form again", || b.exists("#login-token"));
+    login(&b, &supervisor);
+    b.severe();
+    b.tour(&base, "CON-2", "supervisor");
+    assert!(
+        b.severe().is_empty(),
+        "the supervisor's screens logged errors"
+    );
 }

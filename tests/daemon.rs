@@ -95,7 +95,12 @@ impl Drop for Proc {
 /// Starts `pstation sim --listen` and returns it with its `tcp://` URI.
 pub(crate) fn start_sim(out: &Path, extra: &[&str]) -> (Proc, String) {
     let child = std::process::Command::new(pstation().get_program())
-        .args(["sim", "--listen", "127.0.0.1:0", "--warm-up-ms", "100"])
+        .args(["sim", "--listen", "127.0.0.1:0"])
+        .args(if extra.contains(&"--warm-up-ms") {
+            &[][..]
+        } else {
+            &["--warm-up-ms", "100"][..]
+        })
         // 300 ms a booklet unless the test says otherwise.
         .args(if extra.contains(&"--page-ms") {
             &[][..]
@@ -207,6 +212,16 @@ fn config_without_confirmation(dir: &Path) -> std::path::PathBuf {
 
 /// Starts `pstation serve` and returns it with its base URL.
 pub(crate) fn start_serve(data: &Path, device: &str, config: &Path) -> (Proc, String, Vec<String>) {
+    start_serve_logging(data, device, config, Stdio::null())
+}
+
+/// `start_serve` with the daemon's log (its standard error) sent to `log`.
+pub(crate) fn start_serve_logging(
+    data: &Path,
+    device: &str,
+    config: &Path,
+    log: impl Into<Stdio>,
+) -> (Proc, String, Vec<String>) {
     let child = std::process::Command::new(pstation().get_program())
         .args([
             "--log-level",
@@ -222,7 +237,7 @@ pub(crate) fn start_serve(data: &Path, device: &str, config: &Path) -> (Proc, St
         .arg("--config")
         .arg(config)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("spawn serve");
     let mut child = Proc(child);
@@ -1603,14 +1618,23 @@ pub(crate) fn doctor(args: &[&str]) -> (Option<i32>, String) {
         .args(args)
         .output()
         .expect("doctor");
-    (
-        out.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_words(&text);
+    (out.status.code(), text)
+}
+
+/// A message a person reads is words: no JSON arrays or objects, no Rust debug notation.
+pub(crate) fn assert_words(text: &str) {
+    for notation in ["[\"", "\"]", "{\"", "Some(", "None", "[]", "{}"] {
+        assert!(
+            !text.contains(notation),
+            "program notation {notation:?} in:\n{text}"
+        );
+    }
 }
 
 #[test]
@@ -1633,8 +1657,11 @@ fn doctor_passes_a_healthy_station_and_names_each_broken_condition() {
     std::fs::create_dir_all(&data).expect("data");
     let (signed, _key) = signed_config(dir.path());
     let cfg = signed.display().to_string();
+    // Warming up is a passing state (OK, "it will be ready by itself"); wait for it to end.
     until("the simulated printer is warm", || {
-        doctor(&["--config", &cfg, "--data-dir", &data_s, "--device", &device]).0 == Some(0)
+        let (code, text) = doctor(&["--config", &cfg, "--data-dir", &data_s, "--device", &device]);
+        assert_eq!(code, Some(0), "{text}");
+        text.contains("PRINTER ready")
     });
     let (code, text) = doctor(&["--config", &cfg, "--data-dir", &data_s, "--device", &device]);
     assert_eq!(code, Some(0), "{text}");
@@ -1705,7 +1732,7 @@ fn doctor_passes_a_healthy_station_and_names_each_broken_condition() {
     assert_eq!(code, Some(0), "{text}");
     assert!(
         text.contains(
-            "OK       printer: PSTATION SIMULATED PASSPORT PRINTER idle (seen by the running daemon)"
+            "OK       printer: PSTATION SIMULATED PASSPORT PRINTER ready (seen by the running daemon)"
         ),
         "{text}"
     );
@@ -2575,6 +2602,53 @@ fn tokens_and_roles_decide_who_may_do_what_and_refusals_leak_nothing() {
                 r#"{"error":{"code":"forbidden","message":"not allowed"}}"#
             );
         }
+    }
+    // A passport number is personal: a technician sees it masked, in every answer; the other
+    // roles see it in full (issue 16 #16).
+    for (who, path, full) in [
+        ("tek", "/api/jobs/ROLE-1", false),
+        ("tek", "/api/jobs", false),
+        ("tek", "/api/booklets", false),
+        ("ani", "/api/jobs/ROLE-1", true),
+        ("ani", "/api/booklets", true),
+        ("sari", "/api/jobs", true),
+        ("co", "/api/jobs/ROLE-1", true),
+        ("root", "/api/jobs", true),
+    ] {
+        let (status, text) = call(Some(who), "GET", path, b"", &[]);
+        assert_eq!(status, 200, "{who} {path}: {text}");
+        assert_eq!(text.contains("X7800001"), full, "{who} {path}: {text}");
+        assert_eq!(text.contains("X78•••01"), !full, "{who} {path}: {text}");
+    }
+    let (_, text) = call(Some("tek"), "GET", "/api/jobs/ROLE-1", b"", &[]);
+    assert!(text.contains("ROLE-1"), "job ids stay readable: {text}");
+    // The CLI shows what the API answers: masked for the technician too.
+    let cli = |who: &str, args: &[&str]| {
+        let out = pstation()
+            .args(args)
+            .args(["--url", &base])
+            .env("PSTATION_TOKEN", &tokens[who])
+            .output()
+            .expect("pstation");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = cli("tek", &["job", "show", "ROLE-1"]);
+    assert!(
+        shown.contains("X78•••01") && !shown.contains("X7800001"),
+        "{shown}"
+    );
+    let shown = cli("ani", &["job", "show", "ROLE-1"]);
+    assert!(shown.contains("X7800001"), "{shown}");
+    // The scheme is required and case-insensitive (RFC 9110 §11.1, RFC 6750 §2.1).
+    for (header, expected) in [
+        (tokens["tek"].clone(), 401),
+        (format!("Basic {}", tokens["tek"]), 401),
+        (format!("bearer {}", tokens["tek"]), 200),
+        (format!("BEARER  {}", tokens["tek"]), 200),
+        (format!("Bearer {} x", tokens["tek"]), 401),
+    ] {
+        let (status, text) = call(Some(&header), "GET", "/api/printer", b"", &[]);
+        assert_eq!(status, expected, "Authorization scheme: {text}");
     }
     // The actor recorded is the token's owner, whatever a header claims.
     until("ROLE-1 printed", || {

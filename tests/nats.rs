@@ -13,7 +13,8 @@ use async_nats::jetstream;
 use serde_json::{Value, json};
 
 use crate::daemon::{
-    Proc, doctor, get, http, jobs_in, post, sim_jobs, start_serve, start_sim, until_for,
+    Proc, doctor, get, http, jobs_in, post, sim_jobs, start_serve, start_serve_logging, start_sim,
+    until_for,
 };
 use crate::util::fixture;
 
@@ -632,4 +633,111 @@ fn a_station_prints_through_a_broker_restart_catches_up_and_refuses_bad_messages
             "{id}"
         );
     }
+}
+
+#[test]
+fn a_fresh_broker_hears_a_first_refusal_and_a_killed_station_gets_its_taken_jobs_back_soon() {
+    // Issue 16 #17: the first message a fresh broker brings is a forged one; no status stream
+    // exists yet, and the refusal must still reach the central office.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = Broker::start(&dir.path().join("nats"));
+    let central = Central::connect(&broker.url());
+    let name = "mpp-fresh";
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &["--baud", "0", "--page-ms", "20"]);
+    let config = station_config(dir.path(), name, &central, &broker.url(), false);
+    let data = dir.path().join("data");
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let (serve, base, _) = start_serve_logging(&data, &device, &config, log);
+    until_for("the station to create its job consumer", 60, || {
+        central.rt.block_on(async {
+            match central
+                .js
+                .get_stream(pstation::station::nats::JOBS_STREAM)
+                .await
+            {
+                Ok(s) => s
+                    .consumer_info(&pstation::station::nats::consumer_name(name))
+                    .await
+                    .is_ok(),
+                Err(_) => false,
+            }
+        })
+    });
+    let mut forged = central.signed_job("FORGED-FIRST", "X8100001");
+    let dot = forged.iter().rposition(|b| *b == b'.').expect("JWS");
+    forged[dot - 5] = if forged[dot - 5] == b'A' { b'B' } else { b'A' };
+    central.publish(name, "FORGED-FIRST", &forged);
+    until_for("the refusal on a fresh broker", 30, || {
+        central
+            .status(name)
+            .iter()
+            .any(|m| m["type"] == "refused" && m["job_id"] == "FORGED-FIRST")
+    });
+    until_for("the consumer to be drained", 30, || {
+        central.consumer_backlog(name) == (0, 0)
+    });
+    // Issue 16 #11: the refusal is in the log with its code, key id, job id, user and where it
+    // came from, and no personal value.
+    let text = std::fs::read_to_string(&log_path).expect("log");
+    let line = text
+        .lines()
+        .find(|l| l.contains("job refused: signature"))
+        .unwrap_or_else(|| panic!("no refusal line in:\n{text}"));
+    for part in [
+        "WARN",
+        "signature-invalid",
+        "co-nats",
+        "FORGED-FIRST",
+        "central-nats",
+        "nats",
+    ] {
+        assert!(line.contains(part), "{part:?} in {line}");
+    }
+    assert!(
+        !text.contains("X8100001") && !text.contains("SANTOSO"),
+        "{text}"
+    );
+
+    // Issue 16 #18: a job taken but not committed when the station is killed comes back to the
+    // restarted station within seconds, not after a minute. The store is held locked, so the
+    // station takes the message and cannot commit it.
+    let info = central.rt.block_on(async {
+        let stream = central
+            .js
+            .get_stream(pstation::station::nats::JOBS_STREAM)
+            .await
+            .expect("stream");
+        stream
+            .consumer_info(&pstation::station::nats::consumer_name(name))
+            .await
+            .expect("consumer")
+            .config
+            .clone()
+    });
+    assert_eq!(info.ack_wait, pstation::station::nats::ACK_WAIT);
+    let lock = rusqlite::Connection::open(data.join("station.db")).expect("open the store");
+    lock.busy_timeout(Duration::from_secs(10))
+        .expect("busy timeout");
+    lock.execute_batch("BEGIN EXCLUSIVE")
+        .expect("lock the store");
+    central.publish(name, "TAKEN-1", &central.signed_job("TAKEN-1", "X8100002"));
+    until_for("the station to take it", 30, || {
+        central.consumer_backlog(name) == (0, 1)
+    });
+    drop(serve); // SIGKILL between take and commit
+    drop(lock);
+    let log = std::fs::File::create(dir.path().join("serve2.log")).expect("log");
+    let (_serve, base2, _) = start_serve_logging(&data, &device, &config, log);
+    assert_ne!(base, base2);
+    let restarted = Instant::now();
+    // The old consumer waited 60 s; now the broker sends it again after ACK_WAIT (5 s).
+    until_for("the taken job back after the restart", 30, || {
+        get(&base2, "/api/jobs/TAKEN-1").0 == 200
+    });
+    println!("taken job back {:?} after the restart", restarted.elapsed());
+    until_for("the consumer to be drained", 30, || {
+        central.consumer_backlog(name) == (0, 0)
+    });
 }

@@ -147,15 +147,118 @@ fn every_documented_operation_answers_with_a_documented_status() {
                 documented.contains(&status),
                 "{method} {path} (token: {with_token}) answered {status}, documented {documented:?}"
             );
-            // Operations without `security: []` need a token.
-            let public =
-                doc["paths"][path][method.to_lowercase()]["security"] == serde_json::json!([]);
+            // Operations without `security: []` (or an optional `{}` among them) need a token.
+            let security = &doc["paths"][path][method.to_lowercase()]["security"];
+            let public = security == &serde_json::json!([])
+                || security
+                    .as_array()
+                    .is_some_and(|a| a.contains(&serde_json::json!({})));
             let login = path == "/api/session" && method == "POST";
             if !with_token && !login {
                 assert_eq!(status == 401, !public, "{method} {path}");
             }
         }
     }
+    framework_errors_are_json_documented_and_counted(&doc, &base, &agent);
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// One raw HTTP/1.1 exchange (the request as bytes; the server may answer before reading all
+/// of it): (status, body).
+fn raw(base: &str, request: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = base.strip_prefix("http://").expect("http base");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    let _ = s.write_all(request);
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"));
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    (status, body.to_owned())
+}
+
+/// Issue 16 #10: the framework's own refusals (405, 413, 431, 404) are the documented JSON
+/// shape with a stable code, listed in the OpenAPI document, and counted.
+fn framework_errors_are_json_documented_and_counted(doc: &Value, base: &str, agent: &ureq::Agent) {
+    let code_of = |body: &str| -> String {
+        let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        v["error"]["message"].as_str().expect("message");
+        v["error"]["code"].as_str().expect("code").to_owned()
+    };
+    let host = base.strip_prefix("http://").expect("http");
+    let put = format!(
+        "PUT /api/jobs HTTP/1.1\r\nHost: {host}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    );
+    let (status, body) = raw(base, put.as_bytes());
+    assert_eq!(
+        (status, code_of(&body).as_str()),
+        (405, "method-not-allowed"),
+        "{body}"
+    );
+    let big = format!(
+        "POST /api/jobs HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{{",
+        pstation::station::api::MAX_BODY + 1
+    );
+    let (status, body) = raw(base, big.as_bytes());
+    assert_eq!(
+        (status, code_of(&body).as_str()),
+        (413, "body-too-large"),
+        "{body}"
+    );
+    let mut many = format!("GET /api/health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for i in 0..200 {
+        many.push_str(&format!("X-Filler-{i}: {}\r\n", "v".repeat(200)));
+    }
+    many.push_str("\r\n");
+    let (status, body) = raw(base, many.as_bytes());
+    assert_eq!(
+        (status, code_of(&body).as_str()),
+        (431, "headers-too-large"),
+        "{body}"
+    );
+    let (status, body) = raw(
+        base,
+        format!("GET /console/nothing.js HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    );
+    assert_eq!(
+        (status, code_of(&body).as_str()),
+        (404, "not-found"),
+        "{body}"
+    );
+    // Documented: each code in the document's list of errors any request may get.
+    let listed = doc["components"]["responses"].to_string();
+    for code in [
+        "method-not-allowed",
+        "body-too-large",
+        "headers-too-large",
+        "not-found",
+    ] {
+        assert!(listed.contains(code), "{code} not in components.responses");
+    }
+    // Counted.
+    let metrics = agent
+        .get(&format!("{base}/metrics"))
+        .call()
+        .expect("metrics")
+        .body_mut()
+        .read_to_string()
+        .expect("text");
+    for code in ["method-not-allowed", "body-too-large", "headers-too-large"] {
+        let line = format!("pstation_api_errors_total{{code=\"{code}\"}} 1");
+        assert!(metrics.contains(&line), "{line} in\n{metrics}");
+    }
 }

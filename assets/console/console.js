@@ -27,6 +27,8 @@ const T = {
     "state.printed": "tercetak", "state.completed": "selesai", "state.canceled": "dibatalkan",
     "state.failed": "gagal", "state.needs-verification": "perlu diperiksa", "state.spoiled": "rusak",
     "pstate.idle": "Siap", "pstate.processing": "Mencetak", "pstate.stopped": "Berhenti",
+    "pstate.warming-up-report": "Pemanasan", "pstate.self-test-report": "Uji mandiri",
+    "pstate.resetting-report": "Diatur ulang", "pstate.canceling-job-report": "Membatalkan",
     "printer.lost": "Printer tidak terhubung", "printer.printing": "Mencetak",
     "booklets.title": "Buku paspor", "booklets.instock": "Stok", "booklets.issued": "Diterbitkan",
     "booklets.spoiled": "Rusak", "booklets.loaded": "Dimuat", "booklets.received": "Diterima",
@@ -34,7 +36,7 @@ const T = {
     "booklets.first": "Nomor pertama", "booklets.last": "Nomor terakhir", "booklets.register": "Daftar buku rusak",
     "booklets.batches": "Batch diterima", "booklets.count": "Jumlah",
     "tech.title": "Teknisi", "tech.identity": "Identitas perangkat", "tech.history": "Riwayat status",
-    "tech.none": "Belum terhubung", "tech.model": "Model", "tech.pagecount": "Penghitung halaman",
+    "tech.none": "Belum terhubung", "tech.model": "Model", "tech.pagecount": "Penghitung halaman", "tech.refresh": "Baca ulang",
     "tech.calibration": "Kalibrasi", "tech.offset": "Offset", "tech.offset.how": "(ubah render.offset_x_mm / offset_y_mm di konfigurasi, lalu mulai ulang)",
     "tech.testpage": "Cetak halaman uji", "tech.printed": "Tercetak", "tech.console": "Konsol PJL (baca saja)",
     "tech.command": "Perintah (INFO, INQUIRE, DINQUIRE)", "tech.send": "Kirim", "tech.answer": "Jawaban printer",
@@ -62,6 +64,8 @@ const T = {
     "state.printed": "printed", "state.completed": "completed", "state.canceled": "canceled",
     "state.failed": "failed", "state.needs-verification": "needs verification", "state.spoiled": "spoiled",
     "pstate.idle": "Ready", "pstate.processing": "Printing", "pstate.stopped": "Stopped",
+    "pstate.warming-up-report": "Warming up", "pstate.self-test-report": "Self test",
+    "pstate.resetting-report": "Resetting", "pstate.canceling-job-report": "Cancelling",
     "printer.lost": "Printer not connected", "printer.printing": "Printing",
     "booklets.title": "Booklets", "booklets.instock": "In stock", "booklets.issued": "Issued",
     "booklets.spoiled": "Spoiled", "booklets.loaded": "Loaded", "booklets.received": "Received",
@@ -69,7 +73,7 @@ const T = {
     "booklets.first": "First number", "booklets.last": "Last number", "booklets.register": "Spoiled register",
     "booklets.batches": "Batches received", "booklets.count": "Count",
     "tech.title": "Technician", "tech.identity": "Device identity", "tech.history": "Status history",
-    "tech.none": "Not connected yet", "tech.model": "Model", "tech.pagecount": "Page counter",
+    "tech.none": "Not connected yet", "tech.model": "Model", "tech.pagecount": "Page counter", "tech.refresh": "Read again",
     "tech.calibration": "Calibration", "tech.offset": "Offset", "tech.offset.how": "(change render.offset_x_mm / offset_y_mm in the configuration, then restart)",
     "tech.testpage": "Print a test page", "tech.printed": "Printed", "tech.console": "PJL console (read-only)",
     "tech.command": "Command (INFO, INQUIRE, DINQUIRE)", "tech.send": "Send", "tech.answer": "The printer's answer",
@@ -84,6 +88,7 @@ const WATCHERS = ["operator", "supervisor", "technician", "admin"];
 
 let lang = localStorage.getItem("pstation-lang") === "en" ? "en" : "id";
 let me = null;          // {name, role}
+let clock = { offset: 0, zone: "UTC" };  // the station's UTC offset (minutes) and zone name
 let events = null;      // EventSource
 let printer = null;     // the last printer view
 const progress = {};    // job id -> "n/m"
@@ -91,6 +96,22 @@ const preview = { key: null, url: null, mrz: null, loading: Promise.resolve() };
 
 const $ = (sel) => document.querySelector(sel);
 const t = (key) => T[lang][key] || key;
+
+// The API speaks UTC (RFC 3339); a person reads station-local time with its zone
+// ("2026-12-05 15:07:50 WITA"), whatever the browser's own time zone is.
+function when(iso) {
+  if (!iso) return "";
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return String(iso);
+  const local = new Date(ms + clock.offset * 60000).toISOString();
+  return `${local.slice(0, 10)} ${local.slice(11, 19)} ${clock.zone}`;
+}
+
+function setClock(s) {
+  const m = /^([+-])(\d\d):(\d\d)$/.exec(s.utc_offset || "");
+  clock = m ? { offset: (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])), zone: s.zone || "UTC" }
+    : { offset: 0, zone: "UTC" };
+}
 
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
@@ -156,6 +177,7 @@ async function start() {
     $("#login-token").value = "";  // a token never stays on the screen
     try {
       const s = await api("POST", "/api/session", { token });
+      setClock(s);
       loggedIn(s.user);
     } catch (e) {
       $("#login-error").textContent = e.status === 401 ? t("login.bad") : e.message;
@@ -164,7 +186,8 @@ async function start() {
   window.addEventListener("hashchange", route);
   try {
     const s = await api("GET", "/api/session");
-    loggedIn(s.user);
+    setClock(s);
+    if (s.user) loggedIn(s.user); else loggedOut(false);
   } catch (_) {
     loggedOut(false);
   }
@@ -215,7 +238,10 @@ function renderPrinter() {
   const badge = $("#printer-state");
   badge.className = "badge " + printer.state;
   badge.dataset.state = printer.state;
-  badge.textContent = printer.link === "lost" ? t("printer.lost") : t("pstate." + printer.state);
+  // A passing state (warming up, self test, ...) is named as such: the printer goes on by itself.
+  const settling = (printer.reasons || []).find((r) => T.en["pstate." + r]);
+  badge.textContent = printer.link === "lost" ? t("printer.lost")
+    : settling && printer.state !== "stopped" ? t("pstate." + settling) : t("pstate." + printer.state);
   $("#printer-job").textContent = printer.job_id
     ? `${t("printer.printing")}: ${printer.job_id}${progress[printer.job_id] ? " (" + progress[printer.job_id] + ")" : ""}`
     : "";
@@ -244,7 +270,8 @@ function route() {
 
 function screen(title, ...content) {
   const v = $("#view");
-  v.replaceChildren(el("h1", {}, title), ...content);
+  // A part a screen does not have for this job or role is null: left out, never shown as "null".
+  v.replaceChildren(el("h1", {}, title), ...content.flat().filter((c) => c !== null && c !== undefined));
 }
 
 function fail(e) {
@@ -276,7 +303,7 @@ async function showQueue() {
         on: { click: open, keydown: (e) => { if (e.key === "Enter") open(); } } },
       el("td", {}, el("a", { href: "#/job/" + encodeURIComponent(j.job_id) }, j.job_id)),
       el("td", {}, stateBadge(j.state)), el("td", {}, j.booklet),
-      el("td", {}, j.received_at.replace("T", " ").slice(0, 19)), el("td", {}, j.reason || ""));
+      el("td", {}, when(j.received_at)), el("td", {}, j.reason || ""));
     }) : [el("tr", {}, el("td", { colspan: "5" }, t("queue.none")))]));
   }
   draw();
@@ -391,7 +418,7 @@ async function showJob(id) {
   const history = el("table", { "aria-label": t("job.history") },
     el("thead", {}, el("tr", {}, ["col.at", "col.action", "col.actor", "col.state", "col.reason"].map((k) => el("th", { scope: "col" }, t(k))))),
     el("tbody", {}, v.events.map((e) => el("tr", {},
-      el("td", {}, e.at.replace("T", " ").slice(0, 19)), el("td", {}, e.action), el("td", {}, e.actor),
+      el("td", {}, when(e.at)), el("td", {}, e.action), el("td", {}, e.actor),
       el("td", {}, e.to_state ? t("state." + e.to_state) : ""), el("td", {}, e.reason || "")))));
   screen(`${t("job.title")} ${job.job_id}`,
     el("p", { "data-job": job.job_id }, stateBadge(job.state), "  ", t("col.booklet"), ": ", el("b", {}, job.booklet),
@@ -433,7 +460,7 @@ async function showBooklets() {
     el("h2", {}, t("booklets.batches")),
     el("table", { id: "batches" }, el("thead", {}, el("tr", {}, ["booklets.first", "booklets.last", "booklets.count", "col.received", "col.actor"].map((k) => el("th", { scope: "col" }, t(k))))),
       el("tbody", {}, batches.map((x) => el("tr", {}, el("td", {}, x.first), el("td", {}, x.last), el("td", {}, x.count),
-        el("td", {}, (x.received_at || "").replace("T", " ").slice(0, 19)), el("td", {}, x.actor))))),
+        el("td", {}, when(x.received_at)), el("td", {}, x.actor))))),
     el("h2", {}, t("booklets.register")),
     el("table", { id: "spoiled" }, el("thead", {}, el("tr", {}, ["col.number", "col.job", "col.reason"].map((k) => el("th", { scope: "col" }, t(k))))),
       el("tbody", {}, spoiled.map((b) => el("tr", {}, el("td", {}, b.number), el("td", {}, b.job_id || ""), el("td", {}, b.reason || ""))))),
@@ -476,13 +503,18 @@ async function showTechnician() {
     el("h2", {}, t("tech.identity")),
     id ? el("table", { id: "identity" }, el("tbody", {},
       el("tr", {}, el("th", { scope: "row" }, t("tech.model")), el("td", {}, id.model)),
-      el("tr", {}, el("th", { scope: "row" }, t("tech.pagecount")), el("td", {}, id.page_count ?? "—")),
+      el("tr", {}, el("th", { scope: "row" }, t("tech.pagecount")), el("td", { id: "page-count" }, id.page_count ?? "—",
+        " ", el("button", { type: "button", id: "identity-refresh", on: { click: async (e) => {
+          e.target.disabled = true;
+          try { await api("POST", "/api/printer/identity"); await showTechnician(); }
+          catch (err) { e.target.disabled = false; e.target.after(el("span", { class: "error" }, " " + errText(err))); }
+        } } }, t("tech.refresh")))),
       (id.config || []).map((l) => el("tr", {}, el("th", { scope: "row" }, "CONFIG"), el("td", {}, l)))))
       : el("p", {}, t("tech.none")),
     ...tools,
     el("h2", {}, t("tech.history")),
     el("table", {}, el("thead", {}, el("tr", {}, ["col.at", "col.state", "col.reason"].map((k) => el("th", { scope: "col" }, t(k))))),
-      el("tbody", {}, p.history.map((h) => el("tr", {}, el("td", {}, h.at.replace("T", " ").slice(0, 19)), el("td", {}, h.state + " / " + h.link), el("td", {}, h.reasons))))));
+      el("tbody", {}, p.history.map((h) => el("tr", {}, el("td", {}, when(h.at)), el("td", {}, h.state + " / " + h.link), el("td", {}, h.reasons))))));
 }
 
 document.addEventListener("DOMContentLoaded", start);

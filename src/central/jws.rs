@@ -167,6 +167,34 @@ pub fn sign(job: &[u8], key: &SigningKey, kid: &str, exp: i64) -> String {
     format!("{signing_input}.{}", B64.encode(sig.to_bytes()))
 }
 
+/// What a compact JWS claims to be — its key id and the `job_id` in its payload — read without
+/// trusting it, for the log line of a refusal (neither is personal). A part that cannot be read,
+/// or is not a plain identifier, is `None`.
+pub fn claimed(compact: &[u8]) -> (Option<String>, Option<String>) {
+    fn plain(s: &str) -> Option<String> {
+        (!s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+        .then(|| s.to_owned())
+    }
+    let text = std::str::from_utf8(
+        compact
+            .get(..MAX_JWS_BYTES.min(compact.len()))
+            .unwrap_or(&[]),
+    )
+    .unwrap_or("");
+    let mut parts = text.trim_end_matches(['\r', '\n']).split('.');
+    let field = |part: Option<&str>, name: &str| {
+        let bytes = B64.decode(part?).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        plain(v.get(name)?.as_str()?)
+    };
+    let kid = field(parts.next(), "kid");
+    let job = field(parts.next(), "job_id");
+    (kid, job)
+}
+
 /// Verifies a compact JWS against `keys` at time `now` (Unix seconds) and returns the approved
 /// job bytes.
 pub fn verify(compact: &[u8], keys: &Keyring, now: i64) -> Result<Approval, SignatureError> {

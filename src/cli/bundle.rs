@@ -111,7 +111,10 @@ pub(super) fn run(args: BundleArgs, out: &mut dyn Write, err: &mut dyn Write) ->
         .map(|s| s.daemon.data_dir.clone())
         .or(args.data_dir.clone());
     if let Some(data) = &data {
-        files.extend(store_files(&data.join("station.db")));
+        let offset = settings
+            .as_ref()
+            .map_or(time::UtcOffset::UTC, |s| s.utc_offset);
+        files.extend(store_files(&data.join("station.db"), offset));
         // The running daemon's view, if one holds the folder.
         if let Some(url) = crate::fsio::announced_url(data)
             && matches!(crate::fsio::DataLock::try_acquire(data), Ok(None))
@@ -120,8 +123,7 @@ pub(super) fn run(args: BundleArgs, out: &mut dyn Write, err: &mut dyn Write) ->
                 ("daemon-health.json", "/api/health"),
                 ("printer.json", "/api/printer"),
             ] {
-                let v = super::client::get_json(&format!("{url}{path}"))
-                    .unwrap_or_else(|e| json!({"error": e}));
+                let v = super::client::get_json(&url, path).unwrap_or_else(|e| json!({"error": e}));
                 files.push((name.into(), pretty(&v)));
             }
         }
@@ -182,7 +184,9 @@ fn versions() -> String {
 }
 
 /// The store's files for the bundle, or a note saying why there are none.
-fn store_files(db: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+fn store_files(db: &std::path::Path, offset: time::UtcOffset) -> Vec<(String, Vec<u8>)> {
+    // Each time also in the station's own zone, as its people read it.
+    let local = |at: &str| crate::clock::local(at, offset);
     if !db.exists() {
         return vec![(
             "store.json".into(),
@@ -246,7 +250,9 @@ fn store_files(db: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         Ok(events) => {
             let mut text = String::new();
             for e in events {
-                text.push_str(&serde_json::to_string(&scrub(e)).unwrap_or_default());
+                let mut v = json!(scrub(e));
+                v["at_local"] = json!(local(v["at"].as_str().unwrap_or("")));
+                text.push_str(&v.to_string());
                 text.push('\n');
             }
             text
@@ -257,7 +263,11 @@ fn store_files(db: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let attempts = match store.attempts(None, ATTEMPTS) {
         Ok(a) => a
             .iter()
-            .map(|a| serde_json::to_string(a).unwrap_or_default() + "\n")
+            .map(|a| {
+                let mut v = json!(a);
+                v["started_at_local"] = json!(local(&a.started_at));
+                v.to_string() + "\n"
+            })
             .collect::<String>(),
         Err(e) => format!("{}\n", json!({"error": e.to_string()})),
     };
@@ -266,7 +276,7 @@ fn store_files(db: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         Ok(h) => h
             .into_iter()
             .map(|(at, state, reasons, link)| {
-                json!({"at": at, "state": state, "reasons": reasons, "link": link}).to_string()
+                json!({"at": at, "at_local": local(&at), "state": state, "reasons": reasons, "link": link}).to_string()
                     + "\n"
             })
             .collect::<String>(),

@@ -39,32 +39,102 @@ pub(super) enum Answer {
     Refused(u16, Value),
 }
 
-fn agent(timeout: Option<Duration>) -> ureq::Agent {
-    ureq::Agent::config_builder()
+/// What every request to the daemon carries besides its body: who is asking.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Credentials {
+    /// `X-Pstation-User` (a lab station without tokens).
+    pub user: Option<String>,
+    /// `Authorization: Bearer`.
+    pub token: Option<String>,
+    /// `X-Pstation-Supervisor-Token` (a reprint's second person).
+    pub supervisor_token: Option<String>,
+}
+
+impl Credentials {
+    /// A technician's token from `PSTATION_TOKEN`, when they have set one (doctor, support
+    /// bundle: they find the daemon by its lock file, not by `--url`).
+    pub fn from_env() -> Self {
+        Self {
+            token: std::env::var("PSTATION_TOKEN")
+                .ok()
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty()),
+            ..Self::default()
+        }
+    }
+}
+
+impl ClientArgs {
+    fn credentials(&self) -> Credentials {
+        Credentials {
+            user: self.user.clone(),
+            token: self.token.clone(),
+            supervisor_token: self.supervisor_token.clone(),
+        }
+    }
+}
+
+/// A body and its media type.
+pub(super) type Body<'a> = Option<(Vec<u8>, &'a str)>;
+
+/// The one way the CLI sends a request to the daemon: every request — JSON calls, the page
+/// download, the event stream, doctor's and the bundle's reads — goes through here, so each
+/// carries the same headers. `timeout` bounds the whole exchange (`None` for a stream that is
+/// followed until interrupted).
+pub(super) fn send(
+    base: &str,
+    who: &Credentials,
+    method: &str,
+    path: &str,
+    body: Body<'_>,
+    timeout: Option<Duration>,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(timeout)
         .build()
-        .into()
+        .into();
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let mut req = ureq::http::Request::builder().method(method).uri(&url);
+    if let Some(u) = &who.user {
+        req = req.header("x-pstation-user", u);
+    }
+    if let Some(t) = &who.token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    if let Some(t) = &who.supervisor_token {
+        req = req.header("x-pstation-supervisor-token", t);
+    }
+    match body {
+        None => agent.run(req.body(()).map_err(ureq::Error::from)?),
+        Some((bytes, content_type)) => {
+            let req = req.header("content-type", content_type);
+            agent.run(req.body(bytes).map_err(ureq::Error::from)?)
+        }
+    }
 }
 
 /// A GET to a daemon found by other means than `--url` (doctor, support bundle): its JSON, or
 /// why not, in words.
-pub(super) fn get_json(url: &str) -> Result<Value, String> {
-    let mut req = agent(Some(Duration::from_secs(10))).get(url);
-    // A technician's token, when they have set one, opens the protected reads too.
-    if let Ok(token) = std::env::var("PSTATION_TOKEN")
-        && !token.trim().is_empty()
-    {
-        req = req.header("authorization", &format!("Bearer {}", token.trim()));
-    }
-    let mut resp = req.call().map_err(|e| format!("{url}: {e}"))?;
+pub(super) fn get_json(base: &str, path: &str) -> Result<Value, String> {
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let mut resp = send(
+        base,
+        &Credentials::from_env(),
+        "GET",
+        path,
+        None,
+        Some(Duration::from_secs(10)),
+    )
+    .map_err(|e| format!("{url}: {e}"))?;
     let status = resp.status().as_u16();
     let body: Value = resp
         .body_mut()
         .read_json()
         .map_err(|e| format!("{url}: HTTP {status}, not JSON: {e}"))?;
     if status >= 300 {
-        return Err(format!("{url}: HTTP {status}: {body}"));
+        let code = body["error"]["code"].as_str().unwrap_or("error");
+        return Err(format!("{url}: HTTP {status} ({code})"));
     }
     Ok(body)
 }
@@ -90,7 +160,8 @@ pub(super) fn call_typed(
     err: &mut dyn Write,
 ) -> std::io::Result<Result<Answer, Exit>> {
     let url = format!("{}{}", c.url.trim_end_matches('/'), path);
-    let mut resp = match request(c, method, path, body, content_type, err)? {
+    let body = body.map(|b| (b, content_type));
+    let mut resp = match request(c, method, path, body, Some(Duration::from_secs(60)), err)? {
         Ok(r) => r,
         Err(exit) => return Ok(Err(exit)),
     };
@@ -112,43 +183,17 @@ pub(super) fn call_typed(
     }
 }
 
-/// One request to the daemon: its response, or the exit when it cannot be reached.
+/// One request to the daemon at `--url` as `--token`: its response, or the exit when it cannot
+/// be reached (said on `err`).
 fn request(
     c: &ClientArgs,
     method: &str,
     path: &str,
-    body: Option<Vec<u8>>,
-    content_type: &str,
+    body: Body<'_>,
+    timeout: Option<Duration>,
     err: &mut dyn Write,
 ) -> std::io::Result<Result<ureq::http::Response<ureq::Body>, Exit>> {
-    let url = format!("{}{}", c.url.trim_end_matches('/'), path);
-    let agent = agent(Some(Duration::from_secs(60)));
-    let result = match (method, body) {
-        ("GET", _) => {
-            let mut req = agent.get(&url);
-            if let Some(u) = &c.user {
-                req = req.header("x-pstation-user", u);
-            }
-            if let Some(t) = &c.token {
-                req = req.header("authorization", &format!("Bearer {t}"));
-            }
-            req.call()
-        }
-        (_, body) => {
-            let mut req = agent.post(&url).header("content-type", content_type);
-            if let Some(u) = &c.user {
-                req = req.header("x-pstation-user", u);
-            }
-            if let Some(t) = &c.token {
-                req = req.header("authorization", &format!("Bearer {t}"));
-            }
-            if let Some(t) = &c.supervisor_token {
-                req = req.header("x-pstation-supervisor-token", t);
-            }
-            req.send(body.unwrap_or_default())
-        }
-    };
-    match result {
+    match send(&c.url, &c.credentials(), method, path, body, timeout) {
         Ok(r) => Ok(Ok(r)),
         Err(e) => {
             writeln!(
@@ -171,7 +216,7 @@ pub fn page(
     err: &mut dyn Write,
 ) -> CmdResult {
     let path = format!("/api/jobs/{}/page.pdf", urlencode(id));
-    let mut resp = match request(c, "GET", &path, None, "application/json", err)? {
+    let mut resp = match request(c, "GET", &path, None, Some(Duration::from_secs(60)), err)? {
         Ok(r) => r,
         Err(exit) => return Ok(exit),
     };
@@ -250,8 +295,12 @@ fn job_line(j: &Value) -> String {
         j["state"].as_str().unwrap_or("?"),
         j["attempt"].as_u64().unwrap_or(0),
     );
-    if j["booklet_confirmed"].as_bool() == Some(true) {
-        line.push_str("  booklet confirmed");
+    // The passport number as the API shows it to this user (masked for a technician).
+    if let Some(b) = j["booklet"].as_str() {
+        line.push_str(&format!("  booklet {b}"));
+        if j["booklet_confirmed"].as_bool() == Some(true) {
+            line.push_str(" (confirmed)");
+        }
     }
     if let Some(r) = j["reason"].as_str() {
         line.push_str(&format!("  ({r})"));
@@ -343,16 +392,38 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// The station's UTC offset, from its health answer (times are shown in the station's own
+/// zone, as on its console); UTC when the daemon does not say.
+fn station_offset(c: &ClientArgs) -> time::UtcOffset {
+    send(
+        &c.url,
+        &c.credentials(),
+        "GET",
+        "/api/health",
+        None,
+        Some(Duration::from_secs(10)),
+    )
+    .ok()
+    .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
+    .and_then(|v| {
+        v["utc_offset"]
+            .as_str()
+            .and_then(crate::clock::parse_offset)
+    })
+    .unwrap_or(time::UtcOffset::UTC)
+}
+
 /// `pstation job show ID`.
 pub fn show(c: &ClientArgs, id: &str, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
     let answer = call(c, "GET", &format!("/api/jobs/{}", urlencode(id)), None, err)?;
+    let offset = station_offset(c);
     finish(answer, c, out, err, |v, out| {
         writeln!(out, "{}", job_line(&v["job"]))?;
         for e in v["events"].as_array().cloned().unwrap_or_default() {
             writeln!(
                 out,
                 "  {}  {:<24} {:<12} {} → {}{}",
-                e["at"].as_str().unwrap_or(""),
+                crate::clock::local(e["at"].as_str().unwrap_or(""), offset),
                 e["action"].as_str().unwrap_or(""),
                 e["actor"].as_str().unwrap_or(""),
                 e["from_state"].as_str().unwrap_or("-"),
@@ -430,6 +501,7 @@ pub fn list_booklets(
         None => "/api/booklets".to_owned(),
     };
     let answer = call(c, "GET", &path, None, err)?;
+    let offset = station_offset(c);
     finish(answer, c, out, err, |v, out| {
         for b in v["batches"].as_array().cloned().unwrap_or_default() {
             writeln!(
@@ -439,7 +511,7 @@ pub fn list_booklets(
                 b["first"].as_str().unwrap_or(""),
                 b["last"].as_str().unwrap_or(""),
                 b["count"],
-                b["received_at"].as_str().unwrap_or(""),
+                crate::clock::local(b["received_at"].as_str().unwrap_or(""), offset),
                 b["actor"].as_str().unwrap_or("")
             )?;
         }
@@ -538,21 +610,14 @@ pub fn printer_status(
         });
     }
     // Follow the event stream: one line per printer change (and job progress).
-    let url = format!("{}/api/events", c.url.trim_end_matches('/'));
-    let mut resp = match agent(None).get(&url).call() {
+    let mut resp = match request(c, "GET", "/api/events", None, None, err)? {
         Ok(r) if r.status().is_success() => r,
-        Ok(r) => {
-            writeln!(err, "{url}: bad-reply: {}", r.status())?;
-            return Ok(Exit::Internal);
+        Ok(mut r) => {
+            let status = r.status().as_u16();
+            let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
+            return refused(status, &v, err);
         }
-        Err(e) => {
-            writeln!(
-                err,
-                "{}: daemon-unreachable: {e} — is `pstation serve` running there?",
-                c.url
-            )?;
-            return Ok(Exit::Unavailable);
-        }
+        Err(exit) => return Ok(exit),
     };
     let mut result = Ok(());
     read_events(resp.body_mut().as_reader(), |event, v| {

@@ -213,27 +213,13 @@ pub async fn start(
             let tls_addr = axum::serve::Listener::local_addr(&listener)
                 .map_err(|e| crate::station::tls::TlsError::Listen(t.listen, e))?;
             let (app, stop) = (app.clone(), shutdown.clone());
-            let task = tokio::spawn(async move {
-                let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                    stop.cancelled().await;
-                });
-                if let Err(e) = serve.await {
-                    tracing::error!(error = %e, "the TLS API stopped");
-                }
-            });
+            let task = tokio::spawn(crate::station::serve::serve(listener, app, stop));
             tracing::info!(addr = %tls_addr, client_certificates = t.client_ca.is_some(), "TLS API serving");
             Some((tls_addr, task))
         }
     };
     let stop = shutdown.clone();
-    let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            stop.cancelled().await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "the HTTP API stopped");
-        }
-    });
+    let server = tokio::spawn(crate::station::serve::serve(listener, app, stop));
     tracing::info!(%addr, "station serving");
     Ok(Running {
         station,

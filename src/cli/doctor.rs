@@ -293,7 +293,8 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
             ),
         ));
     } else {
-        checks.push(Check::ok("clock", now));
+        let local = crate::clock::local(&now, settings.utc_offset);
+        checks.push(Check::ok("clock", format!("{local} ({now})")));
     }
     // The printer.
     let device = settings.daemon.device.clone();
@@ -305,7 +306,7 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
                 "a daemon holds the data folder but did not say where it listens — restart it",
             ),
             // Health is open: doctor needs no token to hear what the daemon sees.
-            Some(url) => match super::client::get_json(&format!("{url}/api/health")) {
+            Some(url) => match super::client::get_json(&url, "/api/health") {
                 Err(e) => Check::problem(
                     "printer",
                     format!(
@@ -326,20 +327,22 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
                     (Ok(id), Ok(s)) if s.ready() => {
                         Check::ok("printer", format!("{} ready", id.model))
                     }
-                    (Ok(id), Ok(s)) => {
-                        let what: Vec<String> = s
-                            .reasons
-                            .iter()
-                            .map(|r| match crate::station::advice(r) {
-                                Some(a) => format!("{r} ({} / {})", a.id, a.en),
-                                None => (*r).to_owned(),
-                            })
-                            .collect();
-                        Check::problem(
-                            "printer",
-                            format!("{} is not ready: {}", id.model, what.join(", ")),
-                        )
-                    }
+                    (Ok(id), Ok(s)) if s.settling() => Check::ok(
+                        "printer",
+                        format!(
+                            "{} {} — it will be ready by itself",
+                            id.model,
+                            crate::printer::reasons::describe(&s.reasons)
+                        ),
+                    ),
+                    (Ok(id), Ok(s)) => Check::problem(
+                        "printer",
+                        format!(
+                            "{} is not ready: {}",
+                            id.model,
+                            reasons_in_words(&s.reasons)
+                        ),
+                    ),
                     (Err(e), _) | (_, Err(e)) => Check::problem("printer", e.to_string()),
                 },
             }
@@ -445,49 +448,63 @@ fn store_key_check(
     }
 }
 
+/// Reasons in words with what to do, for doctor's lines: `cover open — Tutup penutup
+/// printer / Close the printer cover`.
+fn reasons_in_words(reasons: &[&str]) -> String {
+    if reasons.is_empty() {
+        return "no condition reported".to_owned();
+    }
+    reasons
+        .iter()
+        .map(|r| {
+            let w = crate::printer::reasons::words(r);
+            match w.advice {
+                Some((id, en)) => format!("{} ({r}) — {id} / {en}", w.label),
+                None => format!("{} ({r})", w.label),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The printer as the running daemon reports it (`GET /api/health`).
 fn daemon_printer_check(v: &serde_json::Value) -> Check {
     let model = v["printer_model"].as_str().unwrap_or("the printer");
     let p = &v["printer"];
+    let reasons: Vec<&str> = p["reasons"]
+        .as_array()
+        .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default();
+    let words = reasons_in_words(&reasons);
     if p["link"] != "up" {
         return Check::problem(
             "printer",
             format!(
-                "the daemon cannot reach {model}: {} — check the cable, power and the device name (udev rule)",
-                p["reasons"]
+                "the daemon cannot reach {model}: {words} — check the cable, power and the device name (udev rule)"
             ),
         );
     }
-    let advice: Vec<String> = p["advice"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|x| {
-                    format!(
-                        "{} ({} / {})",
-                        x["reason"].as_str().unwrap_or(""),
-                        x["id"].as_str().unwrap_or(""),
-                        x["en"].as_str().unwrap_or("")
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     if p["state"] == "stopped" {
-        let reasons = if advice.is_empty() {
-            p["reasons"].to_string()
-        } else {
-            advice.join(", ")
-        };
-        Check::problem("printer", format!("{model} is not ready: {reasons}"))
-    } else {
-        Check::ok(
-            "printer",
-            format!(
-                "{model} {} (seen by the running daemon)",
-                p["state"].as_str().unwrap_or("")
-            ),
-        )
+        return Check::problem("printer", format!("{model} is not ready: {words}"));
     }
+    let state = match p["state"].as_str() {
+        Some("idle") => "ready",
+        Some("processing") => "printing",
+        _ => "in an unknown state",
+    };
+    // Warming up and the like are not problems: the printer gets ready by itself.
+    let settling = reasons
+        .iter()
+        .any(|r| crate::printer::reasons::SETTLING.contains(r));
+    let state = if settling {
+        crate::printer::reasons::describe(&reasons) + " — it will be ready by itself"
+    } else {
+        state.to_owned()
+    };
+    Check::ok(
+        "printer",
+        format!("{model} {state} (seen by the running daemon)"),
+    )
 }
 
 /// The newest event's time in the store, read-only.

@@ -123,6 +123,7 @@ pub enum Command {
         today: Option<time::Date>,
     },
     /// Run the simulated passport printer on a PTY and/or TCP (control words on stdin).
+    #[command(after_help = pstation_sim::control_help())]
     Sim {
         /// Listen on TCP (e.g. 127.0.0.1:0; the bound port is printed).
         #[arg(long, value_name = "ADDR")]
@@ -141,8 +142,8 @@ pub enum Command {
         /// Write a PNG per printed page and jobs.jsonl here.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
-        /// A fault at start: cover-open, jam@page1, out-of-booklets, offline, power-cycle,
-        /// link-drop, stall, garble, slow=MS, ink-low, hardware (repeatable).
+        /// A control word applied at start, e.g. cover-open or jam@page1 (repeatable; the
+        /// words are listed below).
         #[arg(long, value_name = "FAULT")]
         fault: Vec<String>,
         /// Blank booklets in the hopper.

@@ -1,15 +1,16 @@
 //! The station's HTTP JSON API (axum), bound to 127.0.0.1 by default: submit and list jobs,
 //! operator actions, printer status, booklets, and a live event stream (server-sent events).
 //!
-//! Errors are `{"error": {"code", "message"[, "problems"]}}` with a stable code. Who acts is
-//! taken from the `X-Pstation-User` header until the central office issue brings tokens and
-//! roles; the `Actor` extractor is the one place that will change.
+//! Every error is `{"error": {"code", "message"[, "problems"]}}` with a stable code — the
+//! framework's own refusals (405, 413, 431, ...) included, rewritten by `errors_as_json` — and
+//! counted in `pstation_api_errors_total`. Who acts is the owner of the request's bearer token
+//! or console session (the `Actor` extractor).
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use super::session::{self, SessionUser};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -42,6 +43,7 @@ pub fn router(station: Arc<Station>) -> Router {
         .route("/api/printer", get(printer))
         .route("/api/printer/test-page", post(test_page))
         .route("/api/printer/pjl", post(pjl_command))
+        .route("/api/printer/identity", post(refresh_identity))
         .route("/api/booklets", get(booklets))
         .route("/api/booklets/batches", post(receive_batch))
         .route("/api/booklets/reconcile", get(reconcile))
@@ -50,10 +52,111 @@ pub fn router(station: Arc<Station>) -> Router {
         .route("/api/session", get(session).post(login).delete(logout))
         .route("/", get(super::console::root))
         .route("/console/", get(super::console::index))
+        .route("/favicon.ico", get(super::console::favicon))
         .route("/console/{file}", get(super::console::asset))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(errors_as_json))
         .with_state(station)
+}
+
+/// The largest header block the API reads (names and values), and the most header lines.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// See `MAX_HEADER_BYTES`.
+pub const MAX_HEADERS: usize = 100;
+
+/// The one gate every request and answer passes: an oversized header block is refused (431)
+/// before any handler runs, and an error answered by the framework itself rather than by an
+/// `ApiError` (a 405 for a method a path does not have, a 413 for a body over `MAX_BODY`, a
+/// 400 for a malformed query) is rewritten in the documented JSON shape, with a stable code,
+/// and counted like every other.
+async fn errors_as_json(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if req.headers().len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            format!(
+                "the request's headers are {} lines, {bytes} bytes; at most {MAX_HEADERS} lines and {MAX_HEADER_BYTES} bytes are read",
+                req.headers().len()
+            ),
+        )
+        .into_response();
+    }
+    // A body announced over the limit is refused before a byte of it is read.
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY as u64) {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            format!("the request body is over {MAX_BODY} bytes"),
+        )
+        .into_response();
+    }
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || json {
+        return resp;
+    }
+    let allow = resp.headers().get(header::ALLOW).cloned();
+    // The framework's own words (a rejection's text) are kept as the message when short.
+    let text = axum::body::to_bytes(resp.into_body(), 4096)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method-not-allowed",
+            format!(
+                "this path does not take this method; it takes {} (see /api/openapi.json)",
+                allow
+                    .as_ref()
+                    .and_then(|a| a.to_str().ok())
+                    .unwrap_or("other methods")
+            ),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "body-too-large",
+            format!("the request body is over {MAX_BODY} bytes"),
+        ),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+            "headers-too-large",
+            "the request's headers are too large".to_owned(),
+        ),
+        StatusCode::NOT_FOUND => ("not-found", text.unwrap_or_else(|| "no such route".into())),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported-media-type",
+            text.unwrap_or_else(|| "send application/json".into()),
+        ),
+        s if s.is_client_error() => (
+            "bad-request",
+            text.unwrap_or_else(|| s.canonical_reason().unwrap_or("bad request").to_owned()),
+        ),
+        s => (
+            "internal-error",
+            s.canonical_reason().unwrap_or("internal error").to_owned(),
+        ),
+    };
+    let mut resp = ApiError::new(status, code, message).into_response();
+    if let Some(a) = allow {
+        resp.headers_mut().insert(header::ALLOW, a);
+    }
+    resp
 }
 
 /// An API error.
@@ -179,6 +282,13 @@ pub struct Actor {
 impl Actor {
     /// Refuses (403, nothing said about roles) unless the actor is an admin or has one of
     /// `roles`. The refusal is logged with who and what, for the audit trail.
+    /// An answer as this user may see it: passport numbers masked for a role that does not see
+    /// personal data (`crate::privacy`).
+    fn shown(&self, mut v: serde_json::Value) -> Json<serde_json::Value> {
+        crate::privacy::shown_to(self.role, &mut v);
+        Json(v)
+    }
+
     fn may(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
         if self.role == Role::Admin || roles.contains(&self.role) {
             return Ok(());
@@ -211,11 +321,24 @@ fn user_of<'a>(
     header: &str,
 ) -> Option<&'a crate::central::auth::User> {
     let value = headers.get(header)?.to_str().ok()?;
-    let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+    let token = if header == "authorization" {
+        bearer_token(value)?
+    } else {
+        value.trim()
+    };
     if token.is_empty() {
         return None;
     }
     crate::central::auth::find(&st.options.settings.api.users, token)
+}
+
+/// The token of an `Authorization` value: the scheme is required and is `Bearer` in any case
+/// (RFC 9110 §11.1, RFC 6750 §2.1); a bare token or another scheme is no credential.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim_start();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
 }
 
 impl FromRequestParts<Arc<Station>> for Actor {
@@ -365,6 +488,7 @@ async fn health(State(st): State<Arc<Station>>) -> Json<serde_json::Value> {
     Json(json!({
         "status": if problems.is_empty() { "ok" } else { "degraded" },
         "version": env!("CARGO_PKG_VERSION"),
+        "utc_offset": crate::clock::offset_text(st.options.settings.utc_offset),
         "printer": printer,
         "printer_model": st.identity().map(|i| i.model),
         "data_dir": disk.map(|d| json!({
@@ -430,6 +554,7 @@ async fn not_found() -> ApiError {
 
 async fn submit(
     State(st): State<Arc<Station>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     actor: Actor,
     headers: HeaderMap,
     body: axum::body::Bytes,
@@ -446,7 +571,23 @@ async fn submit(
             ));
         }
     };
-    match st.submit(submission, &actor.name).await? {
+    let submitted = st.submit(submission.clone(), &actor.name).await;
+    if let Err(StationError::Signature(e)) = &submitted {
+        // Which sender, with which key, for which job — never a personal value.
+        let (kid, job) = match &submission {
+            Submission::Signed(compact) => crate::central::jws::claimed(compact),
+            Submission::Unsigned(_) => (None, None),
+        };
+        tracing::warn!(
+            code = e.code(),
+            kid = kid.as_deref().unwrap_or("-"),
+            job = job.as_deref().unwrap_or("-"),
+            user = %actor.name,
+            peer = %peer,
+            "job refused: signature"
+        );
+    }
+    match submitted? {
         Submitted::Created(job) => {
             Ok((StatusCode::CREATED, Json(json!({"job": job}))).into_response())
         }
@@ -482,7 +623,7 @@ async fn list_jobs(
         })?),
     };
     let jobs = st.db(move |s| s.jobs(state)).await?;
-    Ok(Json(json!({"jobs": jobs})))
+    Ok(actor.shown(json!({"jobs": jobs})))
 }
 
 async fn show_job(
@@ -501,9 +642,7 @@ async fn show_job(
             ))
         })
         .await?;
-    Ok(Json(
-        json!({"job": job, "events": events, "attempts": attempts}),
-    ))
+    Ok(actor.shown(json!({"job": job, "events": events, "attempts": attempts})))
 }
 
 /// The job's data page as it prints (PDF), for the counter to check a booklet against. It
@@ -600,11 +739,16 @@ struct LoginBody {
     token: String,
 }
 
-fn session_answer(st: &Station, user: &SessionUser) -> serde_json::Value {
+/// The session answer; `user` is null when nobody is logged in. The station's clock goes with
+/// it so the console shows station-local times with their zone.
+fn session_answer(st: &Station, user: Option<&SessionUser>) -> serde_json::Value {
+    let offset = st.options.settings.utc_offset;
     json!({
-        "user": {"name": user.name, "role": user.role.as_str()},
+        "user": user.map(|u| json!({"name": u.name, "role": u.role.as_str()})),
         "idle_timeout_s": st.sessions.idle().as_secs(),
         "lab": !st.options.settings.api.require_tokens,
+        "utc_offset": crate::clock::offset_text(offset),
+        "zone": crate::clock::zone_name(offset),
     })
 }
 
@@ -641,22 +785,30 @@ async fn login(
     st.db(move |s| s.record_access(None, &name, "login"))
         .await?;
     tracing::info!(user = %user.name, role = user.role.as_str(), "console login");
-    let mut resp = Json(session_answer(&st, &user)).into_response();
+    let mut resp = Json(session_answer(&st, Some(&user))).into_response();
     if let Ok(v) = axum::http::HeaderValue::from_str(&session::set_cookie(Some(&id))) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
 }
 
-/// `GET /api/session`: who is logged in (the console asks at start).
-async fn session(State(st): State<Arc<Station>>, actor: Actor) -> Json<serde_json::Value> {
-    Json(session_answer(
-        &st,
-        &SessionUser {
-            name: actor.name,
-            role: actor.role,
-        },
-    ))
+/// `GET /api/session`: who is logged in (the console asks at start). Asking is not an error:
+/// nobody logged in is a 200 with `"user": null`.
+async fn session(
+    State(st): State<Arc<Station>>,
+    actor: Result<Actor, ApiError>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    match actor {
+        Ok(actor) => Ok(Json(session_answer(
+            &st,
+            Some(&SessionUser {
+                name: actor.name,
+                role: actor.role,
+            }),
+        ))),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => Ok(Json(session_answer(&st, None))),
+        Err(e) => Err(e),
+    }
 }
 
 /// `DELETE /api/session`: logout; the cookie is removed and the session ends at once.
@@ -684,6 +836,7 @@ struct ActionBody {
 
 async fn job_action(
     State(st): State<Arc<Station>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Path((id, action)): Path<(String, String)>,
     actor: Actor,
     headers: HeaderMap,
@@ -717,7 +870,7 @@ async fn job_action(
                 let Some(u) = user_of(&st, &headers, "x-pstation-supervisor-token")
                     .filter(|u| matches!(u.role, Role::Supervisor | Role::Admin))
                 else {
-                    tracing::warn!(user = %actor.name, job = %id, "refused: reprint without a supervisor's token");
+                    tracing::warn!(code = "second-person-required", user = %actor.name, job = %id, peer = %peer, "refused: reprint without a supervisor's token");
                     return Err(ApiError::new(
                         StatusCode::FORBIDDEN,
                         "second-person-required",
@@ -728,7 +881,19 @@ async fn job_action(
             } else {
                 b.supervisor.ok_or_else(|| missing("supervisor"))?
             };
-            st.reprint(&id, n, &actor.name, sup, b.reason).await?
+            st.reprint(&id, n, &actor.name, sup, b.reason)
+                .await
+                .inspect_err(|e| {
+                    if let StationError::Store(StoreError::SecondPerson(_)) = e {
+                        tracing::warn!(
+                            code = "second-person-required",
+                            user = %actor.name,
+                            job = %id,
+                            peer = %peer,
+                            "refused: a reprint approved by the person asking for it"
+                        );
+                    }
+                })?
         }
         _ => {
             return Err(ApiError::new(
@@ -787,7 +952,28 @@ async fn test_page(
         Ok(super::technician::Answer::Printed { pages }) => {
             Ok(Json(json!({"outcome": "completed", "pages": pages})))
         }
-        Ok(super::technician::Answer::Lines(_)) => Err(ApiError::new(
+        Ok(_) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal-error",
+            "unexpected answer",
+        )),
+        Err(e) => Err(tech_error(&e)),
+    }
+}
+
+/// `POST /api/printer/identity`: the printer's identity and counters read again now (between
+/// jobs), for the technician's page.
+async fn refresh_identity(
+    State(st): State<Arc<Station>>,
+    actor: Actor,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    actor.may(WATCHERS, "read the printer's identity")?;
+    match st
+        .technician(super::technician::Command::Identity, &actor.name)
+        .await
+    {
+        Ok(super::technician::Answer::Identity(id)) => Ok(Json(json!({"identity": id}))),
+        Ok(_) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal-error",
             "unexpected answer",
@@ -817,7 +1003,7 @@ async fn pjl_command(
         .await
     {
         Ok(super::technician::Answer::Lines(lines)) => Ok(Json(json!({"lines": lines}))),
-        Ok(super::technician::Answer::Printed { .. }) => Err(ApiError::new(
+        Ok(_) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal-error",
             "unexpected answer",
@@ -845,7 +1031,7 @@ async fn booklets(
     let (batches, list) = st
         .db(move |s| Ok((s.batches()?, s.booklets(state)?)))
         .await?;
-    Ok(Json(json!({"batches": batches, "booklets": list})))
+    Ok(actor.shown(json!({"batches": batches, "booklets": list})))
 }
 
 #[derive(Deserialize, Default)]
@@ -875,7 +1061,7 @@ async fn reconcile(
     actor.may(WATCHERS, "reconcile booklets")?;
     let rec = st.db(|s| s.reconcile()).await?;
     let balanced = rec.balanced();
-    Ok(Json(json!({"reconciliation": rec, "balanced": balanced})))
+    Ok(actor.shown(json!({"reconciliation": rec, "balanced": balanced})))
 }
 
 /// Server-sent events: a `printer` snapshot first, then every `StationEvent` as it happens
@@ -891,13 +1077,16 @@ async fn events(
     let live = BroadcastStream::new(rx).filter_map(Result::ok);
     // The stream ends when the station stops, so a graceful shutdown does not wait on it.
     let closing = st.closing.clone().cancelled_owned();
-    let stream = futures_util::StreamExt::take_until(first.chain(live), closing).map(|ev| {
+    let role = actor.role;
+    let stream = futures_util::StreamExt::take_until(first.chain(live), closing).map(move |ev| {
         let name = match &ev {
             StationEvent::Job { .. } => "job",
             StationEvent::Printer(_) => "printer",
             StationEvent::Progress { .. } => "progress",
         };
-        let data = serde_json::to_string(&ev).unwrap_or_else(|_| "{}".to_owned());
+        let mut v = serde_json::to_value(&ev).unwrap_or_else(|_| json!({}));
+        crate::privacy::shown_to(role, &mut v);
+        let data = v.to_string();
         Ok(SseEvent::default().event(name).data(data))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 const INDEX: &str = include_str!("../../assets/console/index.html");
 const SCRIPT: &str = include_str!("../../assets/console/console.js");
 const STYLE: &str = include_str!("../../assets/console/console.css");
+const ICON: &str = include_str!("../../assets/console/icon.svg");
 
 /// What a browser may do with the console's pages: only this origin's scripts, styles, images
 /// (the preview arrives as a blob) and API calls; no frames.
@@ -25,6 +26,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         "" | "index.html" => (INDEX, "text/html; charset=utf-8"),
         "console.js" => (SCRIPT, "text/javascript; charset=utf-8"),
         "console.css" => (STYLE, "text/css; charset=utf-8"),
+        "icon.svg" => (ICON, "image/svg+xml"),
         _ => return (StatusCode::NOT_FOUND, "no such file").into_response(),
     };
     let mut resp = body.into_response();
@@ -45,6 +47,12 @@ pub async fn asset(Path(file): Path<String>) -> Response {
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     resp
+}
+
+/// `/favicon.ico`: the console's icon (browsers ask for it on every visit; SVG is understood
+/// whatever the name says).
+pub async fn favicon() -> Response {
+    asset(Path("icon.svg".to_owned())).await
 }
 
 /// `/console/`: the page itself.

@@ -15,6 +15,7 @@ pub mod nats;
 pub mod outbox;
 pub mod render;
 pub mod retention;
+pub mod serve;
 pub mod session;
 pub mod technician;
 pub mod tls;
@@ -43,37 +44,10 @@ pub struct Advice {
     pub en: &'static str,
 }
 
-/// The advice for a printer reason, if the operator can act on it.
+/// The advice for a printer reason, if the operator can act on it
+/// (`printer::reasons` holds the words).
 pub fn advice(reason: &'static str) -> Option<Advice> {
-    let (id, en) = match reason {
-        "cover-open-error" | "door-open-error" => {
-            ("Tutup penutup printer", "Close the printer cover")
-        }
-        "media-jam-error" => (
-            "Buka printer, keluarkan buku paspor yang macet, lalu tutup kembali",
-            "Open the printer, remove the jammed booklet, then close it",
-        ),
-        "media-needed-error" | "media-empty-error" => (
-            "Isi buku paspor kosong ke printer",
-            "Load blank booklets into the printer",
-        ),
-        "offline-report" => (
-            "Periksa kabel dan daya printer, lalu tekan tombol online",
-            "Check the printer's cable and power, then press online",
-        ),
-        "connecting-to-device-report" => {
-            ("Menghubungkan ke printer…", "Connecting to the printer…")
-        }
-        "toner-low-report" | "marker-supply-low-report" => (
-            "Tinta hampir habis; siapkan pengganti",
-            "Ink is low; have a replacement ready",
-        ),
-        "other-error" | "other-report" => (
-            "Printer sedang bersiap atau perlu servis; lihat panel printer",
-            "The printer is warming up or needs service; look at its panel",
-        ),
-        _ => return None,
-    };
+    let (id, en) = crate::printer::reasons::words(reason).advice?;
     Some(Advice { reason, id, en })
 }
 
@@ -114,6 +88,18 @@ impl PrinterView {
             display,
             job_id: None,
             advice,
+        }
+    }
+
+    /// Adds a reason (and its advice) the station itself concluded; an `-error` one means the
+    /// printer cannot go on by itself: stopped.
+    pub fn add_reason(&mut self, reason: &'static str) {
+        if reason.ends_with("-error") {
+            self.state = "stopped";
+        }
+        if !self.reasons.contains(&reason) {
+            self.reasons.push(reason);
+            self.advice.extend(advice(reason));
         }
     }
 
@@ -314,7 +300,8 @@ pub struct Station {
     printer: watch::Sender<PrinterView>,
     wake: Notify,
     current: Mutex<Option<(String, CancellationToken)>>,
-    /// The printer's identity, read when the link opened (none until then).
+    /// The printer's identity, read when the link opened and on a technician's request; its
+    /// page counter read again after each job (none until the link opened).
     identity: Mutex<Option<crate::printer::pjl_driver::Identity>>,
     /// Settings and driver timeouts.
     pub options: StationOptions,
@@ -341,6 +328,18 @@ impl Station {
 
     pub(crate) fn set_identity(&self, id: Option<crate::printer::pjl_driver::Identity>) {
         *self.identity.lock().unwrap_or_else(|e| e.into_inner()) = id;
+    }
+
+    /// The page counter read after a job.
+    pub(crate) fn set_page_count(&self, count: Option<u64>) {
+        if let Some(id) = self
+            .identity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            id.page_count = count;
+        }
     }
 
     /// A station over an open store.

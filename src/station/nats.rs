@@ -33,7 +33,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::outbox::{DeliveryError, Destination};
-use super::{Station, Submission};
+use super::{Station, StationError, Submission};
 use crate::store::OutboxEntry;
 
 /// The stream jobs are published to.
@@ -47,8 +47,15 @@ pub const ACTOR: &str = "central-nats";
 
 /// Messages handled at once (their commits share the store's group commit).
 const IN_FLIGHT: usize = 256;
-/// How long the broker waits for an acknowledgement before sending a message again.
-const ACK_WAIT: Duration = Duration::from_secs(60);
+/// How long the broker waits for an acknowledgement (or a progress acknowledgement) before
+/// sending a message again: short, so that what a killed station had taken but not committed
+/// comes back to its restarted self within seconds.
+pub const ACK_WAIT: Duration = Duration::from_secs(5);
+/// While a taken message is being committed, the broker is told "still working" this often.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+/// The long bound for safety: a message not committed after this long gets no more progress
+/// acknowledgements, and the broker sends it again (the store recognises a repeat).
+const MAX_HOLD: Duration = Duration::from_secs(60);
 /// When a message the station could not take now comes again.
 const RETRY_LATER: Duration = Duration::from_secs(10);
 /// How long status stays in the status stream if the central office never reads it.
@@ -121,13 +128,14 @@ pub async fn run(
         }
     };
     let js = jetstream::new(client);
-    let dest = NatsDestination {
+    let publisher = Arc::new(StatusPublisher {
         js: js.clone(),
         station_id: station_id.clone(),
         ready: AtomicBool::new(false),
-    };
+    });
+    let dest = NatsDestination(publisher.clone());
     let status = tokio::spawn(super::outbox::run(station.clone(), dest, shutdown.clone()));
-    intake(station, js, station_id, shutdown).await;
+    intake(station, js, publisher, station_id, shutdown).await;
     let _ = status.await;
 }
 
@@ -194,27 +202,37 @@ async fn jobs_consumer(
         .await
         .map_err(|e| e.to_string())?;
     let name = consumer_name(station_id);
-    stream
-        .get_or_create_consumer(
-            &name,
-            pull::Config {
-                durable_name: Some(name.clone()),
-                filter_subject: jobs_subject(station_id),
-                ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                ack_wait: ACK_WAIT,
-                max_deliver: -1,
-                max_ack_pending: (IN_FLIGHT * 4) as i64,
-                ..Default::default()
-            },
-        )
+    let config = pull::Config {
+        durable_name: Some(name.clone()),
+        filter_subject: jobs_subject(station_id),
+        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+        ack_wait: ACK_WAIT,
+        max_deliver: -1,
+        max_ack_pending: (IN_FLIGHT * 4) as i64,
+        ..Default::default()
+    };
+    let mut consumer = stream
+        .get_or_create_consumer(&name, config.clone())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    if consumer.cached_info().config.ack_wait != ACK_WAIT {
+        // A consumer made by an older station: the broker updates its editable settings when
+        // the same durable is created again with them.
+        match stream.create_consumer(config).await {
+            Ok(c) => consumer = c,
+            Err(e) => {
+                tracing::warn!(code = "nats-consumer", error = %e, "cannot shorten the consumer's ack_wait; taken jobs of a killed station come back after the old one")
+            }
+        }
+    }
+    Ok(consumer)
 }
 
 /// Takes this station's jobs from its consumer until `shutdown`.
 async fn intake(
     station: Arc<Station>,
     js: jetstream::Context,
+    publisher: Arc<StatusPublisher>,
     station_id: String,
     shutdown: CancellationToken,
 ) {
@@ -249,7 +267,7 @@ async fn intake(
                 Some(()) = inflight.next(), if !inflight.is_empty() => {}
                 next = messages.next(), if inflight.len() < IN_FLIGHT => match next {
                     Some(Ok(msg)) => {
-                        inflight.push(take(station.clone(), js.clone(), station_id.clone(), msg));
+                        inflight.push(take(station.clone(), publisher.clone(), msg));
                     }
                     Some(Err(e)) => {
                         use jetstream::consumer::pull::MessagesErrorKind as K;
@@ -267,13 +285,18 @@ async fn intake(
     }
 }
 
+/// The job id a message was published under (`Nats-Msg-Id`), when it is a plain id.
+fn msg_job_id(msg: &jetstream::Message) -> Option<String> {
+    msg.headers
+        .as_ref()
+        .and_then(|h| h.get("Nats-Msg-Id"))
+        .map(|v| v.as_str().to_owned())
+        .filter(|id| crate::central::auth::valid_name(id))
+}
+
 /// One job message: submit, then acknowledge, terminate with a published refusal, or send back.
-async fn take(
-    station: Arc<Station>,
-    js: jetstream::Context,
-    station_id: String,
-    msg: jetstream::Message,
-) {
+async fn take(station: Arc<Station>, publisher: Arc<StatusPublisher>, msg: jetstream::Message) {
+    let station_id = &publisher.station_id;
     let payload = msg.payload.to_vec();
     let submission = if payload.trim_ascii_start().first() == Some(&b'{') {
         Submission::Unsigned(payload)
@@ -281,7 +304,23 @@ async fn take(
         Submission::Signed(payload)
     };
     let seq = msg.info().map(|i| i.stream_sequence).unwrap_or(0);
-    match station.submit(submission, ACTOR).await {
+    // While the commit runs, the broker hears "still working" (the short ACK_WAIT stays short
+    // only for a station that is gone), up to the long bound.
+    let submitted = {
+        let submit = station.submit(submission.clone(), ACTOR);
+        tokio::pin!(submit);
+        let started = tokio::time::Instant::now();
+        let mut progress = tokio::time::interval_at(started + PROGRESS_EVERY, PROGRESS_EVERY);
+        loop {
+            tokio::select! {
+                r = &mut submit => break r,
+                _ = progress.tick(), if started.elapsed() < MAX_HOLD => {
+                    let _ = msg.ack_with(AckKind::Progress).await;
+                }
+            }
+        }
+    };
+    match submitted {
         Ok(_) => {
             if let Err(e) = msg.double_ack().await {
                 // It comes again and the store recognises it: nothing is printed twice.
@@ -289,14 +328,27 @@ async fn take(
             }
         }
         Err(e) => {
+            if let StationError::Signature(e) = &e {
+                // Which sender, with which key, for which job — never a personal value.
+                let (kid, job) = match &submission {
+                    Submission::Signed(compact) => crate::central::jws::claimed(compact),
+                    Submission::Unsigned(_) => (None, None),
+                };
+                // A payload too damaged to read still has the id it was published under.
+                let job = job.or_else(|| msg_job_id(&msg));
+                tracing::warn!(
+                    code = e.code(),
+                    kid = kid.as_deref().unwrap_or("-"),
+                    job = job.as_deref().unwrap_or("-"),
+                    user = ACTOR,
+                    peer = "nats",
+                    seq,
+                    "job refused: signature"
+                );
+            }
             let answer = super::api::ApiError::from(e);
             if answer.status().is_client_error() {
-                let job_id = msg
-                    .headers
-                    .as_ref()
-                    .and_then(|h| h.get("Nats-Msg-Id"))
-                    .map(|v| v.as_str().to_owned())
-                    .filter(|id| crate::central::auth::valid_name(id));
+                let job_id = msg_job_id(&msg);
                 let body = json!({
                     "type": "refused",
                     "station_id": station_id,
@@ -305,7 +357,7 @@ async fn take(
                     "error": answer.body()["error"],
                 });
                 let msg_id = format!("{station_id}-refused-{seq}");
-                match publish(&js, &station_id, &msg_id, &body).await {
+                match publisher.publish(&msg_id, &body).await {
                     Ok(()) => {
                         tracing::warn!(code = answer.code(), seq, "job from NATS refused");
                         if let Err(e) = msg.ack_with(AckKind::Term).await {
@@ -330,52 +382,69 @@ async fn take(
     }
 }
 
-/// Sends one message to this station's status subject; the returned future resolves when the
-/// stream has it.
-async fn send(
-    js: &jetstream::Context,
-    station_id: &str,
-    msg_id: &str,
-    body: &serde_json::Value,
-) -> Result<jetstream::context::PublishAckFuture, DeliveryError> {
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert("Nats-Msg-Id", msg_id);
-    js.publish_with_headers(status_subject(station_id), headers, body.to_string().into())
-        .await
-        .map_err(|e| DeliveryError::Nats(e.to_string()))
-}
-
-/// Publishes one message to this station's status subject and waits for the stream to have it.
-async fn publish(
-    js: &jetstream::Context,
-    station_id: &str,
-    msg_id: &str,
-    body: &serde_json::Value,
-) -> Result<(), DeliveryError> {
-    let ack = send(js, station_id, msg_id, body).await?;
-    ack.await.map_err(|e| DeliveryError::Nats(e.to_string()))?;
-    Ok(())
-}
-
-async fn status_stream(js: &jetstream::Context) -> Result<(), DeliveryError> {
-    js.get_or_create_stream(stream::Config {
-        name: STATUS_STREAM.to_owned(),
-        subjects: vec!["pstation.status.>".to_owned()],
-        max_age: STATUS_MAX_AGE,
-        ..Default::default()
-    })
-    .await
-    .map(drop)
-    .map_err(|e| DeliveryError::Nats(e.to_string()))
-}
-
-/// The status destination: each outbox row as one message on `pstation.status.<station_id>`.
-pub struct NatsDestination {
+/// The one way anything reaches this station's status subject — job status from the outbox
+/// and refusals from the intake alike: it makes sure the status stream exists before the first
+/// publish (a fresh broker has none), and again after a publish failed (it may have been
+/// deleted).
+pub struct StatusPublisher {
     js: jetstream::Context,
     station_id: String,
     /// The status stream is known to exist.
     ready: AtomicBool,
 }
+
+impl StatusPublisher {
+    async fn ensure_stream(&self) -> Result<(), DeliveryError> {
+        if self.ready.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.js
+            .get_or_create_stream(stream::Config {
+                name: STATUS_STREAM.to_owned(),
+                subjects: vec!["pstation.status.>".to_owned()],
+                max_age: STATUS_MAX_AGE,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| DeliveryError::Nats(e.to_string()))?;
+        self.ready.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn failed(&self, e: impl std::fmt::Display) -> DeliveryError {
+        self.ready.store(false, Ordering::Relaxed);
+        DeliveryError::Nats(e.to_string())
+    }
+
+    /// Sends one message; the returned future resolves when the stream has it.
+    async fn send(
+        &self,
+        msg_id: &str,
+        body: &serde_json::Value,
+    ) -> Result<jetstream::context::PublishAckFuture, DeliveryError> {
+        self.ensure_stream().await?;
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", msg_id);
+        self.js
+            .publish_with_headers(
+                status_subject(&self.station_id),
+                headers,
+                body.to_string().into(),
+            )
+            .await
+            .map_err(|e| self.failed(e))
+    }
+
+    /// Publishes one message and waits for the stream to have it.
+    async fn publish(&self, msg_id: &str, body: &serde_json::Value) -> Result<(), DeliveryError> {
+        let ack = self.send(msg_id, body).await?;
+        ack.await.map_err(|e| self.failed(e))?;
+        Ok(())
+    }
+}
+
+/// The status destination: each outbox row as one message on `pstation.status.<station_id>`.
+pub struct NatsDestination(Arc<StatusPublisher>);
 
 impl Destination for NatsDestination {
     fn name(&self) -> &'static str {
@@ -383,27 +452,24 @@ impl Destination for NatsDestination {
     }
 
     async fn deliver(&self, batch: &[OutboxEntry]) -> Result<(), DeliveryError> {
-        if !self.ready.load(Ordering::Relaxed) {
-            status_stream(&self.js).await?;
-            self.ready.store(true, Ordering::Relaxed);
-        }
+        let p = &self.0;
         // Published back to back, then every acknowledgement awaited: one round trip per batch.
         let mut acks = Vec::with_capacity(batch.len());
         for e in batch {
             let body = json!({
                 "type": "status",
-                "station_id": self.station_id,
+                "station_id": p.station_id,
                 "event_id": e.event_id,
                 "job_id": e.job_id,
                 "state": e.state,
                 "booklet": e.booklet,
                 "at": e.at,
             });
-            let msg_id = format!("{}-{}", self.station_id, e.event_id);
-            acks.push(send(&self.js, &self.station_id, &msg_id, &body).await?);
+            let msg_id = format!("{}-{}", p.station_id, e.event_id);
+            acks.push(p.send(&msg_id, &body).await?);
         }
         for ack in acks {
-            ack.await.map_err(|e| DeliveryError::Nats(e.to_string()))?;
+            ack.await.map_err(|e| p.failed(e))?;
         }
         Ok(())
     }
