@@ -720,3 +720,98 @@ fn diag_loopback_through_a_usblp_style_node() {
     assert_eq!(code, 4);
     assert!(err.contains("device-not-found"), "{err}");
 }
+
+#[test]
+fn config_check_reads_stdin_and_reports_every_problem_at_once() {
+    // Issue 16 #3: the newcomer's file, with a misspelt key, a bad offset and a zero timeout.
+    let (_, default, _) = run(pstation().args(["config", "default"]));
+    let bad = default
+        .replace("purge_after_days = 7", "purge_after_dayz = 7")
+        .replace("utc_offset = \"+07:00\"", "utc_offset = \"WITA\"")
+        .replace("session_idle_minutes = 15", "session_idle_minutes = 0");
+    assert_ne!(bad, default);
+    let (code, out, err) = run(pstation().args(["config", "check", "-"]).write_stdin(bad));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.is_empty(), "{out}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    for want in [
+        "daemon.purge_after_dayz: unknown-key: not a setting of [daemon]; did you mean purge_after_days?",
+        "station.utc_offset: config-value: ",
+        "api.session_idle_minutes: config-value: ",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(want)),
+            "{want:?} in\n{err}"
+        );
+    }
+    // The default itself is valid, read from standard input.
+    let (code, out, err) = run(pstation()
+        .args(["config", "check", "-"])
+        .write_stdin(default));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "valid: (standard input)\n");
+    // A syntax error: the line and column, then the line itself and a caret, each on its own.
+    let (code, _, err) = run(pstation()
+        .args(["config", "check", "-"])
+        .write_stdin("[station]\nutc_offset = \"+07:00\"\nname = = 3\n"));
+    assert_eq!(code, 2);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.len() >= 3, "{err}");
+    assert!(lines[0].contains("line 3, column"), "{err}");
+    assert!(lines.iter().any(|l| l.ends_with("| name = = 3")), "{err}");
+    assert!(lines.iter().any(|l| l.trim_end().ends_with('^')), "{err}");
+    assert!(
+        !err.contains(" | name = = 3 | "),
+        "not squashed onto one line: {err}"
+    );
+}
+
+#[test]
+fn sim_help_lists_every_control_word_and_an_unknown_word_names_them() {
+    // Issue 16 #4.
+    let (code, out, _) = run(pstation().args(["sim", "--help"]));
+    assert_eq!(code, 0);
+    for word in pstation_sim::control_words().split(", ") {
+        let word = word.split('=').next().expect("word");
+        assert!(
+            out.lines().any(|l| l.trim_start().starts_with(word)),
+            "{word} in sim --help:\n{out}"
+        );
+    }
+    // At run time (the simulator keeps serving after its stdin closes: read, then kill it).
+    use std::io::{BufRead, Write};
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pstation"))
+        .args(["sim", "--listen", "127.0.0.1:0", "--warm-up-ms", "0"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn sim");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "meteor").expect("write");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("unknown-command") {
+                let _ = tx.send(line);
+                return;
+            }
+        }
+    });
+    let err = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        err.contains("control: unknown-command: \"meteor\" is not a control word; the words are: ")
+            && err.contains("cover-open")
+            && err.contains("refill="),
+        "{err}"
+    );
+}

@@ -2096,7 +2096,9 @@ fn only_jobs_signed_by_a_configured_key_are_accepted_and_the_signature_is_kept()
     let (_sim, device) = start_sim(&pages, &["--baud", "0"]);
     let (config, key_file) = signed_config(dir.path());
     let data = dir.path().join("data");
-    let (_serve, base, _) = start_serve(&data, &device, &config);
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let (_serve, base, _) = start_serve_logging(&data, &device, &config, log);
     let (s, _) = post(
         &base,
         "/api/booklets/batches",
@@ -2251,6 +2253,44 @@ fn only_jobs_signed_by_a_configured_key_are_accepted_and_the_signature_is_kept()
             "{what}: {v}"
         );
     }
+    // Every signature refusal is in the log at warn with its code, the key id and job id the
+    // message claims, the user and the peer address — and no personal value (issue 16 #11).
+    let text = std::fs::read_to_string(&log_path).expect("log");
+    let refusals: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("job refused: signature"))
+        .collect();
+    assert_eq!(refusals.len(), 7, "{text}");
+    for code in [
+        "signature-required",
+        "signature-invalid",
+        "signature-unknown-key",
+        "signature-expired",
+        "signature-algorithm",
+        "signature-malformed",
+    ] {
+        let line = refusals
+            .iter()
+            .find(|l| l.contains(code))
+            .unwrap_or_else(|| panic!("{code} not logged:\n{text}"));
+        assert!(
+            line.contains("WARN") && line.contains("peer=127.0.0.1:"),
+            "{line}"
+        );
+        assert!(line.contains("user="), "{line}");
+    }
+    let expired = refusals
+        .iter()
+        .find(|l| l.contains("signature-expired"))
+        .expect("expired");
+    assert!(
+        expired.contains("test-co") && expired.contains("SIG-BAD"),
+        "key id and job id: {expired}"
+    );
+    assert!(
+        !text.contains("X7600002") && !text.contains("SANTOSO") && !text.contains("Santoso"),
+        "no personal value in the log"
+    );
     let (s, _) = get(&base, "/api/jobs/SIG-BAD");
     assert_eq!(s, 404, "nothing of a refused job is stored");
     let all = get(&base, "/api/jobs").1["jobs"]
@@ -2520,7 +2560,9 @@ fn tokens_and_roles_decide_who_may_do_what_and_refusals_leak_nothing() {
     )
     .expect("config");
     let data = dir.path().join("data");
-    let (_serve, base, _) = start_serve(&data, &device, &config);
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let (_serve, base, _) = start_serve_logging(&data, &device, &config, log);
     let call =
         |who: Option<&str>, method: &str, path: &str, body: &[u8], extra: &[(&str, &str)]| {
             let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -2639,6 +2681,69 @@ fn tokens_and_roles_decide_who_may_do_what_and_refusals_leak_nothing() {
     );
     let shown = cli("ani", &["job", "show", "ROLE-1"]);
     assert!(shown.contains("X7800001"), "{shown}");
+    // `printer status --watch` goes through the same client path as every other command: with
+    // tokens required, its event stream carries the token (issue 16 #2).
+    let watch = |token: &str| {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(pstation().get_program())
+            .args(["printer", "status", "--watch", "--url", &base])
+            .env("PSTATION_TOKEN", token)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn watch");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let first = BufReader::new(stdout).lines().next();
+            let _ = tx.send(first.and_then(Result::ok));
+        });
+        let first = rx.recv_timeout(Duration::from_secs(60)).ok().flatten();
+        // A stream that answered keeps going: stop it; a refused one ends by itself.
+        if first.is_some() {
+            let _ = child.kill();
+        }
+        let status = child.wait().expect("wait");
+        let mut err = String::new();
+        let _ = std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err);
+        (first, status.code(), err)
+    };
+    let (first, _, err) = watch(&tokens["tek"]);
+    let first = first.unwrap_or_else(|| panic!("no line from --watch: {err}"));
+    assert!(first.starts_with("printer "), "{first}");
+    let (first, code, err) = watch("not-a-token");
+    assert_eq!((first, code), (None, Some(2)), "{err}");
+    assert!(err.contains("unauthorized"), "{err}");
+    // The PJL console answers with the printer's own lines (issue 16 #7).
+    let (status, text) = call(
+        Some("tek"),
+        "POST",
+        "/api/printer/pjl",
+        br#"{"command": "INFO STATUS"}"#,
+        &[],
+    );
+    assert_eq!(status, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let lines: Vec<&str> = v["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| l.as_str().expect("line"))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("@PJL INFO STATUS")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("CODE=1"))
+            && lines.iter().any(|l| l.starts_with("DISPLAY=\""))
+            && lines.iter().any(|l| l.starts_with("ONLINE=")),
+        "{lines:?}"
+    );
+    assert!(
+        !text.contains("InfoStatus") && !text.contains("Some("),
+        "{text}"
+    );
     // The scheme is required and case-insensitive (RFC 9110 §11.1, RFC 6750 §2.1).
     for (header, expected) in [
         (tokens["tek"].clone(), 401),
@@ -2697,6 +2802,16 @@ fn tokens_and_roles_decide_who_may_do_what_and_refusals_leak_nothing() {
         &[("x-pstation-supervisor-token", &sari)],
     );
     assert_eq!(status, 403, "{text}");
+    // ... and that refusal is in the log, with who, which job and from where (issue 16 #11).
+    let log = std::fs::read_to_string(&log_path).expect("log");
+    assert!(
+        log.lines().any(|l| l.contains("WARN")
+            && l.contains("second-person-required")
+            && l.contains("user=sari")
+            && l.contains("ROLE-1")
+            && l.contains("peer=127.0.0.1:")),
+        "{log}"
+    );
     let (status, text) = call(
         Some("ani"),
         "POST",

@@ -12,6 +12,7 @@ mod packaging;
 mod printer;
 mod privacy;
 mod properties;
+mod readme;
 mod store;
 mod tidy;
 mod tls;

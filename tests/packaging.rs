@@ -33,10 +33,12 @@ fn the_debian_package_holds_the_binary_unit_service_user_config_and_udev_rule() 
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().expect("tempdir");
     let bin = env!("CARGO_BIN_EXE_pstation");
-    let deb = sh(Command::new(repo.join("scripts/package-deb"))
+    let written = sh(Command::new(repo.join("scripts/package-deb"))
         .args(["--binary", bin, "--compression", "none", "--out"])
         .arg(dir.path()));
-    let deb = Path::new(deb.trim());
+    let mut written = written.lines();
+    let deb = Path::new(written.next().expect("the package's path").trim());
+    let dbgsym = Path::new(written.next().expect("the -dbgsym package's path").trim());
     assert!(
         deb.is_file(),
         "the script names the package it wrote: {deb:?}"
@@ -118,11 +120,65 @@ fn the_debian_package_holds_the_binary_unit_service_user_config_and_udev_rule() 
         .arg("--extract")
         .arg(deb)
         .arg(&root));
-    let packaged = std::fs::read(root.join("usr/bin/pstation")).expect("packaged binary");
+    // The packaged binary is the one given without its DWARF (issue 16 #20): it runs, keeps
+    // its symbols, points at its debug file; the DWARF is in the -dbgsym package under the
+    // binary's build id, and together they are the binary given.
+    let packaged = root.join("usr/bin/pstation");
+    let sections = |f: &Path| sh(Command::new("readelf").arg("-S").arg("-W").arg(f));
+    let s = sections(&packaged);
     assert!(
-        packaged == std::fs::read(bin).expect("built binary"),
-        "the packaged binary is the one given"
+        !s.contains(".debug_info"),
+        "DWARF left in the packaged binary"
     );
+    assert!(s.contains(".symtab") && s.contains(".gnu_debuglink"), "{s}");
+    assert!(
+        sections(Path::new(bin)).contains(".debug_info"),
+        "the test binary has DWARF"
+    );
+    let (built, shipped) = (
+        std::fs::metadata(bin).expect("binary").len(),
+        std::fs::metadata(&packaged).expect("packaged").len(),
+    );
+    assert!(shipped * 2 < built, "stripped {shipped} of {built} bytes");
+    let (code, out, _) = run(assert_cmd::Command::new(&packaged).arg("--version"));
+    assert_eq!(code, 0);
+    assert!(out.starts_with("pstation "), "{out}");
+    let id = |f: &Path| {
+        sh(Command::new("readelf").arg("-n").arg(f))
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Build ID: ").map(str::to_owned))
+            .expect("a build id")
+    };
+    let build_id = id(Path::new(bin));
+    assert_eq!(id(&packaged), build_id);
+    let dbg_field = |name: &str| {
+        sh(Command::new("dpkg-deb")
+            .arg("--field")
+            .arg(dbgsym)
+            .arg(name))
+    };
+    assert_eq!(dbg_field("Package").trim(), "pstation-dbgsym");
+    assert_eq!(
+        dbg_field("Depends").trim(),
+        format!("pstation (= {})", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(dbg_field("Build-Ids").trim(), build_id);
+    let debug_path = format!(
+        "/usr/lib/debug/.build-id/{}/{}.debug",
+        &build_id[..2],
+        &build_id[2..]
+    );
+    assert!(
+        contents(dbgsym).iter().any(|(_, _, p)| *p == debug_path),
+        "{debug_path} in the -dbgsym package"
+    );
+    let dbg_root = dir.path().join("dbgsym");
+    sh(Command::new("dpkg-deb")
+        .arg("--extract")
+        .arg(dbgsym)
+        .arg(&dbg_root));
+    let debug_file = dbg_root.join(debug_path.trim_start_matches('/'));
+    assert!(sections(&debug_file).contains(".debug_info"));
 
     // The configuration is valid and is the embedded default.
     let config = root.join("etc/pstation/config.toml");

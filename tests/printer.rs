@@ -626,3 +626,36 @@ async fn two_hosts_on_one_printer_each_hear_only_their_own_replies_and_jobs() {
         "host B got host A's messages: {seen:?}"
     );
 }
+
+#[tokio::test]
+async fn the_transfer_time_is_the_printers_read_not_the_socket_write() {
+    // Issue 16 #9: over TCP the kernel takes a job at once; the simulator reads it at 115200
+    // baud (11,520 bytes/s). The recorded transfer ends when the printer echoed the token after
+    // the job's last byte, so it cannot be shorter than the bytes at that rate.
+    let mut opts = fast();
+    opts.baud = 115_200;
+    let (uri, _tx, _) = tcp_sim(opts).await;
+    let mut p = connect(&uri).await;
+    wait_ready(&mut p).await;
+    let mut r = Raster::blank(800, 120);
+    let mut x: u32 = 0x1234_5678;
+    for b in &mut r.bits {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x as u8;
+    }
+    let outcome = p
+        .print("TRANSFER-1", &[r], 300, &CancellationToken::new(), |_| {})
+        .await;
+    assert_eq!(outcome, PrintOutcome::Completed { pages: 1 });
+    let t = p.last_transfer().expect("a transfer");
+    assert!(t.bytes > 10_000, "{t:?}");
+    let at_line_rate = Duration::from_secs_f64(t.bytes as f64 * 10.0 / 115_200.0);
+    let read = t.read_by_printer.expect("the printer echoed the end token");
+    assert!(
+        read >= at_line_rate.mul_f64(0.9),
+        "{read:?} for {} bytes: the printer cannot read faster than {at_line_rate:?}",
+        t.bytes
+    );
+}

@@ -413,6 +413,82 @@ fn station_offset(c: &ClientArgs) -> time::UtcOffset {
     .unwrap_or(time::UtcOffset::UTC)
 }
 
+/// `pstation health [--wait SECS]`: the daemon's health in words; while it cannot be reached,
+/// asked again every 200 ms for up to `wait` seconds (a daemon just started binds in well
+/// under a second, but its store may take longer to open after a crash).
+pub fn health(c: &ClientArgs, wait: u64, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    let until = std::time::Instant::now() + Duration::from_secs(wait);
+    let mut resp = loop {
+        match send(
+            &c.url,
+            &c.credentials(),
+            "GET",
+            "/api/health",
+            None,
+            Some(Duration::from_secs(10)),
+        ) {
+            Ok(r) => break r,
+            Err(_) if std::time::Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => {
+                writeln!(
+                    err,
+                    "{}: daemon-unreachable: {e} — is `pstation serve` running there? (--url, PSTATION_URL){}",
+                    c.url,
+                    if wait > 0 {
+                        format!(" (waited {wait} s)")
+                    } else {
+                        String::new()
+                    }
+                )?;
+                return Ok(Exit::Unavailable);
+            }
+        }
+    };
+    let v: Value = match resp.body_mut().read_json() {
+        Ok(v) => v,
+        Err(e) => {
+            writeln!(err, "{}/api/health: bad-reply: {e}", c.url)?;
+            return Ok(Exit::Internal);
+        }
+    };
+    if c.json {
+        writeln!(out, "{v}")?;
+    }
+    let status = v["status"].as_str().unwrap_or("?");
+    let printer = &v["printer"];
+    if !c.json {
+        writeln!(
+            out,
+            "station {status} (pstation {}); printer {}{}",
+            v["version"].as_str().unwrap_or("?"),
+            if printer["link"] == "lost" {
+                "not connected"
+            } else {
+                printer["state"].as_str().unwrap_or("?")
+            },
+            v["printer_model"]
+                .as_str()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
+        )?;
+        for p in v["problems"].as_array().cloned().unwrap_or_default() {
+            writeln!(
+                out,
+                "  {}: {}",
+                p["code"].as_str().unwrap_or("?"),
+                p["message"].as_str().unwrap_or("")
+            )?;
+        }
+    }
+    Ok(if status == "ok" {
+        Exit::Ok
+    } else {
+        Exit::CheckFailed
+    })
+}
+
 /// `pstation job show ID`.
 pub fn show(c: &ClientArgs, id: &str, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
     let answer = call(c, "GET", &format!("/api/jobs/{}", urlencode(id)), None, err)?;

@@ -237,6 +237,17 @@ pub enum Command {
         #[command(flatten)]
         client: client::ClientArgs,
     },
+    /// Whether the running station is healthy (`GET /api/health`): exit 0 ok, 1 degraded (each
+    /// problem named), 5 unreachable. `--wait SECS` asks again until it answers, e.g. right
+    /// after `pstation serve &`.
+    Health {
+        /// Keep asking for up to this many seconds while the daemon cannot be reached.
+        #[arg(long, value_name = "SECS", default_value_t = 0)]
+        wait: u64,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: client::ClientArgs,
+    },
     /// List the station's jobs.
     Jobs {
         /// Only jobs in this state (queued, held, printing, printed, completed, ...).
@@ -559,7 +570,7 @@ pub enum ConfigAction {
     Default,
     /// Check a configuration file and report every problem.
     Check {
-        /// The TOML file.
+        /// The TOML file (`-` for standard input).
         file: PathBuf,
     },
 }
@@ -700,6 +711,7 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             data_dir,
         } => ops::restore(config.as_deref(), data_dir, &file, out, err),
         Command::Jobs { state, client } => client::jobs(&client, state.as_deref(), out, err),
+        Command::Health { wait, client } => client::health(&client, wait, out, err),
         Command::Job { action } => {
             use serde_json::json;
             match action {
@@ -1101,7 +1113,12 @@ fn config_command(action: ConfigAction, out: &mut dyn Write, err: &mut dyn Write
         }
         ConfigAction::Check { file } => match load_settings(Some(&file), err)? {
             Some(_) => {
-                writeln!(out, "valid: {}", file.display())?;
+                let name = if file.as_os_str() == "-" {
+                    "(standard input)".into()
+                } else {
+                    file.display().to_string()
+                };
+                writeln!(out, "valid: {name}")?;
                 Ok(Exit::Ok)
             }
             None => Ok(Exit::InvalidInput),

@@ -826,6 +826,47 @@ mod tests {
     }
 
     #[test]
+    fn a_job_without_its_final_reset_still_prints_and_leaves_nothing_to_the_next() {
+        // A printer resets PCL at the UEL that ends every job (HP's PCL/PJL reference), whether
+        // or not the job ended with ESC E: a job cut off inside its raster block — no end of
+        // raster, no form feed, no reset — has its page ejected as drawn, and the next job
+        // starts from the defaults (its rows are not appended to the cut page, nor decoded
+        // against its seed row).
+        let mut sim = SimPrinter::new(SimConfig::test_default(), 0);
+        let mut parser = ReplyParser::new();
+        let mut cut = Vec::new();
+        encode_page(&page(), 300, &mut cut);
+        let end = cut
+            .windows(4)
+            .rposition(|w| w == b"\x1b*rC")
+            .expect("end of raster");
+        cut.truncate(end);
+        let cut_job = job(
+            &JobOptions {
+                name: "CUT-1",
+                echo_token: "T1",
+                heartbeat_s: 0,
+                end_token: None,
+            },
+            &cut,
+        )
+        .expect("job");
+        let out = [sim.feed(&cut_job), sim.feed(&job_bytes("NEXT-1", 1))].concat();
+        let (_, done) = run(&mut sim, out, &mut parser);
+        let by = |n: &str| {
+            done.iter()
+                .find(|r| r.name == n)
+                .unwrap_or_else(|| panic!("{n} in {done:?}"))
+        };
+        assert_eq!(by("CUT-1").printed.len(), 1, "the drawn page comes out");
+        assert_eq!(
+            by("NEXT-1").printed,
+            [page()],
+            "nothing leaks into the next job"
+        );
+    }
+
+    #[test]
     fn a_job_prints_after_warm_up_and_ends_with_our_name_and_page_count() {
         let mut sim = SimPrinter::new(SimConfig::test_default(), 0);
         let mut parser = ReplyParser::new();
