@@ -26,7 +26,11 @@ pub(crate) fn http(
     let resp = if method == "GET" {
         agent.get(url).call()
     } else {
-        let mut req = agent.post(url);
+        let mut req = if method == "PUT" {
+            agent.put(url)
+        } else {
+            agent.post(url)
+        };
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
@@ -268,6 +272,60 @@ pub(crate) fn sim_jobs(out: &Path) -> Vec<Value> {
 }
 
 #[test]
+fn the_engine_waits_for_a_warming_printer_and_reads_its_counter_after_each_job() {
+    // Issue 16 #6 and #8: a printer warming up is shown as such, with the operator's advice,
+    // and a job waits for it (not failed, not refused); the page counter is current after the
+    // job, without anyone asking.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &["--warm-up-ms", "5000"]);
+    let config = dir.path().join("station.toml");
+    std::fs::write(
+        &config,
+        lab_toml().replace(
+            "require_booklet_confirmation = true",
+            "require_booklet_confirmation = false",
+        ),
+    )
+    .expect("config");
+    let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
+    until("the printer shown warming up", || {
+        get(&base, "/api/printer").1["printer"]["reasons"] == json!(["warming-up-report"])
+    });
+    let printer = get(&base, "/api/printer").1;
+    assert_ne!(printer["printer"]["state"], "stopped", "{printer}");
+    assert_eq!(
+        printer["printer"]["advice"][0]["en"],
+        "The printer is warming up; wait a moment, printing starts by itself",
+        "{printer}"
+    );
+    let before = printer["identity"]["page_count"]
+        .as_u64()
+        .expect("a page counter");
+    let (status, _) = post(
+        &base,
+        "/api/booklets/batches",
+        json!({"first": "X1234560", "last": "X1234569"}),
+    );
+    assert_eq!(status, 201);
+    let (status, v) = submit(&base, "jobs/valid/santoso-budi.json");
+    assert_eq!(status, 201, "{v}");
+    until("printed once warm", || {
+        job_state(&base, "SMD-2026-000123") == "printed"
+    });
+    let (_, v) = get(&base, "/api/jobs/SMD-2026-000123");
+    let attempts = v["attempts"].as_array().expect("attempts");
+    assert_eq!(
+        attempts.len(),
+        1,
+        "one attempt, not a failed one first: {v}"
+    );
+    until("the counter read after the job", || {
+        get(&base, "/api/printer").1["identity"]["page_count"].as_u64() == Some(before + 1)
+    });
+}
+
+#[test]
 fn a_job_prints_only_after_its_booklet_is_confirmed_and_a_cover_open_pauses_then_resumes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pages = dir.path().join("pages");
@@ -411,7 +469,15 @@ fn hostile_requests_are_refused_with_codes_and_the_daemon_keeps_serving() {
             Some("application/json"),
             vec![b' '; 17 * 1024 * 1024],
             413,
-            "",
+            "body-too-large",
+        ),
+        (
+            "PUT",
+            url("/api/jobs"),
+            Some("application/json"),
+            b"{}".to_vec(),
+            405,
+            "method-not-allowed",
         ),
         (
             "GET",
@@ -2024,6 +2090,17 @@ fn the_support_bundle_holds_doctor_config_events_attempts_and_printer_and_no_per
         .find(|e| e["action"] == "verify")
         .expect("the verify event");
     assert_eq!(verify["reason"], "(typed by a person; not included)");
+    // A person reads the station's local time with its zone; the UTC time stays beside it
+    // (issue 16 #14).
+    let local = verify["at_local"].as_str().expect("at_local");
+    assert_eq!(
+        local,
+        pstation::clock::local(
+            verify["at"].as_str().expect("at"),
+            time::UtcOffset::from_hms(7, 0, 0).expect("offset")
+        )
+    );
+    assert!(local.ends_with(" WIB"), "{local}");
     let attempts: Vec<Value> = file("attempts.jsonl")
         .lines()
         .map(|l| serde_json::from_str(l).expect("attempt line"))
@@ -2681,6 +2758,14 @@ fn tokens_and_roles_decide_who_may_do_what_and_refusals_leak_nothing() {
     );
     let shown = cli("ani", &["job", "show", "ROLE-1"]);
     assert!(shown.contains("X7800001"), "{shown}");
+    // Its times are the station's, with the zone (issue 16 #14): `  2026-12-05 23:31:34 WIB  submit`.
+    assert!(
+        shown
+            .lines()
+            .skip(1)
+            .all(|l| l.trim_start().get(19..24) == Some(" WIB ")),
+        "{shown}"
+    );
     // `printer status --watch` goes through the same client path as every other command: with
     // tokens required, its event stream carries the token (issue 16 #2).
     let watch = |token: &str| {

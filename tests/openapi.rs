@@ -159,7 +159,7 @@ fn every_documented_operation_answers_with_a_documented_status() {
             }
         }
     }
-    framework_errors_are_json_documented_and_counted(&doc, &base, &agent);
+    framework_errors_are_json_documented_and_counted(&doc, &base, &agent, &token);
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -192,7 +192,12 @@ fn raw(base: &str, request: &[u8]) -> (u16, String) {
 
 /// Issue 16 #10: the framework's own refusals (405, 413, 431, 404) are the documented JSON
 /// shape with a stable code, listed in the OpenAPI document, and counted.
-fn framework_errors_are_json_documented_and_counted(doc: &Value, base: &str, agent: &ureq::Agent) {
+fn framework_errors_are_json_documented_and_counted(
+    doc: &Value,
+    base: &str,
+    agent: &ureq::Agent,
+    token: &str,
+) {
     let code_of = |body: &str| -> String {
         let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
         v["error"]["message"].as_str().expect("message");
@@ -208,11 +213,13 @@ fn framework_errors_are_json_documented_and_counted(doc: &Value, base: &str, age
         (405, "method-not-allowed"),
         "{body}"
     );
-    let big = format!(
-        "POST /api/jobs HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{{",
+    let mut big = format!(
+        "POST /api/jobs HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         pstation::station::api::MAX_BODY + 1
-    );
-    let (status, body) = raw(base, big.as_bytes());
+    )
+    .into_bytes();
+    big.resize(big.len() + pstation::station::api::MAX_BODY + 1, b' ');
+    let (status, body) = raw(base, &big);
     assert_eq!(
         (status, code_of(&body).as_str()),
         (413, "body-too-large"),

@@ -87,20 +87,8 @@ async fn errors_as_json(req: axum::extract::Request, next: axum::middleware::Nex
         )
         .into_response();
     }
-    // A body announced over the limit is refused before a byte of it is read.
-    let announced = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > MAX_BODY as u64) {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            format!("the request body is over {MAX_BODY} bytes"),
-        )
-        .into_response();
-    }
+    // (A body over the limit is read up to the limit and then refused, not refused from its
+    // Content-Length: a client still writing would see its connection reset, not the answer.)
     let resp = next.run(req).await;
     let status = resp.status();
     let json = resp
