@@ -292,7 +292,7 @@ impl Settings {
             path: display.clone(),
             source,
         };
-        let text = read_bounded(path, MAX_CONFIG_BYTES).map_err(read_err)?;
+        let text = crate::fsio::read_bounded(path, MAX_CONFIG_BYTES).map_err(read_err)?;
         let Some(text) = text else {
             return Err(ConfigError::Syntax {
                 path: display,
@@ -1016,25 +1016,6 @@ impl RawApi {
             session_idle: std::time::Duration::from_secs(u64::from(a.session_idle_minutes) * 60),
         })
     }
-}
-
-/// Reads a text file (`-`: standard input) of at most `max` bytes (`Ok(None)` when it is
-/// larger), without trusting the file's reported size (a FIFO or `/dev/zero` reports none).
-pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Option<String>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    let reader: Box<dyn Read> = if path == Path::new("-") {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(std::fs::File::open(path)?)
-    };
-    reader.take(max + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        return Ok(None);
-    }
-    String::from_utf8(bytes)
-        .map(Some)
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
 /// This machine's host name, as a station id ("" when it has none usable).

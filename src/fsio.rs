@@ -133,3 +133,22 @@ pub fn announced_url(dir: &Path) -> Option<String> {
         .find_map(|l| l.strip_prefix("url "))
         .map(|u| u.trim().to_owned())
 }
+
+/// Reads a text file (`-`: standard input) of at most `max` bytes (`Ok(None)` when it is
+/// larger), without trusting the file's reported size (a FIFO or `/dev/zero` reports none).
+pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Option<String>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path)?)
+    };
+    reader.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Ok(None);
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}

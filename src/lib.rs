@@ -14,6 +14,7 @@ pub mod policy;
 pub mod printer;
 pub mod privacy;
 pub mod problem;
+pub mod retry;
 pub mod station;
 pub mod store;
 

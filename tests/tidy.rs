@@ -1,5 +1,6 @@
-//! Repository hygiene: every Rust file opens with a `//!` line saying what lives there, and no
-//! test is switched off with an ignore attribute or relies on a should-panic attribute.
+//! Repository hygiene: every Rust file opens with a `//!` line saying what lives there, no
+//! test is switched off with an ignore attribute or relies on a should-panic attribute, and the
+//! parts of `src/` use each other only downwards (`LAYERS`).
 
 use std::path::{Path, PathBuf};
 
@@ -38,5 +39,140 @@ fn every_rust_file_starts_with_a_module_doc_and_no_test_is_disabled() {
         );
         assert!(!text.contains(&ignore), "{file:?} disables a test");
         assert!(!text.contains(&should_panic), "{file:?} uses should_panic");
+    }
+}
+
+/// What each part of `src/` may use of the others (`use crate::…` and `crate::…` paths), lowest
+/// first; ARCHITECTURE.md states the same rules in words. `cli` is the top and may use anything.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("problem", &[]),
+    ("clock", &[]),
+    ("fsio", &[]),
+    ("logging", &[]),
+    ("retry", &[]),
+    ("mrz", &[]),
+    ("job", &["mrz", "problem"]),
+    ("policy", &["job", "mrz", "problem"]),
+    ("layout", &["job", "mrz", "problem", "fsio"]),
+    ("store", &["job", "problem", "fsio", "clock"]),
+    ("printer", &["problem", "fsio", "retry"]),
+    ("central", &["job", "store", "problem", "fsio", "retry"]),
+    ("privacy", &["central"]),
+    (
+        "station",
+        &[
+            "store", "central", "printer", "layout", "job", "mrz", "policy", "problem", "fsio",
+            "clock", "privacy", "retry",
+            // Known debt (issue 17): the station reads its settings from `config::Settings`
+            // while `config` builds the station's TLS, webhook and NATS settings. Moving each
+            // component's settings into the component removes this edge.
+            "config",
+        ],
+    ),
+    (
+        "config",
+        &[
+            "central", "clock", "job", "layout", "mrz", "policy", "printer", "problem", "fsio",
+            // The other half of the known cycle above.
+            "station",
+        ],
+    ),
+];
+
+/// The edges that close a cycle today, each to be removed (the test fails when one is no
+/// longer used, so the list only shrinks).
+const KNOWN_CYCLE_EDGES: &[(&str, &str)] = &[("station", "config"), ("config", "station")];
+
+/// The part of `src/` a file belongs to: its folder, or its name for a top-level file.
+fn part_of(src: &Path, file: &Path) -> Option<String> {
+    let rel = file.strip_prefix(src).ok()?;
+    let first = rel.components().next()?.as_os_str().to_str()?;
+    Some(first.trim_end_matches(".rs").to_owned())
+}
+
+#[test]
+fn layers_only_point_down_and_the_known_cycle_only_shrinks() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let lib = std::fs::read_to_string(src.join("lib.rs")).expect("lib.rs");
+    let modules: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub mod ")?.strip_suffix(';'))
+        .collect();
+    for m in &modules {
+        assert!(
+            *m == "cli" || LAYERS.iter().any(|(name, _)| name == m),
+            "src/{m} has no layer rule in tests/tidy.rs (and ARCHITECTURE.md)"
+        );
+    }
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut used = std::collections::BTreeSet::new();
+    for file in files {
+        let Some(part) = part_of(&src, &file) else {
+            continue;
+        };
+        if matches!(part.as_str(), "cli" | "main" | "lib") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).expect("read");
+        // `crate::x` anywhere, and `crate::{x, y}` groups.
+        let mut targets = Vec::new();
+        for (i, _) in text.match_indices("crate::") {
+            let rest = &text[i + "crate::".len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                let group = &group[..group.find('}').unwrap_or(group.len())];
+                targets.extend(
+                    group
+                        .split(',')
+                        .filter_map(|g| g.trim().split("::").next().map(|s| s.trim().to_owned())),
+                );
+            } else {
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                targets.push(rest[..end].to_owned());
+            }
+        }
+        let allowed = LAYERS
+            .iter()
+            .find(|(name, _)| *name == part)
+            .map(|(_, a)| *a)
+            .unwrap_or_else(|| panic!("{file:?}: src/{part} has no layer rule"));
+        for t in targets {
+            if t == part || !modules.contains(&t.as_str()) {
+                continue; // itself, or an item of the crate root (e.g. `today_at`)
+            }
+            assert!(
+                allowed.contains(&t.as_str()),
+                "{file:?}: src/{part} must not depend on src/{t} (the layer rules in tests/tidy.rs and ARCHITECTURE.md)"
+            );
+            used.insert((part.clone(), t));
+        }
+    }
+    for (from, to) in KNOWN_CYCLE_EDGES {
+        assert!(
+            used.contains(&(from.to_string(), to.to_string())),
+            "src/{from} no longer uses src/{to}: take the edge out of KNOWN_CYCLE_EDGES and LAYERS"
+        );
+    }
+    // No other cycle: with the known edges taken out, the graph orders.
+    let mut edges: Vec<(String, String)> = used
+        .into_iter()
+        .filter(|(f, t)| !KNOWN_CYCLE_EDGES.contains(&(f.as_str(), t.as_str())))
+        .collect();
+    let mut left: Vec<&str> = modules.iter().copied().filter(|m| *m != "cli").collect();
+    while !left.is_empty() {
+        let before = left.len();
+        left.retain(|m| edges.iter().any(|(f, _)| f == m));
+        let gone: Vec<String> = modules
+            .iter()
+            .filter(|m| !left.contains(m))
+            .map(|m| m.to_string())
+            .collect();
+        edges.retain(|(_, t)| !gone.contains(t));
+        assert!(
+            left.len() < before || left.is_empty(),
+            "a cycle among {left:?}: {edges:?}"
+        );
     }
 }

@@ -352,21 +352,8 @@ fn redact_value(v: &mut toml::Value) {
     match v {
         toml::Value::Table(t) => redact(t),
         toml::Value::Array(a) => a.iter_mut().for_each(redact_value),
-        toml::Value::String(s) => *s = without_url_credentials(s),
+        toml::Value::String(s) => *s = super::doctor::without_url_credentials(s),
         _ => {}
-    }
-}
-
-/// A URL's user and password replaced (`nats://user:pass@host` → `nats://(removed)@host`);
-/// anything else unchanged.
-pub(super) fn without_url_credentials(s: &str) -> String {
-    let Some((scheme, rest)) = s.split_once("://") else {
-        return s.to_owned();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{scheme}://(removed){}", &rest[at..]),
-        None => s.to_owned(),
     }
 }
 

@@ -187,13 +187,13 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
         };
         match answer {
             Ok(summary) => {
-                checks.push(Check::ok("central office NATS", format!("{}: {summary}", super::bundle::without_url_credentials(&nats.url))))
+                checks.push(Check::ok("central office NATS", format!("{}: {summary}", without_url_credentials(&nats.url))))
             }
             Err(e) => checks.push(Check::warning(
                 "central office NATS",
                 format!(
                     "{}: {e}; jobs wait on the server and status in the outbox until it answers (printing goes on) — check the network and central.nats_url",
-                    super::bundle::without_url_credentials(&nats.url)
+                    without_url_credentials(&nats.url)
                 ),
             )),
         }
@@ -515,4 +515,17 @@ fn newest_event(db: &std::path::Path) -> Option<String> {
     conn.query_row("SELECT MAX(at) FROM events", [], |r| r.get(0))
         .ok()
         .flatten()
+}
+
+/// A URL's user and password replaced (`nats://user:pass@host` → `nats://(removed)@host`);
+/// anything else unchanged.
+pub(super) fn without_url_credentials(s: &str) -> String {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return s.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://(removed){}", &rest[at..]),
+        None => s.to_owned(),
+    }
 }

@@ -303,7 +303,7 @@ impl Template {
     /// Loads and validates a template file.
     pub fn load(path: &Path, fonts: &Fonts) -> Result<Template, TemplateError> {
         let display = path.display().to_string();
-        let text = crate::config::read_bounded(path, 1024 * 1024)
+        let text = crate::fsio::read_bounded(path, 1024 * 1024)
             .map_err(|source| TemplateError::Read {
                 path: display.clone(),
                 source,

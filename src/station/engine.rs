@@ -18,6 +18,7 @@ use super::render::{DPI, RenderError, Rendered};
 use super::{PrinterView, Station, StationEvent};
 use crate::printer::driver::{PrinterDriver, open_driver};
 use crate::printer::pjl_driver::{Link, LinkBytes, PrintOutcome};
+use crate::retry::Backoff;
 use crate::store::{AttemptEnd, Transfer};
 
 /// How often an idle engine polls the printer's status.
@@ -32,7 +33,7 @@ type PreRender = (String, String, JoinHandle<Result<Rendered, RenderError>>);
 pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
     let mut driver: Option<Box<dyn PrinterDriver>> = None;
     let mut prerendered: Option<PreRender> = None;
-    let mut backoff = Duration::from_millis(500);
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     // The open driver's link byte totals already counted in the metrics.
     let mut counted = LinkBytes::default();
     let uri = station.options.settings.daemon.device.clone();
@@ -71,13 +72,12 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
                     station.set_identity(identity);
                     driver = Some(d);
                     counted = LinkBytes::default();
-                    backoff = Duration::from_millis(500);
+                    backoff.reset();
                 }
                 Err(e) => {
                     tracing::warn!(code = e.code, error = %e, "cannot open the printer");
                     publish_printer(&station, PrinterView::from_parts_lost(e.code)).await;
-                    idle(&station, &shutdown, backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    idle(&station, &shutdown, backoff.next_wait()).await;
                 }
             }
             continue;

@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::outbox::{DeliveryError, Destination};
 use super::{Station, StationError, Submission};
+use crate::retry::{Backoff, pause};
 use crate::store::OutboxEntry;
 
 /// The stream jobs are published to.
@@ -236,7 +237,7 @@ async fn intake(
     station_id: String,
     shutdown: CancellationToken,
 ) {
-    let mut backoff = Duration::from_secs(1);
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
     while !shutdown.is_cancelled() {
         let pulled = match jobs_consumer(&js, &station_id).await {
             Ok(consumer) => consumer
@@ -253,12 +254,11 @@ async fn intake(
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(code = "nats-unreachable", error = %e, "cannot pull this station's jobs; retrying");
-                pause(&shutdown, backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                pause(&shutdown, backoff.next_wait()).await;
                 continue;
             }
         };
-        backoff = Duration::from_secs(1);
+        backoff.reset();
         tracing::info!(consumer = %consumer_name(&station_id), "taking jobs from NATS");
         let mut inflight = FuturesUnordered::new();
         loop {
@@ -472,13 +472,6 @@ impl Destination for NatsDestination {
             ack.await.map_err(|e| p.failed(e))?;
         }
         Ok(())
-    }
-}
-
-async fn pause(shutdown: &CancellationToken, d: Duration) {
-    tokio::select! {
-        () = shutdown.cancelled() => {}
-        () = tokio::time::sleep(d) => {}
     }
 }
 

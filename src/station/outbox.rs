@@ -16,6 +16,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::Station;
+use crate::retry::{Backoff, pause};
 use crate::store::OutboxEntry;
 
 /// Status changes sent in one request.
@@ -111,14 +112,14 @@ impl Destination for WebhookDestination {
 
 /// Delivers the outbox to `dest` until `shutdown`.
 pub async fn run<D: Destination>(station: Arc<Station>, dest: D, shutdown: CancellationToken) {
-    let mut backoff = Duration::from_secs(1);
+    let mut backoff = Backoff::new(Duration::from_secs(1), MAX_BACKOFF);
     let sink = dest.name();
     while !shutdown.is_cancelled() {
         let batch = match station.db(move |s| s.outbox_pending(sink, BATCH)).await {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the outbox");
-                pause(&shutdown, backoff).await;
+                pause(&shutdown, backoff.next_wait()).await;
                 continue;
             }
         };
@@ -132,7 +133,7 @@ pub async fn run<D: Destination>(station: Arc<Station>, dest: D, shutdown: Cance
         };
         match sent {
             Ok(()) => {
-                backoff = Duration::from_secs(1);
+                backoff.reset();
                 if let Err(e) = station.db(move |s| s.outbox_delivered(sink, last)).await {
                     // Sent but not marked: it goes again (at least once).
                     tracing::error!(error = %e, sink, "cannot mark status as delivered");
@@ -142,8 +143,7 @@ pub async fn run<D: Destination>(station: Arc<Station>, dest: D, shutdown: Cance
             Err(e) => {
                 // `batch` is not empty: `last` came from it.
                 tracing::warn!(code = e.code(), error = %e, sink, pending_from = batch[0].event_id, "status not delivered; retrying");
-                pause(&shutdown, backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                pause(&shutdown, backoff.next_wait()).await;
             }
         }
     }
@@ -168,13 +168,6 @@ fn post(
         Ok(())
     } else {
         Err(DeliveryError::Refused(status))
-    }
-}
-
-async fn pause(shutdown: &CancellationToken, d: Duration) {
-    tokio::select! {
-        () = shutdown.cancelled() => {}
-        () = tokio::time::sleep(d) => {}
     }
 }
 
