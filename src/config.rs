@@ -191,7 +191,7 @@ pub struct ApiSettings {
     /// The users.
     pub users: Vec<crate::central::auth::User>,
     /// The API over TLS as well, when configured.
-    pub tls: Option<crate::station::tls::TlsSettings>,
+    pub tls: Option<crate::central::link::TlsSettings>,
     /// A console session ends after this long without a request.
     pub session_idle: std::time::Duration,
 }
@@ -206,9 +206,9 @@ pub struct CentralSettings {
     /// This station's id in status reports (the host name when not configured).
     pub station_id: String,
     /// Where job status changes are delivered, if anywhere.
-    pub webhook: Option<crate::station::outbox::Webhook>,
+    pub webhook: Option<crate::central::link::Webhook>,
     /// The NATS server jobs come from and status goes to, if any.
-    pub nats: Option<crate::station::nats::NatsSettings>,
+    pub nats: Option<crate::central::link::NatsSettings>,
 }
 
 /// Validated `[daemon]` settings.
@@ -837,7 +837,7 @@ impl RawCentral {
         } else if (hook.starts_with("http://") || hook.starts_with("https://"))
             && !hook.chars().any(char::is_whitespace)
         {
-            Some(crate::station::outbox::Webhook {
+            Some(crate::central::link::Webhook {
                 url: hook.to_owned(),
                 token: (!c.status_webhook_token.is_empty()).then(|| c.status_webhook_token.clone()),
                 station_id: station_id.clone(),
@@ -852,7 +852,7 @@ impl RawCentral {
         let nats_url = c.nats_url.trim();
         let nats = if nats_url.is_empty() {
             None
-        } else if crate::station::nats::valid_url(nats_url) {
+        } else if crate::central::link::valid_nats_url(nats_url) {
             if station_id.contains('.') {
                 bad(
                     "central.station_id",
@@ -861,7 +861,7 @@ impl RawCentral {
                     ),
                 );
             }
-            Some(crate::station::nats::NatsSettings {
+            Some(crate::central::link::NatsSettings {
                 url: nats_url.to_owned(),
                 token: (!c.nats_token.is_empty()).then(|| c.nats_token.clone()),
             })
@@ -953,7 +953,7 @@ impl RawApi {
                     );
                 }
             }
-            listen.map(|listen| crate::station::tls::TlsSettings {
+            listen.map(|listen| crate::central::link::TlsSettings {
                 listen,
                 cert: a.tls_cert.trim().into(),
                 key: a.tls_key.trim().into(),
@@ -1171,7 +1171,7 @@ mod tests {
         .expect("valid");
         assert_eq!(
             s.central.nats,
-            Some(crate::station::nats::NatsSettings {
+            Some(crate::central::link::NatsSettings {
                 url: "tls://nats.central.example:4222".into(),
                 token: Some("t0k".into()),
             })

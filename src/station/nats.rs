@@ -62,14 +62,7 @@ const RETRY_LATER: Duration = Duration::from_secs(10);
 /// How long status stays in the status stream if the central office never reads it.
 const STATUS_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// Validated `central.nats_*` settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NatsSettings {
-    /// `nats://host:port` or `tls://host:port`.
-    pub url: String,
-    /// Authentication token, if the server wants one.
-    pub token: Option<String>,
-}
+pub use crate::central::link::NatsSettings;
 
 /// The subject this station's jobs arrive on.
 pub fn jobs_subject(station_id: &str) -> String {
@@ -84,17 +77,6 @@ pub fn status_subject(station_id: &str) -> String {
 /// This station's durable consumer.
 pub fn consumer_name(station_id: &str) -> String {
     format!("pstation-{station_id}")
-}
-
-/// Whether `url` is one the NATS client takes: `nats://` or `tls://` with a host.
-pub fn valid_url(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("nats://")
-        .or_else(|| url.strip_prefix("tls://"));
-    rest.is_some_and(|r| {
-        let host = r.rsplit('@').next().unwrap_or(r);
-        !host.is_empty() && !host.starts_with(':') && !host.contains(['/', ' '])
-    })
 }
 
 /// Connects (in the background: the client reconnects for ever) and runs the intake and the
@@ -478,29 +460,6 @@ impl Destination for NatsDestination {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_the_client_takes_are_told_from_the_rest() {
-        for ok in [
-            "nats://127.0.0.1:4222",
-            "tls://nats.central.example:4222",
-            "nats://user@host:4222",
-            "nats://host",
-        ] {
-            assert!(valid_url(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "127.0.0.1:4222",
-            "http://host:4222",
-            "nats://",
-            "nats://:4222",
-            "nats://host/path",
-            "nats://a b",
-        ] {
-            assert!(!valid_url(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn subjects_and_names_carry_the_station_id() {

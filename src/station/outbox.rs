@@ -28,16 +28,7 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 /// The longest wait between failed attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
-/// Where status goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Webhook {
-    /// `http://` or `https://` URL.
-    pub url: String,
-    /// Sent as `Authorization: Bearer …` when set.
-    pub token: Option<String>,
-    /// This station's id, in every request.
-    pub station_id: String,
-}
+pub use crate::central::link::Webhook;
 
 /// Why one delivery failed (logged with its code; the rows stay pending).
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@
 //! the central office, or a console on another machine. Tokens and roles apply on both.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,18 +22,7 @@ use tokio_util::sync::CancellationToken;
 /// How long a client may take to finish its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Validated `api.tls_*` settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsSettings {
-    /// Where the TLS API listens.
-    pub listen: SocketAddr,
-    /// The server's certificate chain (PEM, leaf first).
-    pub cert: PathBuf,
-    /// The server's private key (PEM: PKCS#8, PKCS#1 or SEC1).
-    pub key: PathBuf,
-    /// When set, every client must present a certificate issued by one of these CAs (PEM).
-    pub client_ca: Option<PathBuf>,
-}
+pub use crate::central::link::TlsSettings;
 
 /// Why the TLS API cannot start. Each names the setting to fix.
 #[derive(Debug, thiserror::Error)]
