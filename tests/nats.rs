@@ -229,6 +229,21 @@ impl Central {
         })
     }
 
+    /// `station`'s job consumer as the broker has it, once the station created it.
+    fn consumer_info(&self, station: &str) -> Option<jetstream::consumer::Info> {
+        self.rt.block_on(async {
+            let stream = self
+                .js
+                .get_stream(pstation::station::nats::JOBS_STREAM)
+                .await
+                .ok()?;
+            stream
+                .consumer_info(&pstation::station::nats::consumer_name(station))
+                .await
+                .ok()
+        })
+    }
+
     /// (messages waiting, messages delivered and not yet acknowledged) of `station`'s consumer.
     fn consumer_backlog(&self, station: &str) -> (u64, usize) {
         self.rt.block_on(async {
@@ -508,19 +523,7 @@ fn a_station_prints_through_a_broker_restart_catches_up_and_refuses_bad_messages
 
     // The station creates the job stream itself when the central office has not.
     until_for("the station to create its job consumer", 60, || {
-        central.rt.block_on(async {
-            match central
-                .js
-                .get_stream(pstation::station::nats::JOBS_STREAM)
-                .await
-            {
-                Ok(s) => s
-                    .consumer_info(&pstation::station::nats::consumer_name(name))
-                    .await
-                    .is_ok(),
-                Err(_) => false,
-            }
-        })
+        central.consumer_info(name).is_some()
     });
     for i in 0..2 {
         let id = format!("SOLO-{i}");
@@ -651,19 +654,7 @@ fn a_fresh_broker_hears_a_first_refusal_and_a_killed_station_gets_its_taken_jobs
     let log = std::fs::File::create(&log_path).expect("log");
     let (serve, base, _) = start_serve_logging(&data, &device, &config, log);
     until_for("the station to create its job consumer", 60, || {
-        central.rt.block_on(async {
-            match central
-                .js
-                .get_stream(pstation::station::nats::JOBS_STREAM)
-                .await
-            {
-                Ok(s) => s
-                    .consumer_info(&pstation::station::nats::consumer_name(name))
-                    .await
-                    .is_ok(),
-                Err(_) => false,
-            }
-        })
+        central.consumer_info(name).is_some()
     });
     let mut forged = central.signed_job("FORGED-FIRST", "X8100001");
     let dot = forged.iter().rposition(|b| *b == b'.').expect("JWS");
@@ -703,20 +694,8 @@ fn a_fresh_broker_hears_a_first_refusal_and_a_killed_station_gets_its_taken_jobs
     // Issue 16 #18: a job taken but not committed when the station is killed comes back to the
     // restarted station within seconds, not after a minute. The store is held locked, so the
     // station takes the message and cannot commit it.
-    let info = central.rt.block_on(async {
-        let stream = central
-            .js
-            .get_stream(pstation::station::nats::JOBS_STREAM)
-            .await
-            .expect("stream");
-        stream
-            .consumer_info(&pstation::station::nats::consumer_name(name))
-            .await
-            .expect("consumer")
-            .config
-            .clone()
-    });
-    assert_eq!(info.ack_wait, pstation::station::nats::ACK_WAIT);
+    let info = central.consumer_info(name).expect("consumer");
+    assert_eq!(info.config.ack_wait, pstation::station::nats::ACK_WAIT);
     let lock = rusqlite::Connection::open(data.join("station.db")).expect("open the store");
     lock.busy_timeout(Duration::from_secs(10))
         .expect("busy timeout");

@@ -395,6 +395,19 @@ fn urlencode(s: &str) -> String {
 /// The station's UTC offset, from its health answer (times are shown in the station's own
 /// zone, as on its console); UTC when the daemon does not say.
 fn station_offset(c: &ClientArgs) -> time::UtcOffset {
+    ask_health(c)
+        .ok()
+        .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
+        .and_then(|v| {
+            v["utc_offset"]
+                .as_str()
+                .and_then(crate::clock::parse_offset)
+        })
+        .unwrap_or(time::UtcOffset::UTC)
+}
+
+/// One `GET /api/health` (no token needed; sent with the user's like every request).
+fn ask_health(c: &ClientArgs) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
     send(
         &c.url,
         &c.credentials(),
@@ -403,14 +416,6 @@ fn station_offset(c: &ClientArgs) -> time::UtcOffset {
         None,
         Some(Duration::from_secs(10)),
     )
-    .ok()
-    .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
-    .and_then(|v| {
-        v["utc_offset"]
-            .as_str()
-            .and_then(crate::clock::parse_offset)
-    })
-    .unwrap_or(time::UtcOffset::UTC)
 }
 
 /// `pstation health [--wait SECS]`: the daemon's health in words; while it cannot be reached,
@@ -419,14 +424,7 @@ fn station_offset(c: &ClientArgs) -> time::UtcOffset {
 pub fn health(c: &ClientArgs, wait: u64, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
     let until = std::time::Instant::now() + Duration::from_secs(wait);
     let mut resp = loop {
-        match send(
-            &c.url,
-            &c.credentials(),
-            "GET",
-            "/api/health",
-            None,
-            Some(Duration::from_secs(10)),
-        ) {
+        match ask_health(c) {
             Ok(r) => break r,
             Err(_) if std::time::Instant::now() < until => {
                 std::thread::sleep(Duration::from_millis(200));
