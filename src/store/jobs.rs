@@ -231,8 +231,19 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let job = Self::job_in(&tx, job_id)?;
-        match action {
-            Action::Cancel if job.state == JobState::Printing => {
+        let booklet = Self::booklet_state(&tx, &job.booklet)?;
+        let plan = lifecycle::plan(job.state, booklet, action, reason).map_err(|r| match r {
+            Refusal::Transition(e) => StoreError::Transition(e),
+            Refusal::ReasonRequired(why) => StoreError::booklet("reason-required", why),
+            Refusal::BookletNotInStock => StoreError::booklet(
+                "booklet-not-in-stock",
+                format!(
+                    "job {job_id:?} cannot be released: its booklet is not in stock — receive the batch that holds it"
+                ),
+            ),
+        })?;
+        match plan {
+            Plan::RequestCancel => {
                 tx.exec(
                     "UPDATE jobs SET cancel_requested = 1, updated_at = ?2 WHERE job_id = ?1",
                     params![job_id, now()],
@@ -251,75 +262,37 @@ impl Store {
                     },
                 )?;
             }
-            Action::Hold | Action::Cancel => {
-                Self::step(&tx, &job, action, actor, reason)?;
-            }
-            Action::Release if job.state == JobState::NeedsVerification => {
-                // The operator looked at the booklet: blank and untouched, back in stock.
-                let Some(why) = reason.filter(|r| !r.trim().is_empty()) else {
-                    return Err(StoreError::booklet(
-                        "reason-required",
-                        "releasing a job in doubt needs a reason (what the operator saw)",
-                    ));
-                };
-                Self::step(&tx, &job, Action::Release, actor, Some(why))?;
-                Self::set_booklet(&tx, &job.booklet, BookletState::InStock, None, None)?;
-            }
-            Action::Release => {
-                // Released jobs whose booklet is still missing stay held, saying why.
-                let to = lifecycle::next(job.state, Action::Release)?;
-                debug_assert_eq!(to, JobState::Queued);
-                if Self::booklet_state(&tx, &job.booklet)? == Some(BookletState::InStock) {
-                    Self::step(&tx, &job, Action::Release, actor, reason)?;
-                } else {
-                    return Err(StoreError::booklet(
-                        "booklet-not-in-stock",
-                        format!(
-                            "job {job_id:?} cannot be released: its booklet is not in stock — receive the batch that holds it"
-                        ),
-                    ));
+            Plan::Move {
+                to,
+                booklet,
+                booklet_event,
+            } => {
+                let moved = Self::step(&tx, &job, action, actor, reason)?;
+                debug_assert_eq!(moved, to);
+                if let Some(state) = booklet {
+                    // An issued or spoiled booklet names its job; a spoiled one keeps the reason.
+                    let (owner, why) = match state {
+                        BookletState::InStock => (None, None),
+                        BookletState::Spoiled => (Some(job_id), reason),
+                        _ => (Some(job_id), None),
+                    };
+                    Self::set_booklet(&tx, &job.booklet, state, owner, why)?;
                 }
-            }
-            Action::Verify => {
-                let to = Self::step(&tx, &job, Action::Verify, actor, reason)?;
-                debug_assert_eq!(to, JobState::Completed);
-                Self::set_booklet(&tx, &job.booklet, BookletState::Issued, Some(job_id), None)?;
-            }
-            Action::Spoil => {
-                let Some(why) = reason.filter(|r| !r.trim().is_empty()) else {
-                    return Err(StoreError::booklet(
-                        "reason-required",
-                        "a spoiled booklet needs a reason",
-                    ));
-                };
-                Self::step(&tx, &job, Action::Spoil, actor, Some(why))?;
-                Self::set_booklet(
-                    &tx,
-                    &job.booklet,
-                    BookletState::Spoiled,
-                    Some(job_id),
-                    Some(why),
-                )?;
-                Self::append_event(
-                    &tx,
-                    NewEvent {
-                        job_id: Some(job_id),
-                        actor,
-                        action: "booklet-spoiled",
-                        from: None,
-                        to: None,
-                        reason: Some(why),
-                        attempt_id: job.attempt_id.as_deref(),
-                        signature: None,
-                    },
-                )?;
-            }
-            other => {
-                return Err(InvalidTransition {
-                    from: job.state,
-                    action: other.as_str(),
+                if let Some(event) = booklet_event {
+                    Self::append_event(
+                        &tx,
+                        NewEvent {
+                            job_id: Some(job_id),
+                            actor,
+                            action: event,
+                            from: None,
+                            to: None,
+                            reason,
+                            attempt_id: job.attempt_id.as_deref(),
+                            signature: None,
+                        },
+                    )?;
                 }
-                .into());
             }
         }
         let job = Self::job_in(&tx, job_id)?;

@@ -95,6 +95,42 @@ impl fmt::Display for JobState {
     }
 }
 
+/// A booklet's place in the accounting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BookletState {
+    /// Blank, in the station's stock.
+    InStock,
+    /// Taken by a print attempt whose outcome is not settled yet (printing or in doubt).
+    Loaded,
+    /// Personalised and good.
+    Issued,
+    /// Ruined (with a reason).
+    Spoiled,
+}
+
+impl BookletState {
+    /// Every state.
+    pub const ALL: [BookletState; 4] = [Self::InStock, Self::Loaded, Self::Issued, Self::Spoiled];
+
+    /// The stable word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InStock => "in-stock",
+            Self::Loaded => "loaded",
+            Self::Issued => "issued",
+            Self::Spoiled => "spoiled",
+        }
+    }
+
+    /// Parses the stable word.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::InStock, Self::Loaded, Self::Issued, Self::Spoiled]
+            .into_iter()
+            .find(|b| b.as_str() == s)
+    }
+}
+
 /// What can happen to a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -210,8 +246,221 @@ pub fn next(from: JobState, action: Action) -> Result<JobState, InvalidTransitio
     Ok(to)
 }
 
+/// What an operator's action does, as the lifecycle decides it from the job's state, its
+/// booklet's state and the reason given. The store applies a plan inside one transaction and
+/// adds nothing of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// The job moves to `to`; its booklet, if `booklet` says so, changes state too, and when
+    /// `booklet_event` is set an extra event with that action records the booklet's change.
+    Move {
+        /// The job's new state.
+        to: JobState,
+        /// The booklet's new state, if it changes.
+        booklet: Option<BookletState>,
+        /// The action word of an extra booklet event (e.g. `booklet-spoiled`).
+        booklet_event: Option<&'static str>,
+    },
+    /// The job is printing: the engine is asked to stop it (no state change now; the engine
+    /// records what came out).
+    RequestCancel,
+}
+
+/// Why the lifecycle refuses an operator's action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The job's state does not allow the action.
+    Transition(InvalidTransition),
+    /// The action needs a reason (what the operator saw); the text says which.
+    ReasonRequired(&'static str),
+    /// Releasing a held job whose booklet is not in stock: it stays held.
+    BookletNotInStock,
+}
+
+impl From<InvalidTransition> for Refusal {
+    fn from(e: InvalidTransition) -> Self {
+        Self::Transition(e)
+    }
+}
+
+/// The operator's actions on a job (hold, release, cancel, verify, spoil) as a pure decision:
+/// `state` is the job's, `booklet` its booklet's (`None`: not in the stock's books), `reason`
+/// what the operator typed.
+pub fn plan(
+    state: JobState,
+    booklet: Option<BookletState>,
+    action: Action,
+    reason: Option<&str>,
+) -> Result<Plan, Refusal> {
+    let given = reason.is_some_and(|r| !r.trim().is_empty());
+    let moved = |booklet, booklet_event| -> Result<Plan, Refusal> {
+        Ok(Plan::Move {
+            to: next(state, action)?,
+            booklet,
+            booklet_event,
+        })
+    };
+    match action {
+        Action::Cancel if state == JobState::Printing => Ok(Plan::RequestCancel),
+        Action::Hold | Action::Cancel => moved(None, None),
+        // The operator looked at the booklet: blank and untouched, back in stock.
+        Action::Release if state == JobState::NeedsVerification => {
+            if !given {
+                return Err(Refusal::ReasonRequired(
+                    "releasing a job in doubt needs a reason (what the operator saw)",
+                ));
+            }
+            moved(Some(BookletState::InStock), None)
+        }
+        // Released jobs whose booklet is still missing stay held, saying why.
+        Action::Release => {
+            let plan = moved(None, None)?;
+            if booklet == Some(BookletState::InStock) {
+                Ok(plan)
+            } else {
+                Err(Refusal::BookletNotInStock)
+            }
+        }
+        Action::Verify => moved(Some(BookletState::Issued), None),
+        Action::Spoil => {
+            if !given {
+                return Err(Refusal::ReasonRequired("a spoiled booklet needs a reason"));
+            }
+            moved(Some(BookletState::Spoiled), Some("booklet-spoiled"))
+        }
+        other => Err(Refusal::Transition(InvalidTransition {
+            from: state,
+            action: other.as_str(),
+        })),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    /// The operator's actions, state by state: the table `plan` implements.
+    #[test]
+    fn plan_table() {
+        use Action as A;
+        use BookletState as B;
+        use JobState as S;
+        let why = Some("seen blank");
+        let mv = |to, booklet, booklet_event| {
+            Ok(Plan::Move {
+                to,
+                booklet,
+                booklet_event,
+            })
+        };
+        let cases: Vec<(S, Option<B>, A, Option<&str>, Result<Plan, Refusal>)> = vec![
+            (S::Queued, None, A::Hold, None, mv(S::Held, None, None)),
+            (S::Failed, None, A::Hold, None, mv(S::Held, None, None)),
+            (
+                S::Held,
+                Some(B::InStock),
+                A::Release,
+                None,
+                mv(S::Queued, None, None),
+            ),
+            (
+                S::Held,
+                Some(B::Loaded),
+                A::Release,
+                None,
+                Err(Refusal::BookletNotInStock),
+            ),
+            (
+                S::Held,
+                None,
+                A::Release,
+                None,
+                Err(Refusal::BookletNotInStock),
+            ),
+            (
+                S::NeedsVerification,
+                Some(B::Loaded),
+                A::Release,
+                why,
+                mv(S::Queued, Some(B::InStock), None),
+            ),
+            (
+                S::NeedsVerification,
+                Some(B::Loaded),
+                A::Release,
+                Some("  "),
+                Err(Refusal::ReasonRequired(
+                    "releasing a job in doubt needs a reason (what the operator saw)",
+                )),
+            ),
+            (
+                S::Printing,
+                Some(B::Loaded),
+                A::Cancel,
+                None,
+                Ok(Plan::RequestCancel),
+            ),
+            (
+                S::Queued,
+                None,
+                A::Cancel,
+                None,
+                mv(S::Canceled, None, None),
+            ),
+            (
+                S::Printed,
+                Some(B::Loaded),
+                A::Verify,
+                None,
+                mv(S::Completed, Some(B::Issued), None),
+            ),
+            (
+                S::NeedsVerification,
+                Some(B::Loaded),
+                A::Verify,
+                None,
+                mv(S::Completed, Some(B::Issued), None),
+            ),
+            (
+                S::Printed,
+                Some(B::Loaded),
+                A::Spoil,
+                why,
+                mv(S::Spoiled, Some(B::Spoiled), Some("booklet-spoiled")),
+            ),
+            (
+                S::Printed,
+                Some(B::Loaded),
+                A::Spoil,
+                None,
+                Err(Refusal::ReasonRequired("a spoiled booklet needs a reason")),
+            ),
+        ];
+        for (state, booklet, action, reason, want) in cases {
+            assert_eq!(
+                plan(state, booklet, action, reason),
+                want,
+                "{state} {action:?}"
+            );
+        }
+        // Refusals by the state table, and actions that are not the operator's.
+        for (state, action) in [
+            (S::Completed, A::Hold),
+            (S::Printing, A::Hold),
+            (S::Completed, A::Cancel),
+            (S::Queued, A::Verify),
+            (S::Queued, A::Spoil),
+            (S::Queued, A::StartPrinting),
+            (S::Spoiled, A::Reprint),
+        ] {
+            assert!(
+                matches!(
+                    plan(state, Some(B::InStock), action, why),
+                    Err(Refusal::Transition(_))
+                ),
+                "{state} {action:?}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -32,7 +32,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 pub use crypt::{KeyError, StoreKey};
-pub use lifecycle::{Action, InvalidTransition, JobState};
+pub use lifecycle::{Action, BookletState, InvalidTransition, JobState, Plan, Refusal};
 pub use rows::*;
 pub use schema::SCHEMA_VERSION;
 

@@ -88,42 +88,6 @@ pub enum Submitted {
     Existing(JobRow),
 }
 
-/// A booklet's place in the accounting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BookletState {
-    /// Blank, in the station's stock.
-    InStock,
-    /// Taken by a print attempt whose outcome is not settled yet (printing or in doubt).
-    Loaded,
-    /// Personalised and good.
-    Issued,
-    /// Ruined (with a reason).
-    Spoiled,
-}
-
-impl BookletState {
-    /// Every state.
-    pub const ALL: [BookletState; 4] = [Self::InStock, Self::Loaded, Self::Issued, Self::Spoiled];
-
-    /// The stable word.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InStock => "in-stock",
-            Self::Loaded => "loaded",
-            Self::Issued => "issued",
-            Self::Spoiled => "spoiled",
-        }
-    }
-
-    /// Parses the stable word.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::InStock, Self::Loaded, Self::Issued, Self::Spoiled]
-            .into_iter()
-            .find(|b| b.as_str() == s)
-    }
-}
-
 /// One booklet.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Booklet {
