@@ -351,7 +351,8 @@ mod tests {
                 booklet_event,
             })
         };
-        let cases: Vec<(S, Option<B>, A, Option<&str>, Result<Plan, Refusal>)> = vec![
+        type Case<'a> = (S, Option<B>, A, Option<&'a str>, Result<Plan, Refusal>);
+        let cases: Vec<Case> = vec![
             (S::Queued, None, A::Hold, None, mv(S::Held, None, None)),
             (S::Failed, None, A::Hold, None, mv(S::Held, None, None)),
             (
