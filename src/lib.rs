@@ -1,6 +1,7 @@
 //! pstation: the passport print station controller. This library holds everything the
 //! `pstation` binary does; `main.rs` is only argument parsing, logging set-up and exit codes.
 
+pub mod api;
 pub mod central;
 pub mod cli;
 pub mod clock;

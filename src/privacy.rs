@@ -4,7 +4,7 @@
 //! A passport number is personal: it names one person. Operators, supervisors, the central
 //! office and administrators see it in full (they issue the booklet); a technician sees it
 //! masked, `X12•••67` — enough to tell two booklets apart on a fault report, not to identify
-//! anyone. The portrait, the page and the MRZ are the counter's only (see `station::api`).
+//! anyone. The portrait, the page and the MRZ are the counter's only (see `api`).
 
 use crate::central::auth::Role;
 

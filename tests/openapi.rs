@@ -1,5 +1,5 @@
 //! The OpenAPI document at `/api/openapi.json` against the real router: every route in
-//! `src/station/api.rs` is documented and nothing else is, and every documented operation,
+//! `src/api/mod.rs` is documented and nothing else is, and every documented operation,
 //! called on a running daemon with and without a token, answers with a documented status.
 
 use std::collections::BTreeSet;
@@ -8,20 +8,19 @@ use serde_json::Value;
 
 /// (METHOD, path) of every `.route(...)` in the router's source.
 fn routes_in_source() -> BTreeSet<(String, String)> {
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/station/api.rs"))
-        .expect("api.rs");
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/mod.rs"))
+        .expect("api/mod.rs");
+    // One line per `.route(...)`, however rustfmt wrapped it.
+    let flat: String = src.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut routes = BTreeSet::new();
-    for line in src
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with(".route(\""))
-    {
-        let path = line
-            .strip_prefix(".route(\"")
-            .and_then(|rest| rest.split('"').next())
-            .expect("path")
-            .to_owned();
-        let handlers = &line[line.find(',').expect("handlers")..];
+    for call in flat.split(".route(").skip(1) {
+        let call = call.trim_start();
+        let Some(rest) = call.strip_prefix('"') else {
+            continue;
+        };
+        let path = rest.split('"').next().expect("path").to_owned();
+        let call = &call[..call.find(".route(").unwrap_or(call.len())];
+        let handlers = &call[call.find(',').expect("handlers")..];
         for method in ["get", "post", "put", "delete", "patch"] {
             let called = handlers.contains(&format!(" {method}("))
                 || handlers.contains(&format!(".{method}("));
@@ -34,7 +33,7 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
 }
 
 fn documented() -> (Value, BTreeSet<(String, String)>) {
-    let doc: Value = serde_json::from_str(pstation::station::api::OPENAPI).expect("OpenAPI JSON");
+    let doc: Value = serde_json::from_str(pstation::api::OPENAPI).expect("OpenAPI JSON");
     assert_eq!(doc["openapi"], "3.1.0");
     let mut ops = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
@@ -215,10 +214,10 @@ fn framework_errors_are_json_documented_and_counted(
     );
     let mut big = format!(
         "POST /api/jobs HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        pstation::station::api::MAX_BODY + 1
+        pstation::api::MAX_BODY + 1
     )
     .into_bytes();
-    big.resize(big.len() + pstation::station::api::MAX_BODY + 1, b' ');
+    big.resize(big.len() + pstation::api::MAX_BODY + 1, b' ');
     let (status, body) = raw(base, &big);
     assert_eq!(
         (status, code_of(&body).as_str()),
@@ -268,4 +267,159 @@ fn framework_errors_are_json_documented_and_counted(
         let line = format!("pstation_api_errors_total{{code=\"{code}\"}} 1");
         assert!(metrics.contains(&line), "{line} in\n{metrics}");
     }
+}
+
+/// Every stable error code the API can answer with: its own, and those of the errors it passes
+/// on (each written once, in its enum's messages: `derive(Coded)`).
+fn api_codes() -> Vec<(&'static str, &'static [&'static str])> {
+    use pstation::api;
+    use pstation::station::{render, technician};
+    vec![
+        ("api", api::code::CODES),
+        ("StoreError", pstation::store::StoreError::CODES),
+        ("BookletError", pstation::store::BookletError::CODES),
+        ("KeyError", pstation::store::KeyError::CODES),
+        (
+            "SignatureError",
+            pstation::central::jws::SignatureError::CODES,
+        ),
+        ("TechError", technician::TechError::CODES),
+        ("RenderError", render::RenderError::CODES),
+    ]
+}
+
+/// Codes the station uses only in logs and the doctor, never in an API answer.
+fn internal_codes() -> Vec<(&'static str, &'static [&'static str])> {
+    vec![
+        ("LayoutError", pstation::layout::build::LayoutError::CODES),
+        (
+            "PortraitError",
+            pstation::layout::portrait::PortraitError::CODES,
+        ),
+        (
+            "DeliveryError",
+            pstation::station::outbox::DeliveryError::CODES,
+        ),
+        ("TlsError", pstation::api::tls::TlsError::CODES),
+    ]
+}
+
+/// Codes that two types share on purpose: the same meaning, reached two ways.
+const SHARED: &[(&str, &str)] = &[
+    // The API's "no such route" and the store's "no such job": nothing is there.
+    ("not-found", "nothing is at this path or id"),
+    // The API refuses a reprint without a supervisor's token; the store one approved by the
+    // person asking: both need a second person.
+    ("second-person-required", "a reprint needs a second person"),
+    // The API while the daemon stops, and the technician's request cut short by it.
+    ("shutting-down", "the station is stopping"),
+    // The API's own failures and the renderer's (fonts missing, task stopped).
+    ("internal-error", "the station itself failed"),
+    // A job that does not validate, on submission (API) or when its stored copy is rendered.
+    ("invalid-job", "the job does not validate"),
+    // SQLite failed, answered by the store or met by the renderer reading a payload.
+    ("store", "the store failed"),
+];
+
+#[test]
+fn error_codes_are_kebab_case_unique_per_meaning_and_documented() {
+    let doc: Value = serde_json::from_str(pstation::api::OPENAPI).expect("OpenAPI JSON");
+    let documented: BTreeSet<&str> =
+        doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+            .as_array()
+            .expect("Error.code has an enum of every code")
+            .iter()
+            .map(|v| v.as_str().expect("codes are strings"))
+            .collect();
+    let mut owner: std::collections::BTreeMap<&str, &str> = Default::default();
+    let mut problems = Vec::new();
+    let (api, internal) = (api_codes(), internal_codes());
+    for (ty, codes) in api.iter().chain(internal.iter()) {
+        assert!(!codes.is_empty(), "{ty} has no codes");
+        for &code in *codes {
+            let kebab = code.split('-').all(|w| {
+                !w.is_empty()
+                    && w.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
+            if !kebab {
+                problems.push(format!("{ty}: {code:?} is not kebab-case"));
+            }
+            if let Some(other) = owner.insert(code, ty)
+                && other != *ty
+                && !SHARED.iter().any(|(c, _)| *c == code)
+            {
+                problems.push(format!(
+                    "{code:?} is used by {other} and {ty}: give one of them its own code, or \
+                     list it in SHARED if it means the same"
+                ));
+            }
+        }
+    }
+    for (code, _) in SHARED {
+        let users = api
+            .iter()
+            .chain(internal.iter())
+            .filter(|(_, c)| c.contains(code))
+            .count();
+        if users < 2 {
+            problems.push(format!("SHARED lists {code:?}, which only one type uses"));
+        }
+    }
+    for (ty, codes) in &api {
+        for code in *codes {
+            if !documented.contains(code) {
+                problems.push(format!(
+                    "{ty}: {code:?} can be answered by the API but is not in openapi.json's \
+                     Error.code enum"
+                ));
+            }
+        }
+    }
+    let answerable: BTreeSet<&str> = api.iter().flat_map(|(_, c)| c.iter().copied()).collect();
+    for code in &documented {
+        if !answerable.contains(code) {
+            problems.push(format!(
+                "openapi.json documents {code:?}, which no error carries"
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\n\nthe API's codes: {answerable:?}",
+        problems.join("\n")
+    );
+}
+
+/// Every code the API answers with is written once: handlers name `api::code` constants (or an
+/// error's `code()`), never a string literal.
+#[test]
+fn the_api_names_its_codes_from_the_table() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/api");
+    let mut body = String::new();
+    for entry in std::fs::read_dir(dir).expect("src/api").flatten() {
+        if entry.path().extension().is_some_and(|e| e == "rs") {
+            body += &std::fs::read_to_string(entry.path()).expect("read");
+        }
+    }
+    let table = body.find("pub mod code {").expect("the code table");
+    let end = table + body[table..].find("\n}\n").expect("end of the table");
+    body.replace_range(table..end, "");
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut literal = Vec::new();
+    for (i, _) in flat.match_indices("ApiError::new(") {
+        let args = &flat[i..];
+        let second = args.split(',').nth(1).unwrap_or("").trim();
+        if second.starts_with('"') {
+            literal.push(args.chars().take(80).collect::<String>());
+        }
+    }
+    assert!(
+        flat.matches("ApiError::new(").count() > 10,
+        "the handlers build their errors with ApiError::new"
+    );
+    assert!(
+        literal.is_empty(),
+        "codes written as literals: {literal:#?}"
+    );
 }

@@ -73,7 +73,30 @@ const LAYERS: &[(&str, &[&str])] = &[
             "clock", "privacy", "retry", "config",
         ],
     ),
+    // The HTTP API over the station's use cases: the store's types (states, rows) pass
+    // through it, but it never calls the store (`the_api_calls_the_station_never_the_store`).
+    (
+        "api",
+        &["station", "central", "store", "privacy", "clock", "fsio"],
+    ),
 ];
+
+#[test]
+fn the_api_calls_the_station_never_the_store() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/api");
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    assert!(files.len() > 5, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read");
+        for needle in [".db(", " Store::", "store::Store"] {
+            assert!(
+                !text.contains(needle),
+                "{file:?} reaches the store ({needle}): add a use case to the station (src/station/views.rs) and call that"
+            );
+        }
+    }
+}
 
 /// The part of `src/` a file belongs to: its folder, or its name for a top-level file.
 fn part_of(src: &Path, file: &Path) -> Option<String> {

@@ -22,7 +22,7 @@ pub const MAX_JWS_BYTES: usize = crate::job::MAX_JOB_BYTES * 4 / 3 + 4096;
 pub const EXP_LEEWAY_S: i64 = 60;
 
 /// Why a signed job was refused. Each has a stable code (`code()`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, pstation_coded::Coded)]
 pub enum SignatureError {
     /// Unsigned, while the station requires signatures.
     #[error(
@@ -53,20 +53,6 @@ pub enum SignatureError {
         /// The station's clock.
         now: i64,
     },
-}
-
-impl SignatureError {
-    /// The stable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Required => "signature-required",
-            Self::Malformed(_) => "signature-malformed",
-            Self::Algorithm(_) => "signature-algorithm",
-            Self::UnknownKey(_) => "signature-unknown-key",
-            Self::Invalid(_) => "signature-invalid",
-            Self::Expired { .. } => "signature-expired",
-        }
-    }
 }
 
 /// The protected header this module writes and accepts.

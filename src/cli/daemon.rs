@@ -11,10 +11,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{CmdResult, Exit};
+use crate::api;
 use crate::config::Settings;
 use crate::printer::pjl_driver::DriverSettings;
 use crate::station::render::Renderer;
-use crate::station::{Station, StationOptions, api, engine};
+use crate::station::{Station, StationOptions, engine};
 use crate::store::{Store, StoreKey};
 
 /// `pstation serve` overrides of the configuration.
@@ -77,7 +78,7 @@ pub enum StartError {
     Listen(String, std::io::Error),
     /// The TLS API (certificate, key, client CA, address).
     #[error("{0}")]
-    Tls(#[from] crate::station::tls::TlsError),
+    Tls(#[from] crate::api::tls::TlsError),
     /// The store key (missing, unreadable, not a key, readable by others, in the data folder).
     #[error("{0}")]
     Key(#[from] crate::store::KeyError),
@@ -97,7 +98,7 @@ pub async fn start(
         Some(t) => {
             let config = tokio::task::spawn_blocking({
                 let t = t.clone();
-                move || crate::station::tls::server_config(&t)
+                move || crate::api::tls::server_config(&t)
             })
             .await
             .map_err(|e| StartError::DataDir(shown.clone(), std::io::Error::other(e)))??;
@@ -208,18 +209,17 @@ pub async fn start(
     let tls = match tls {
         None => None,
         Some((t, config)) => {
-            let listener =
-                crate::station::tls::TlsListener::bind(&t, config, shutdown.clone()).await?;
+            let listener = crate::api::tls::TlsListener::bind(&t, config, shutdown.clone()).await?;
             let tls_addr = axum::serve::Listener::local_addr(&listener)
-                .map_err(|e| crate::station::tls::TlsError::Listen(t.listen, e))?;
+                .map_err(|e| crate::api::tls::TlsError::Listen(t.listen, e))?;
             let (app, stop) = (app.clone(), shutdown.clone());
-            let task = tokio::spawn(crate::station::serve::serve(listener, app, stop));
+            let task = tokio::spawn(crate::api::serve::serve(listener, app, stop));
             tracing::info!(addr = %tls_addr, client_certificates = t.client_ca.is_some(), "TLS API serving");
             Some((tls_addr, task))
         }
     };
     let stop = shutdown.clone();
-    let server = tokio::spawn(crate::station::serve::serve(listener, app, stop));
+    let server = tokio::spawn(crate::api::serve::serve(listener, app, stop));
     tracing::info!(%addr, "station serving");
     Ok(Running {
         station,

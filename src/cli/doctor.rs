@@ -143,7 +143,7 @@ pub(super) fn run(args: DoctorArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     }
     // The TLS API's files, when configured: the daemon would not start with a bad one.
     if let Some(t) = &settings.api.tls {
-        match crate::station::tls::server_config(t) {
+        match crate::api::tls::server_config(t) {
             Ok(_) => checks.push(Check::ok(
                 "tls",
                 format!(

@@ -35,13 +35,15 @@ pub struct Calibration {
 }
 
 /// Why a data page cannot be laid out. Every variant has a stable code (`code()`).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, pstation_coded::Coded)]
 pub enum LayoutError {
     /// The job has no portrait.
     #[error("portrait: required: a portrait is needed to print the data page")]
+    #[code("required")]
     NoPortrait,
     /// The portrait is unusable.
     #[error("portrait.data: {code}: {0}", code = .0.code())]
+    #[code(inner)]
     Portrait(PortraitError),
     /// The VIZ name needs more lines than the template gives.
     #[error(
@@ -73,19 +75,6 @@ pub enum LayoutError {
         /// The character.
         ch: char,
     },
-}
-
-impl LayoutError {
-    /// The stable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            LayoutError::NoPortrait => "required",
-            LayoutError::Portrait(p) => p.code(),
-            LayoutError::NameTooLong { .. } => "viz-name-too-long",
-            LayoutError::FieldTooWide { .. } => "viz-field-too-wide",
-            LayoutError::Glyph { .. } => "viz-glyph",
-        }
-    }
 }
 
 /// Everything needed to lay out pages, loaded once.

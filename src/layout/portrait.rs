@@ -33,13 +33,15 @@ impl PortraitLimits {
 const JPEG_QUALITY: u8 = 90;
 
 /// Why a portrait cannot be used. Every variant has a stable code (`code()`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, pstation_coded::Coded)]
 pub enum PortraitError {
     /// No bytes.
     #[error("the portrait has no bytes")]
+    #[code("portrait-empty")]
     Empty,
     /// Over the byte limit.
     #[error("the portrait is {bytes} bytes; at most {limit} are accepted")]
+    #[code("portrait-too-large")]
     TooLarge {
         /// Size.
         bytes: usize,
@@ -48,9 +50,11 @@ pub enum PortraitError {
     },
     /// Not a JPEG or PNG at all.
     #[error("the data is not a JPEG or PNG image")]
+    #[code("portrait-not-an-image")]
     NotAnImage,
     /// The bytes are another format than declared.
     #[error("media_type says {declared} but the data is {found}")]
+    #[code("portrait-mismatch")]
     FormatMismatch {
         /// What the job said.
         declared: &'static str,
@@ -61,6 +65,7 @@ pub enum PortraitError {
     #[error(
         "the image header claims {width} x {height} pixels; at most {limit} pixels are accepted"
     )]
+    #[code("portrait-too-many-pixels")]
     TooManyPixels {
         /// Width.
         width: u32,
@@ -71,14 +76,17 @@ pub enum PortraitError {
     },
     /// CMYK (or YCCK) JPEG: colours would print wrong.
     #[error("the JPEG is CMYK; send an RGB or greyscale portrait")]
+    #[code("portrait-cmyk")]
     Cmyk,
     /// JPEG without an end marker.
     #[error("the JPEG is truncated (no end-of-image marker)")]
+    #[code("portrait-truncated")]
     Truncated,
     /// Too few pixels for the print size.
     #[error(
         "the portrait is {width} x {height} pixels after cropping; at least {min_width} pixels across are needed to print {print_mm} mm wide"
     )]
+    #[code("portrait-low-resolution")]
     LowResolution {
         /// Cropped width.
         width: u32,
@@ -91,24 +99,8 @@ pub enum PortraitError {
     },
     /// The decoder failed.
     #[error("the image cannot be decoded: {0}")]
+    #[code("portrait-decode")]
     Decode(String),
-}
-
-impl PortraitError {
-    /// The stable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            PortraitError::Empty => "portrait-empty",
-            PortraitError::TooLarge { .. } => "portrait-too-large",
-            PortraitError::NotAnImage => "portrait-not-an-image",
-            PortraitError::FormatMismatch { .. } => "portrait-mismatch",
-            PortraitError::TooManyPixels { .. } => "portrait-too-many-pixels",
-            PortraitError::Cmyk => "portrait-cmyk",
-            PortraitError::Truncated => "portrait-truncated",
-            PortraitError::LowResolution { .. } => "portrait-low-resolution",
-            PortraitError::Decode(_) => "portrait-decode",
-        }
-    }
 }
 
 /// The size an image prints at.

@@ -19,7 +19,7 @@ use super::{PrinterView, Station, StationEvent};
 use crate::printer::driver::{PrinterDriver, open_driver};
 use crate::printer::pjl_driver::{Link, LinkBytes, PrintOutcome};
 use crate::retry::Backoff;
-use crate::store::{AttemptEnd, Transfer};
+use crate::store::{AttemptEnd, StoreError, Transfer};
 
 /// How often an idle engine polls the printer's status.
 const POLL: Duration = Duration::from_secs(2);
@@ -152,14 +152,18 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
         };
         let rendered = match rendered {
             Ok(r) => r,
-            Err(e) if e.code == "io" => {
+            Err(
+                e @ RenderError::Store(
+                    StoreError::Sqlite(_) | StoreError::Full(_) | StoreError::ReadOnly(_),
+                ),
+            ) => {
                 // Not the job's fault: it stays queued and the engine waits for the disk.
                 tracing::error!(job = %job.job_id, error = %e, "the engine waits");
                 idle(&station, &shutdown, POLL).await;
                 continue;
             }
             Err(e) => {
-                tracing::warn!(job = %job.job_id, code = e.code, "the job cannot be rendered");
+                tracing::warn!(job = %job.job_id, code = e.code(), "the job cannot be rendered");
                 let (id, why) = (job.job_id.clone(), e.to_string());
                 if let Ok(row) = station.db(move |s| s.fail_queued(&id, &why)).await {
                     station.publish_job(&row);
@@ -320,10 +324,7 @@ fn end_word(end: &AttemptEnd) -> &'static str {
 }
 
 fn render_cancelled() -> RenderError {
-    RenderError {
-        code: "internal-error",
-        message: "rendering stopped".to_owned(),
-    }
+    RenderError::Internal("rendering stopped".to_owned())
 }
 
 /// Renders a job (its payload opened from the store), on the blocking pool. Nothing of it is
@@ -333,9 +334,9 @@ async fn render(station: &Station, job_id: &str, booklet: &str) -> Result<Render
     let payload = station
         .db(move |s| s.payload(&id))
         .await
-        .map_err(|e| RenderError {
-            code: "store",
-            message: e.to_string(),
+        .map_err(|e| match e {
+            super::StationError::Store(e) => RenderError::Store(e),
+            other => RenderError::Internal(other.to_string()),
         })?;
     let renderer = station.renderer.clone();
     let booklet = booklet.to_owned();

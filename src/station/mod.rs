@@ -7,18 +7,15 @@
 //! it on the blocking pool, so no SQLite call ever blocks the async runtime. Every change that
 //! matters to someone watching is published as a `StationEvent` on a broadcast channel.
 
-pub mod api;
-pub mod console;
 pub mod engine;
 pub mod metrics;
 pub mod nats;
 pub mod outbox;
 pub mod render;
 pub mod retention;
-pub mod serve;
 pub mod session;
 pub mod technician;
-pub mod tls;
+pub mod views;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -168,10 +165,11 @@ pub enum Submission {
 }
 
 /// Why a request to the station failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, pstation_coded::Coded)]
 pub enum StationError {
     /// The job is not valid or not allowed by the station policy.
     #[error("{0}")]
+    #[code("invalid-job")]
     Invalid(Problems),
     /// The store refused or failed.
     #[error(transparent)]
@@ -182,6 +180,90 @@ pub enum StationError {
     /// The blocking pool is gone (shutting down).
     #[error("shutting-down: the station is stopping")]
     ShuttingDown,
+}
+
+/// What a failure means for whoever answers it (the API's status, the NATS intake's choice
+/// between refusing a message for good and trying it again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The request itself is wrong: a job that does not validate, or is not signed right.
+    Invalid,
+    /// No such job.
+    NotFound,
+    /// The state does not allow it (the lifecycle, a booklet rule, another job under the id).
+    Conflict,
+    /// A second person must approve it.
+    Forbidden,
+    /// The job's personal data was purged.
+    Gone,
+    /// The store is full: new jobs are refused.
+    Full,
+    /// Not now (the data folder is read-only, the station is stopping): try again.
+    Unavailable,
+    /// The station itself failed.
+    Internal,
+}
+
+impl Failure {
+    /// Sending the same request again changes nothing: it is refused for good.
+    pub fn is_refusal(self) -> bool {
+        matches!(
+            self,
+            Self::Invalid | Self::NotFound | Self::Conflict | Self::Forbidden | Self::Gone
+        )
+    }
+}
+
+impl StationError {
+    /// What the failure means (see `Failure`).
+    pub fn failure(&self) -> Failure {
+        match self {
+            Self::Invalid(_) | Self::Signature(_) => Failure::Invalid,
+            Self::ShuttingDown => Failure::Unavailable,
+            Self::Store(e) => match e {
+                StoreError::NotFound(_) => Failure::NotFound,
+                StoreError::Conflict(_)
+                | StoreError::Transition(_)
+                | StoreError::StaleAttempt(_)
+                | StoreError::Booklet(_) => Failure::Conflict,
+                StoreError::SecondPerson(_) => Failure::Forbidden,
+                StoreError::Full(_) => Failure::Full,
+                StoreError::ReadOnly(_) => Failure::Unavailable,
+                StoreError::Purged(_) => Failure::Gone,
+                StoreError::Sqlite(_)
+                | StoreError::TooNew { .. }
+                | StoreError::Migration { .. }
+                | StoreError::Backup(_)
+                | StoreError::Key(_)
+                | StoreError::WrongKey { .. }
+                | StoreError::Unsealable(_)
+                | StoreError::NoKey => Failure::Internal,
+            },
+        }
+    }
+
+    /// The error as the station answers it, over HTTP and on NATS alike:
+    /// `{"code", "message", "problems"?}` (an invalid job's problems, each with its path).
+    pub fn answer(&self) -> serde_json::Value {
+        match self {
+            Self::Invalid(problems) => {
+                let list: Vec<_> = problems
+                    .0
+                    .iter()
+                    .map(|p| serde_json::json!({"path": p.path, "code": p.code, "message": p.message}))
+                    .collect();
+                serde_json::json!({
+                    "code": self.code(),
+                    "message": format!("{} problem(s) in the job", list.len()),
+                    "problems": list,
+                })
+            }
+            Self::ShuttingDown => {
+                serde_json::json!({"code": self.code(), "message": "the station is stopping"})
+            }
+            other => serde_json::json!({"code": other.code(), "message": other.to_string()}),
+        }
+    }
 }
 
 /// One submission waiting for the group-commit writer.

@@ -328,20 +328,19 @@ async fn take(station: Arc<Station>, publisher: Arc<StatusPublisher>, msg: jetst
                     "job refused: signature"
                 );
             }
-            let answer = super::api::ApiError::from(e);
-            if answer.status().is_client_error() {
+            if e.failure().is_refusal() {
                 let job_id = msg_job_id(&msg);
                 let body = json!({
                     "type": "refused",
                     "station_id": station_id,
                     "job_id": job_id,
                     "stream_seq": seq,
-                    "error": answer.body()["error"],
+                    "error": e.answer(),
                 });
                 let msg_id = format!("{station_id}-refused-{seq}");
                 match publisher.publish(&msg_id, &body).await {
                     Ok(()) => {
-                        tracing::warn!(code = answer.code(), seq, "job from NATS refused");
+                        tracing::warn!(code = e.code(), seq, "job from NATS refused");
                         if let Err(e) = msg.ack_with(AckKind::Term).await {
                             tracing::warn!(code = "nats-ack", error = %e, seq, "cannot end a refused message; it will be refused again");
                         }
@@ -354,7 +353,7 @@ async fn take(station: Arc<Station>, publisher: Arc<StatusPublisher>, msg: jetst
                 }
             } else {
                 tracing::warn!(
-                    code = answer.code(),
+                    code = e.code(),
                     seq,
                     "job from NATS not taken now; it comes again"
                 );

@@ -31,7 +31,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 pub use crate::central::link::Webhook;
 
 /// Why one delivery failed (logged with its code; the rows stay pending).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, pstation_coded::Coded)]
 pub enum DeliveryError {
     /// No connection, timeout, TLS failure.
     #[error("status-unreachable: {0} — check the network and central.status_webhook")]
@@ -42,17 +42,6 @@ pub enum DeliveryError {
     /// The NATS server did not take the status (down, no stream, no acknowledgement).
     #[error("status-nats: {0} — check central.nats_url and that the NATS server runs JetStream")]
     Nats(String),
-}
-
-impl DeliveryError {
-    /// The stable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Unreachable(_) => "status-unreachable",
-            Self::Refused(_) => "status-refused",
-            Self::Nats(_) => "status-nats",
-        }
-    }
 }
 
 /// Where outbox rows go: one delivery task per destination, each with its own cursor.

@@ -33,31 +33,41 @@ pub struct Renderer {
     settings: Settings,
 }
 
-/// Why a job could not be rendered (stable code first).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct RenderError {
-    /// Stable code.
-    pub code: &'static str,
-    /// What went wrong (no personal data).
-    pub message: String,
+/// Why a job could not be rendered (stable code first; no personal data).
+#[derive(Debug, thiserror::Error, pstation_coded::Coded)]
+pub enum RenderError {
+    /// The station itself failed (fonts missing, the render task stopped).
+    #[error("internal-error: {0}")]
+    Internal(String),
+    /// The page template does not load.
+    #[error("template: {0}")]
+    Template(String),
+    /// The job's data does not fit the page.
+    #[error("layout: {0}")]
+    Layout(String),
+    /// The stored job no longer validates.
+    #[error("invalid-job: the stored job no longer validates: {0}")]
+    InvalidJob(String),
+    /// The MRZ cannot be made from the job.
+    #[error("mrz: {0}")]
+    Mrz(String),
+    /// The page cannot be rasterised.
+    #[error("raster: {0}")]
+    Raster(String),
+    /// The job's payload cannot be read from the store.
+    #[error("store: {0}")]
+    Store(#[source] crate::store::StoreError),
 }
 
 impl Renderer {
     /// A renderer with the settings' template (or the shipped one).
     pub fn new(settings: Settings) -> Result<Self, RenderError> {
-        let fonts = Fonts::shared().map_err(|e| RenderError {
-            code: "internal-error",
-            message: e.to_string(),
-        })?;
+        let fonts = Fonts::shared().map_err(|e| RenderError::Internal(e.to_string()))?;
         let template = match &settings.render.template {
             Some(path) => Template::load(path, &fonts),
             None => Template::default_template(&fonts),
         }
-        .map_err(|e| RenderError {
-            code: "template",
-            message: e.to_string(),
-        })?;
+        .map_err(|e| RenderError::Template(e.to_string()))?;
         Ok(Self {
             fonts,
             template,
@@ -83,10 +93,7 @@ impl Renderer {
         let page = self
             .layout()
             .data_page(&job, &td3)
-            .map_err(|e| RenderError {
-                code: "layout",
-                message: e.to_string(),
-            })?;
+            .map_err(|e| RenderError::Layout(e.to_string()))?;
         Ok(render_pdf(
             &page,
             &self.fonts,
@@ -128,18 +135,11 @@ impl Renderer {
         let opts = ValidateOptions {
             require_portrait: true,
         };
-        let mut job = job::parse_job(payload, &opts).map_err(|p| RenderError {
-            code: "invalid-job",
-            message: format!(
-                "the stored job no longer validates: {}",
-                p.codes().join(", ")
-            ),
-        })?;
+        let mut job = job::parse_job(payload, &opts)
+            .map_err(|p| RenderError::InvalidJob(p.codes().join(", ")))?;
         job.document.number = booklet.to_owned();
-        let td3 = mrz::generate(&job.td3_input(), &self.settings.mrz).map_err(|e| RenderError {
-            code: "mrz",
-            message: e.to_string(),
-        })?;
+        let td3 = mrz::generate(&job.td3_input(), &self.settings.mrz)
+            .map_err(|e| RenderError::Mrz(e.to_string()))?;
         Ok((job, td3))
     }
 
@@ -154,8 +154,5 @@ impl Renderer {
 }
 
 fn raster_error(e: crate::layout::raster::RasterError) -> RenderError {
-    RenderError {
-        code: "raster",
-        message: e.to_string(),
-    }
+    RenderError::Raster(e.to_string())
 }

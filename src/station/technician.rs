@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::Station;
-use super::render::DPI;
+use super::render::{DPI, RenderError};
 use crate::printer::driver::PrinterDriver;
 use crate::printer::pjl_driver::PrintOutcome;
 
@@ -45,7 +45,7 @@ pub enum Answer {
 }
 
 /// Why a request was not done. Each has a stable code (`code`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error, pstation_coded::Coded)]
 pub enum TechError {
     /// The console takes read-only commands only.
     #[error(
@@ -58,34 +58,24 @@ pub enum TechError {
     /// The daemon has no link to the printer.
     #[error("printer-unreachable: the printer is not connected — check its cable and power")]
     Unreachable,
-    /// The printer did not do it.
-    #[error("{code}: {message}")]
-    Failed {
-        /// Stable code.
-        code: &'static str,
-        /// What happened.
-        message: String,
-    },
+    /// The printer did not answer the command.
+    #[error("printer-command: {0}")]
+    Command(String),
+    /// The test page could not be made.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// The test page was not started: nothing was sent.
+    #[error("not-started: {0} (nothing was sent)")]
+    NotStarted(String),
+    /// Whether the test page came out is not known.
+    #[error("outcome-unknown: {0} — look at the printer")]
+    OutcomeUnknown(String),
     /// Another request is waiting.
     #[error("printer-busy: another technician request is waiting — try again in a moment")]
     Busy,
     /// The daemon is stopping.
     #[error("shutting-down: the station is stopping")]
     ShuttingDown,
-}
-
-impl TechError {
-    /// The stable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::NotAllowed(_) => "pjl-not-allowed",
-            Self::NotReady(_) => "printer-not-ready",
-            Self::Unreachable => "printer-unreachable",
-            Self::Failed { code, .. } => code,
-            Self::Busy => "printer-busy",
-            Self::ShuttingDown => "shutting-down",
-        }
-    }
 }
 
 /// A request waiting for the engine.
@@ -140,20 +130,14 @@ pub(super) async fn serve(
                 .command(cmd)
                 .await
                 .map(Answer::Lines)
-                .map_err(|e| TechError::Failed {
-                    code: "printer-command",
-                    message: e.to_string(),
-                })
+                .map_err(|e| TechError::Command(e.to_string()))
         }
         Command::Identity => match driver.identity().await {
             Ok(id) => {
                 station.set_identity(Some(id.clone()));
                 Ok(Answer::Identity(id))
             }
-            Err(e) => Err(TechError::Failed {
-                code: "printer-command",
-                message: e.to_string(),
-            }),
+            Err(e) => Err(TechError::Command(e.to_string())),
         },
         Command::TestPage if !ready => Err(TechError::NotReady(
             crate::printer::reasons::describe_with_keywords(&station.printer.borrow().reasons),
@@ -172,10 +156,7 @@ async fn test_page(
     let raster = tokio::task::spawn_blocking(move || renderer.calibration_raster())
         .await
         .map_err(|_| TechError::ShuttingDown)?
-        .map_err(|e| TechError::Failed {
-            code: e.code,
-            message: e.message,
-        })?;
+        .map_err(TechError::Render)?;
     let name = format!(
         "TEST-PAGE-{}",
         time::OffsetDateTime::now_utc().unix_timestamp()
@@ -187,25 +168,16 @@ async fn test_page(
         .await;
     let (result, what) = match outcome {
         PrintOutcome::Completed { pages } => (Ok(Answer::Printed { pages }), "test-page"),
-        PrintOutcome::NotStarted { reason } => (
-            Err(TechError::Failed {
-                code: "not-started",
-                message: format!("{reason} (nothing was sent)"),
-            }),
-            "test-page-not-started",
-        ),
-        PrintOutcome::Unknown { reason } => (
-            Err(TechError::Failed {
-                code: "outcome-unknown",
-                message: format!("{reason} — look at the printer"),
-            }),
-            "test-page-unknown",
-        ),
+        PrintOutcome::NotStarted { reason } => {
+            (Err(TechError::NotStarted(reason)), "test-page-not-started")
+        }
+        PrintOutcome::Unknown { reason } => {
+            (Err(TechError::OutcomeUnknown(reason)), "test-page-unknown")
+        }
         PrintOutcome::CanceledAtDevice | PrintOutcome::CanceledByHost => (
-            Err(TechError::Failed {
-                code: "outcome-unknown",
-                message: "the test page was cancelled — look at the printer".to_owned(),
-            }),
+            Err(TechError::OutcomeUnknown(
+                "the test page was cancelled".to_owned(),
+            )),
             "test-page-unknown",
         ),
     };

@@ -13,10 +13,9 @@ impl Store {
         let job = Self::job_in(&tx, job_id)?;
         lifecycle::next(job.state, Action::StartPrinting)?;
         if Self::booklet_state(&tx, &job.booklet)? != Some(BookletState::InStock) {
-            return Err(StoreError::booklet(
-                "booklet-not-in-stock",
-                "the job's booklet is not in stock",
-            ));
+            return Err(
+                BookletError::NotInStock("the job's booklet is not in stock".to_owned()).into(),
+            );
         }
         let attempt = job.attempt + 1;
         let attempt_id = format!("{job_id}-a{attempt}");

@@ -56,12 +56,7 @@ impl Store {
         last: &str,
         actor: &str,
     ) -> Result<Batch, StoreError> {
-        let bad = |what: &str| {
-            StoreError::booklet(
-                "invalid-range",
-                format!("{what} — booklet numbers are a letter prefix and digits, e.g. X1000000"),
-            )
-        };
+        let bad = |what: &'static str| StoreError::from(BookletError::InvalidRange(what));
         let (p1, a, w1) =
             split_number(first).ok_or_else(|| bad("the first number is not a booklet number"))?;
         let (p2, b, w2) =
@@ -74,10 +69,7 @@ impl Store {
         }
         let count = b - a + 1;
         if count > MAX_BATCH {
-            return Err(StoreError::booklet(
-                "batch-too-large",
-                format!("{count} booklets in one batch; at most {MAX_BATCH}"),
-            ));
+            return Err(BookletError::BatchTooLarge(count).into());
         }
         let tx = self
             .conn
@@ -96,12 +88,7 @@ impl Store {
             for n in a..=b {
                 let number = format!("{p1}{n:0w1$}");
                 if ins.execute(params![number, batch_id, at])? == 0 {
-                    return Err(StoreError::booklet(
-                        "booklet-already-received",
-                        format!(
-                            "booklet {number} was received before; nothing of this batch was stored"
-                        ),
-                    ));
+                    return Err(BookletError::AlreadyReceived(number).into());
                 }
             }
         }

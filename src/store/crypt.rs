@@ -22,7 +22,7 @@ const HEADER: &str = "pstation-store-key v1";
 
 /// Why the store key could not be loaded or made. Each has a stable code (`KeyError::code`) and
 /// says what to do.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, pstation_coded::Coded)]
 pub enum KeyError {
     /// No file at the configured path.
     #[error(
@@ -85,21 +85,6 @@ pub enum KeyError {
     /// The system's random source failed.
     #[error("store-key-random: the system's random source failed: {0}")]
     Random(String),
-}
-
-impl KeyError {
-    /// The stable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Missing { .. } => "store-key-missing",
-            Self::Unreadable { .. } => "store-key-unreadable",
-            Self::Invalid { .. } => "store-key-invalid",
-            Self::Permissions { .. } => "store-key-permissions",
-            Self::Write { .. } => "store-key-write",
-            Self::InsideDataDir { .. } => "store-key-inside-data-dir",
-            Self::Random(_) => "store-key-random",
-        }
-    }
 }
 
 /// The key the store's personal data is sealed with.

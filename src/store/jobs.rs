@@ -234,13 +234,11 @@ impl Store {
         let booklet = Self::booklet_state(&tx, &job.booklet)?;
         let plan = lifecycle::plan(job.state, booklet, action, reason).map_err(|r| match r {
             Refusal::Transition(e) => StoreError::Transition(e),
-            Refusal::ReasonRequired(why) => StoreError::booklet("reason-required", why),
-            Refusal::BookletNotInStock => StoreError::booklet(
-                "booklet-not-in-stock",
-                format!(
-                    "job {job_id:?} cannot be released: its booklet is not in stock — receive the batch that holds it"
-                ),
-            ),
+            Refusal::ReasonRequired(why) => BookletError::ReasonRequired(why).into(),
+            Refusal::BookletNotInStock => BookletError::NotInStock(format!(
+                "job {job_id:?} cannot be released: its booklet is not in stock — receive the batch that holds it"
+            ))
+            .into(),
         })?;
         match plan {
             Plan::RequestCancel => {
@@ -328,12 +326,7 @@ impl Store {
                 },
             )?;
             tx.commit()?;
-            return Err(StoreError::booklet(
-                "booklet-mismatch",
-                format!(
-                    "the booklet number does not match job {job_id:?} — load the job's booklet and type its number again"
-                ),
-            ));
+            return Err(BookletError::Mismatch(job_id.to_owned()).into());
         }
         tx.exec(
             "UPDATE jobs SET booklet_confirmed = 1, updated_at = ?2 WHERE job_id = ?1",
@@ -376,10 +369,10 @@ impl Store {
         let job = Self::job_in(&tx, job_id)?;
         lifecycle::next(job.state, Action::Reprint)?;
         if Self::booklet_state(&tx, new_booklet)? != Some(BookletState::InStock) {
-            return Err(StoreError::booklet(
-                "booklet-not-in-stock",
-                "the new booklet is not in stock — receive it or choose another",
-            ));
+            return Err(BookletError::NotInStock(
+                "the new booklet is not in stock — receive it or choose another".to_owned(),
+            )
+            .into());
         }
         tx.exec(
             "UPDATE jobs SET booklet = ?2, booklet_confirmed = 0, cancel_requested = 0 WHERE job_id = ?1",

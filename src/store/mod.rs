@@ -64,7 +64,7 @@ impl Cached for Connection {
 pub const MAX_BATCH: u64 = 10_000;
 
 /// Why a store operation failed. Each has a stable code (`StoreError::code`).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, pstation_coded::Coded)]
 pub enum StoreError {
     /// SQLite failed.
     #[error("store: {0} — check the data folder's disk space and permissions")]
@@ -104,15 +104,11 @@ pub enum StoreError {
     Conflict(String),
     /// The lifecycle does not allow it.
     #[error(transparent)]
+    #[code("invalid-transition")]
     Transition(#[from] InvalidTransition),
     /// A booklet rule was broken.
-    #[error("{code}: {message}")]
-    Booklet {
-        /// Stable code.
-        code: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Booklet(#[from] BookletError),
     /// A reprint without a second authorised person.
     #[error("second-person-required: a reprint needs a supervisor other than {0:?}")]
     SecondPerson(String),
@@ -164,36 +160,34 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-impl StoreError {
-    /// The stable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Sqlite(_) => "store",
-            Self::Full(_) => "store-full",
-            Self::ReadOnly(_) => "store-read-only",
-            Self::TooNew { .. } => "store-too-new",
-            Self::Migration { .. } => "store-migration",
-            Self::NotFound(_) => "not-found",
-            Self::Conflict(_) => "conflict",
-            Self::Transition(_) => "invalid-transition",
-            Self::Booklet { code, .. } => code,
-            Self::SecondPerson(_) => "second-person-required",
-            Self::StaleAttempt(_) => "stale-attempt",
-            Self::Backup(_) => "backup",
-            Self::Key(e) => e.code(),
-            Self::WrongKey { .. } => "store-key-wrong",
-            Self::Unsealable(_) => "store-unsealable",
-            Self::Purged(_) => "purged",
-            Self::NoKey => "store-key-needed",
-        }
-    }
+impl StoreError {}
 
-    fn booklet(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Booklet {
-            code,
-            message: message.into(),
-        }
-    }
+/// A booklet rule was broken: the request is refused, nothing was changed (except the audit
+/// record of a mismatch).
+#[derive(Debug, thiserror::Error, pstation_coded::Coded)]
+pub enum BookletError {
+    /// Spoiling, or releasing a held job, needs a reason.
+    #[error("reason-required: {0}")]
+    ReasonRequired(&'static str),
+    /// The booklet is not in stock (not received, used, spoiled or voided).
+    #[error("booklet-not-in-stock: {0}")]
+    NotInStock(String),
+    /// The booklet number typed by the operator is not the job's.
+    #[error(
+        "booklet-mismatch: the booklet number does not match job {0:?} — load the job's booklet and type its number again"
+    )]
+    Mismatch(String),
+    /// A batch's first and last numbers do not form a range.
+    #[error("invalid-range: {0} — booklet numbers are a letter prefix and digits, e.g. X1000000")]
+    InvalidRange(&'static str),
+    /// A batch larger than `MAX_BATCH`.
+    #[error("batch-too-large: {0} booklets in one batch; at most {MAX_BATCH}")]
+    BatchTooLarge(u64),
+    /// A booklet of the batch was received before.
+    #[error(
+        "booklet-already-received: booklet {0} was received before; nothing of this batch was stored"
+    )]
+    AlreadyReceived(String),
 }
 
 /// The store.

@@ -25,7 +25,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub use crate::central::link::TlsSettings;
 
 /// Why the TLS API cannot start. Each names the setting to fix.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, pstation_coded::Coded)]
 pub enum TlsError {
     /// A PEM file cannot be read or holds nothing usable.
     #[error("tls-config: {field} = {path}: {why} — give a readable PEM file")]
@@ -43,16 +43,6 @@ pub enum TlsError {
     /// The address cannot be bound.
     #[error("tls-listen: cannot listen on {0}: {1} — is another program using the port?")]
     Listen(SocketAddr, std::io::Error),
-}
-
-impl TlsError {
-    /// The stable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::File { .. } | Self::Rustls(_) => "tls-config",
-            Self::Listen(..) => "tls-listen",
-        }
-    }
 }
 
 fn file_error(field: &'static str, path: &Path, why: impl ToString) -> TlsError {
