@@ -13,6 +13,7 @@
 use std::time::{Duration, Instant};
 
 use pstation::cli::daemon;
+use pstation::client::{Client, Credentials, TIMEOUT};
 use pstation::config::Settings;
 use pstation::printer::pjl_driver::DriverSettings;
 use pstation::printer::uri::DeviceUri;
@@ -250,12 +251,12 @@ fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize, signed: 
             token_sha256: pstation::central::auth::hash_token(&token),
         }];
     }
-    let auth = format!("Bearer {token}");
+    let who = Credentials::token(token.as_str());
     // No printer: only the API and the store are measured.
     let running = runtime
         .block_on(daemon::start(s, DriverSettings::DEFAULT, None))
         .expect("start");
-    let url = format!("http://{}/api/jobs", running.addr);
+    let url = format!("http://{}", running.addr);
     let clients = 32;
     // Signed by the "central office" before the clock starts: its cost is not the station's.
     let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
@@ -282,23 +283,15 @@ fn submits(runtime: &tokio::runtime::Runtime, fixture: &[u8], n: usize, signed: 
     let start = Instant::now();
     std::thread::scope(|s| {
         for c in 0..clients {
-            let (url, bodies, content_type, auth) = (&url, &bodies, content_type, &auth);
+            let (url, bodies, content_type, who) = (&url, &bodies, content_type, &who);
             s.spawn(move || {
-                let agent: ureq::Agent = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .build()
-                    .into();
+                // One client per thread: it keeps its connection between requests.
+                let client = Client::new(url, who.clone());
                 for body in bodies.iter().skip(c).step_by(clients) {
-                    let mut resp = agent
-                        .post(url)
-                        .header("content-type", content_type)
-                        .header("authorization", auth)
-                        .send(&body[..])
+                    let (status, answer) = client
+                        .raw("POST", "/api/jobs", Some((&body[..], content_type)))
                         .expect("submit");
-                    assert_eq!(resp.status().as_u16(), 201);
-                    // Read the answer whole: only then does the connection go back to the
-                    // agent's pool (otherwise every request opens a new connection).
-                    let _ = resp.body_mut().read_to_vec().expect("answer");
+                    assert_eq!(status, 201, "{answer}");
                 }
             });
         }
@@ -416,11 +409,8 @@ fn dequeue(fixture: &[u8], backlog: usize) {
         .unwrap_or("")
         .to_owned();
     // List the whole backlog once through the API, then read the daemon's memory.
-    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
-    let listed = agent
-        .get(&format!("{url}/api/jobs?state=queued"))
-        .header("authorization", &format!("Bearer {token}"))
-        .call()
+    let listed = Client::new(&url, Credentials::token(token.as_str()))
+        .send("GET", "/api/jobs?state=queued", None, Some(TIMEOUT))
         .expect("list")
         .body_mut()
         .with_config()

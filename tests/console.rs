@@ -275,23 +275,14 @@ fn page_fetch(b: &Browser, method: &str, path: &str, body: &str) -> i64 {
     .unwrap_or(-1)
 }
 
+/// A request to the station as `token`'s owner, through the library's client.
 fn api(method: &str, url: &str, token: &str, body: Value) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let auth = format!("Bearer {token}");
-    let mut resp = if method == "GET" {
-        agent.get(url).header("authorization", &auth).call()
-    } else {
-        agent
-            .post(url)
-            .header("authorization", &auth)
-            .send_json(body)
-    }
-    .expect("the daemon answers");
-    let status = resp.status().as_u16();
-    (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+    let (base, path) = crate::util::split_url(url);
+    let bytes = serde_json::to_vec(&body).expect("json");
+    let body = (method != "GET").then_some((bytes.as_slice(), "application/json"));
+    crate::util::client(base, Some(token))
+        .raw(method, path, body)
+        .expect("the daemon answers")
 }
 
 fn job(id: &str, number: &str) -> Vec<u8> {

@@ -9,37 +9,21 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{fixture, pstation};
+use crate::util::{client, fixture, pstation};
 
-/// A blocking HTTP call: (status, JSON body).
+/// A request through the library's client, untyped, for the tests of malformed requests:
+/// (status, JSON body or `Null`). `content_type` `None` sends the body without one.
 pub(crate) fn http(
     method: &str,
     url: &str,
     content_type: Option<&str>,
     body: &[u8],
 ) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let resp = if method == "GET" {
-        agent.get(url).call()
-    } else {
-        let mut req = if method == "PUT" {
-            agent.put(url)
-        } else {
-            agent.post(url)
-        };
-        if let Some(ct) = content_type {
-            req = req.header("content-type", ct);
-        }
-        req.send(body)
-    };
-    let mut resp = resp.expect("the daemon answers");
-    let status = resp.status().as_u16();
-    let v = resp.body_mut().read_json().unwrap_or(Value::Null);
-    (status, v)
+    let (base, path) = crate::util::split_url(url);
+    let body = (method != "GET").then(|| (body, content_type.unwrap_or("")));
+    client(base, None)
+        .raw(method, path, body)
+        .expect("the daemon answers")
 }
 
 pub(crate) fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
@@ -80,10 +64,10 @@ pub(crate) fn until_for(what: &str, secs: u64, mut check: impl FnMut() -> bool) 
 }
 
 fn job_state(base: &str, id: &str) -> String {
-    get(base, &format!("/api/jobs/{id}")).1["job"]["state"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned()
+    client(base, None)
+        .job(id)
+        .map(|d| d.job.state.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 /// A child process that is killed when the test ends.
@@ -544,17 +528,21 @@ fn hostile_requests_are_refused_with_codes_and_the_daemon_keeps_serving() {
         }
     }
     // An invalid user on an action.
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let resp = agent
-        .post(&url("/api/jobs/NO-SUCH-JOB/hold"))
-        .header("x-pstation-user", "robert'); drop table")
-        .header("content-type", "application/json")
-        .send("{}")
+    let robert = pstation::client::Client::new(
+        &base,
+        pstation::client::Credentials {
+            user: Some("robert'); drop table".to_owned()),
+            ..Default::default()
+        },
+    );
+    let (status, v) = robert
+        .raw(
+            "POST",
+            "/api/jobs/NO-SUCH-JOB/hold",
+            Some((b"{}", "application/json")),
+        )
         .expect("answer");
-    assert_eq!(resp.status().as_u16(), 400);
+    assert_eq!(status, 400, "{v}");
     // Slow clients: a hundred connections that send half a request and then nothing hold no
     // one else up.
     let slow: Vec<std::net::TcpStream> = (0..100)
@@ -711,11 +699,11 @@ impl Rng {
     }
 }
 
-pub(crate) fn jobs_in(base: &str, state: &str) -> Vec<Value> {
-    get(base, &format!("/api/jobs?state={state}")).1["jobs"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+pub(crate) fn jobs_in(base: &str, state: &str) -> Vec<pstation::api::wire::Job> {
+    client(base, None)
+        .jobs(Some(state))
+        .expect("the job list")
+        .jobs
 }
 
 #[test]
@@ -781,17 +769,17 @@ fn sigkill_during_a_100_job_run_over_a_pty_loses_nothing_and_prints_nothing_twic
         if doubt.is_empty() && printed.is_empty() {
             break;
         }
+        let operator = client(&base, None);
         for j in printed {
-            let id = j["job_id"].as_str().expect("id");
-            assert_eq!(
-                post(&base, &format!("/api/jobs/{id}/verify"), json!({})).0,
-                200
-            );
+            let verified = operator
+                .act(&j.job_id, "verify", &Default::default())
+                .expect("verify");
+            assert_eq!(verified.job.state.as_str(), "completed");
         }
         let records = sim_jobs(&pages);
         for j in doubt {
-            let id = j["job_id"].as_str().expect("id");
-            let attempt = j["attempt_id"].as_str().expect("attempt");
+            let id = j.job_id.as_str();
+            let attempt = j.attempt_id.as_deref().expect("attempt");
             let mine: Vec<&Value> = records.iter().filter(|r| r["name"] == attempt).collect();
             let whole = mine
                 .iter()
@@ -909,8 +897,12 @@ pub(crate) fn control(sim: &mut Proc, word: &str) {
     writeln!(stdin, "{word}").expect("control");
 }
 
-fn printer_reasons(base: &str) -> Value {
-    get(base, "/api/printer").1["printer"]["reasons"].clone()
+fn printer_reasons(base: &str) -> Vec<String> {
+    client(base, None)
+        .printer()
+        .expect("printer status")
+        .printer
+        .reasons
 }
 
 fn submit_numbered(base: &str, id: &str, number: &str) {
@@ -954,7 +946,7 @@ fn jam_cover_open_out_of_booklets_and_unplug_mid_run_recover_without_loss() {
     control(&mut sim, "jam@page1");
     submit_numbered(&base, "F-JAM", "X6000000");
     until("the jam reported", || {
-        printer_reasons(&base) == json!(["media-jam-error"])
+        printer_reasons(&base) == ["media-jam-error"]
     });
     let advice = get(&base, "/api/printer").1["printer"]["advice"][0]["en"].clone();
     assert_eq!(
@@ -985,7 +977,7 @@ fn jam_cover_open_out_of_booklets_and_unplug_mid_run_recover_without_loss() {
     // Cover open: nothing is sent until it closes.
     control(&mut sim, "cover-open");
     until("cover open reported", || {
-        printer_reasons(&base) == json!(["cover-open-error"])
+        printer_reasons(&base) == ["cover-open-error"]
     });
     submit_numbered(&base, "F-COVER", "X6000002");
     assert_eq!(job_state(&base, "F-COVER"), "queued");
@@ -998,7 +990,7 @@ fn jam_cover_open_out_of_booklets_and_unplug_mid_run_recover_without_loss() {
     control(&mut sim, "out-of-booklets");
     submit_numbered(&base, "F-EMPTY", "X6000003");
     until("booklets needed", || {
-        printer_reasons(&base) == json!(["media-needed-error"])
+        printer_reasons(&base) == ["media-needed-error"]
     });
     assert_eq!(job_state(&base, "F-EMPTY"), "printing");
     control(&mut sim, "refill=5");
@@ -1615,10 +1607,8 @@ fn metrics_count_jobs_booklets_prints_and_refusals_and_carry_no_personal_data() 
     assert_eq!(v["error"]["code"], "invalid-job", "{s} {v}");
     until("both printed", || jobs_in(&base, "printed").len() == 2);
 
-    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
-    let mut resp = agent
-        .get(&format!("{base}/metrics"))
-        .call()
+    let mut resp = client(&base, None)
+        .send("GET", "/metrics", None, Some(pstation::client::TIMEOUT))
         .expect("scrape");
     let content_type = resp
         .headers()
@@ -2502,8 +2492,8 @@ fn status_changes_reach_the_central_office_in_order_at_least_once_across_an_outa
         central.refused.load(Ordering::SeqCst) > 0
     });
     let backlog = |base: &str| -> u64 {
-        let mut resp = ureq::get(&format!("{base}/metrics"))
-            .call()
+        let mut resp = client(base, None)
+            .send("GET", "/metrics", None, Some(pstation::client::TIMEOUT))
             .expect("scrape");
         let text = resp.body_mut().read_to_string().expect("text");
         text.lines()

@@ -481,8 +481,8 @@ fn five_hundred_jobs_to_three_stations_print_exactly_once_where_they_belong_acro
 }
 
 fn backlog(base: &str, sink: &str) -> u64 {
-    let mut resp = ureq::get(&format!("{base}/metrics"))
-        .call()
+    let mut resp = crate::util::client(base, None)
+        .send("GET", "/metrics", None, Some(pstation::client::TIMEOUT))
         .expect("scrape");
     let text = resp.body_mut().read_to_string().expect("text");
     let prefix = format!("pstation_outbox_backlog{{sink=\"{sink}\"}} ");

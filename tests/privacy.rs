@@ -14,22 +14,11 @@ use crate::util::{fixture, new_token, pstation};
 
 /// A call with a bearer token: (status, content type, body bytes).
 fn call(method: &str, url: &str, token: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let auth = format!("Bearer {token}");
-    let resp = if method == "GET" {
-        agent.get(url).header("authorization", &auth).call()
-    } else {
-        agent
-            .post(url)
-            .header("authorization", &auth)
-            .header("content-type", "application/json")
-            .send(body)
-    };
-    let mut resp = resp.expect("the daemon answers");
+    let (base, path) = crate::util::split_url(url);
+    let body = (method != "GET").then_some((body, "application/json"));
+    let mut resp = crate::util::client(base, Some(token))
+        .send(method, path, body, Some(pstation::client::TIMEOUT))
+        .expect("the daemon answers");
     let ct = resp
         .headers()
         .get("content-type")

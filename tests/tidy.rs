@@ -77,9 +77,30 @@ const LAYERS: &[(&str, &[&str])] = &[
     // through it, but it never calls the store (`the_api_calls_the_station_never_the_store`).
     (
         "api",
-        &["station", "central", "store", "privacy", "clock", "fsio"],
+        &[
+            "station", "central", "store", "printer", "privacy", "clock", "fsio",
+        ],
     ),
+    // The one client of the API: its wire types only (`the_client_knows_only_the_wire_format`).
+    ("client", &["api"]),
 ];
+
+#[test]
+fn the_client_knows_only_the_wire_format() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/client");
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    assert!(!files.is_empty());
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read");
+        for (i, _) in text.match_indices("crate::api::") {
+            assert!(
+                text[i..].starts_with("crate::api::wire"),
+                "{file:?} uses the API's server side: the client knows only crate::api::wire"
+            );
+        }
+    }
+}
 
 #[test]
 fn the_api_calls_the_station_never_the_store() {

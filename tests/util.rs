@@ -4,6 +4,25 @@ use std::path::PathBuf;
 
 use assert_cmd::Command;
 
+/// The station's API client (the library's one client) for the daemon at `base`, as the
+/// owner of `token` (none: a lab station, or a request without credentials).
+pub fn client(base: &str, token: Option<&str>) -> pstation::client::Client {
+    let who = token.map_or_else(pstation::client::Credentials::default, |t| {
+        pstation::client::Credentials::token(t)
+    });
+    pstation::client::Client::new(base, who)
+}
+
+/// `url` split into the daemon's base and the path (`http://127.0.0.1:1/api/x` →
+/// `http://127.0.0.1:1`, `/api/x`).
+pub fn split_url(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let at = url[after_scheme..]
+        .find('/')
+        .map_or(url.len(), |i| after_scheme + i);
+    (&url[..at], &url[at..])
+}
+
 /// The repository's `fixtures/` folder.
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")

@@ -20,14 +20,10 @@ pub(super) async fn booklets(
         })?),
     };
     let (batches, list) = st.booklets(state).await?;
-    Ok(actor.shown(json!({"batches": batches, "booklets": list})))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct BatchBody {
-    first: String,
-    last: String,
+    Ok(actor.shown(&wire::BookletList {
+        batches: batches.into_iter().map(Into::into).collect(),
+        booklets: list.into_iter().map(Into::into).collect(),
+    }))
 }
 
 pub(super) async fn receive_batch(
@@ -38,9 +34,15 @@ pub(super) async fn receive_batch(
 ) -> Result<Response, ApiError> {
     actor.may(COUNTER, "receive booklets")?;
     require_json(&headers)?;
-    let b: BatchBody = body_json(&headers, &body)?;
+    let b: wire::BatchBody = body_json(&headers, &body)?;
     let batch = st.receive_batch(b.first, b.last, &actor.name).await?;
-    Ok((StatusCode::CREATED, Json(json!({"batch": batch}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(wire::BatchAnswer {
+            batch: batch.into(),
+        }),
+    )
+        .into_response())
 }
 
 pub(super) async fn reconcile(
@@ -50,5 +52,8 @@ pub(super) async fn reconcile(
     actor.may(WATCHERS, "reconcile booklets")?;
     let rec = st.reconcile().await?;
     let balanced = rec.balanced();
-    Ok(actor.shown(json!({"reconciliation": rec, "balanced": balanced})))
+    Ok(actor.shown(&wire::ReconcileAnswer {
+        reconciliation: rec.into(),
+        balanced,
+    }))
 }

@@ -39,12 +39,22 @@ pub(super) async fn submit(
         );
     }
     match submitted? {
-        Submitted::Created(job) => {
-            Ok((StatusCode::CREATED, Json(json!({"job": job}))).into_response())
-        }
-        Submitted::Existing(job) => {
-            Ok((StatusCode::OK, Json(json!({"job": job, "existing": true}))).into_response())
-        }
+        Submitted::Created(job) => Ok((
+            StatusCode::CREATED,
+            Json(wire::JobAnswer {
+                job: job.into(),
+                existing: false,
+            }),
+        )
+            .into_response()),
+        Submitted::Existing(job) => Ok((
+            StatusCode::OK,
+            Json(wire::JobAnswer {
+                job: job.into(),
+                existing: true,
+            }),
+        )
+            .into_response()),
     }
 }
 
@@ -74,7 +84,9 @@ pub(super) async fn list_jobs(
         })?),
     };
     let jobs = st.jobs(state).await?;
-    Ok(actor.shown(json!({"jobs": jobs})))
+    Ok(actor.shown(&wire::JobList {
+        jobs: jobs.into_iter().map(Into::into).collect(),
+    }))
 }
 
 pub(super) async fn show_job(
@@ -85,7 +97,11 @@ pub(super) async fn show_job(
     actor.may(READERS, "show a job")?;
     check_id(&id)?;
     let d = st.job_detail(&id).await?;
-    Ok(actor.shown(json!({"job": d.job, "events": d.events, "attempts": d.attempts})))
+    Ok(actor.shown(&wire::JobDetail {
+        job: d.job.into(),
+        events: d.events.into_iter().map(Into::into).collect(),
+        attempts: d.attempts.into_iter().map(Into::into).collect(),
+    }))
 }
 
 /// The job's data page as it prints (PDF), for the counter to check a booklet against. It
@@ -164,17 +180,11 @@ pub(super) async fn job_mrz(
     let lines = personal_data(&st, &actor, id, "view-mrz", |r, p, b| r.mrz(p, b)).await?;
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
-        Json(json!({"lines": lines})),
+        Json(wire::Lines {
+            lines: lines.to_vec(),
+        }),
     )
         .into_response())
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ActionBody {
-    reason: Option<String>,
-    booklet: Option<String>,
-    supervisor: Option<String>,
 }
 
 pub(super) async fn job_action(
@@ -184,10 +194,10 @@ pub(super) async fn job_action(
     actor: Actor,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<wire::JobAnswer>, ApiError> {
     actor.may(COUNTER, "act on a job")?;
     check_id(&id)?;
-    let b: ActionBody = body_json(&headers, &body)?;
+    let b: wire::ActionBody = body_json(&headers, &body)?;
     let missing = |field: &str| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -246,5 +256,8 @@ pub(super) async fn job_action(
             ));
         }
     };
-    Ok(Json(json!({"job": job})))
+    Ok(Json(wire::JobAnswer {
+        job: job.into(),
+        existing: false,
+    }))
 }

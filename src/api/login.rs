@@ -2,23 +2,20 @@
 
 use super::*;
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct LoginBody {
-    token: String,
-}
-
 /// The session answer; `user` is null when nobody is logged in. The station's clock goes with
 /// it so the console shows station-local times with their zone.
-pub(super) fn session_answer(st: &Station, user: Option<&SessionUser>) -> serde_json::Value {
+pub(super) fn session_answer(st: &Station, user: Option<&SessionUser>) -> wire::Session {
     let offset = st.options.settings.utc_offset;
-    json!({
-        "user": user.map(|u| json!({"name": u.name, "role": u.role.as_str()})),
-        "idle_timeout_s": st.sessions.idle().as_secs(),
-        "lab": !st.options.settings.api.require_tokens,
-        "utc_offset": crate::clock::offset_text(offset),
-        "zone": crate::clock::zone_name(offset),
-    })
+    wire::Session {
+        user: user.map(|u| wire::SessionUser {
+            name: u.name.clone(),
+            role: u.role.as_str().to_owned(),
+        }),
+        idle_timeout_s: st.sessions.idle().as_secs(),
+        lab: !st.options.settings.api.require_tokens,
+        utc_offset: crate::clock::offset_text(offset),
+        zone: crate::clock::zone_name(offset),
+    }
 }
 
 /// `POST /api/session`: the console's login with a user's token (typed or scanned). The
@@ -28,7 +25,7 @@ pub(super) async fn login(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let b: LoginBody = body_json(&headers, &body)?;
+    let b: wire::LoginBody = body_json(&headers, &body)?;
     let user = match crate::central::auth::find(&st.options.settings.api.users, b.token.trim()) {
         Some(u) => SessionUser {
             name: u.name.clone(),
@@ -64,7 +61,7 @@ pub(super) async fn login(
 pub(super) async fn session(
     State(st): State<Arc<Station>>,
     actor: Result<Actor, ApiError>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<wire::Session>, ApiError> {
     match actor {
         Ok(actor) => Ok(Json(session_answer(
             &st,

@@ -17,6 +17,7 @@ mod request;
 pub mod serve;
 mod status;
 pub mod tls;
+pub mod wire;
 
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -6,21 +6,28 @@ use super::*;
 pub(super) async fn printer(
     State(st): State<Arc<Station>>,
     actor: Actor,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<wire::PrinterAnswer>, ApiError> {
     actor.may(WATCHERS, "printer status")?;
     let view = st.printer().borrow().clone();
     let history = st.printer_history(20).await?;
-    let history: Vec<_> = history
-        .into_iter()
-        .map(|(at, state, reasons, link)| json!({"at": at, "state": state, "reasons": reasons, "link": link}))
-        .collect();
     let c = st.options.settings.render.calibration;
-    Ok(Json(json!({
-        "printer": view,
-        "identity": st.identity(),
-        "history": history,
-        "calibration": {"offset_x_mm": c.offset_x_mm, "offset_y_mm": c.offset_y_mm},
-    })))
+    Ok(Json(wire::PrinterAnswer {
+        printer: (&view).into(),
+        identity: st.identity().map(Into::into),
+        history: history
+            .into_iter()
+            .map(|(at, state, reasons, link)| wire::PrinterRecord {
+                at,
+                state,
+                reasons,
+                link,
+            })
+            .collect(),
+        calibration: wire::Calibration {
+            offset_x_mm: c.offset_x_mm,
+            offset_y_mm: c.offset_y_mm,
+        },
+    }))
 }
 
 /// Who may send requests to the printer itself.
@@ -45,14 +52,17 @@ pub(super) fn tech_error(e: &crate::station::technician::TechError) -> ApiError 
 pub(super) async fn test_page(
     State(st): State<Arc<Station>>,
     actor: Actor,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<wire::TestPageAnswer>, ApiError> {
     actor.may(TECHNICIANS, "print a test page")?;
     match st
         .technician(crate::station::technician::Command::TestPage, &actor.name)
         .await
     {
         Ok(crate::station::technician::Answer::Printed { pages }) => {
-            Ok(Json(json!({"outcome": "completed", "pages": pages})))
+            Ok(Json(wire::TestPageAnswer {
+                outcome: "completed".to_owned(),
+                pages,
+            }))
         }
         Ok(_) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -68,13 +78,15 @@ pub(super) async fn test_page(
 pub(super) async fn refresh_identity(
     State(st): State<Arc<Station>>,
     actor: Actor,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<wire::IdentityAnswer>, ApiError> {
     actor.may(WATCHERS, "read the printer's identity")?;
     match st
         .technician(crate::station::technician::Command::Identity, &actor.name)
         .await
     {
-        Ok(crate::station::technician::Answer::Identity(id)) => Ok(Json(json!({"identity": id}))),
+        Ok(crate::station::technician::Answer::Identity(id)) => Ok(Json(wire::IdentityAnswer {
+            identity: id.into(),
+        })),
         Ok(_) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             code::INTERNAL_ERROR,
@@ -84,27 +96,21 @@ pub(super) async fn refresh_identity(
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct PjlBody {
-    command: String,
-}
-
 /// `POST /api/printer/pjl`: a read-only PJL command (`INFO STATUS`, `INQUIRE ...`), its answer.
 pub(super) async fn pjl_command(
     State(st): State<Arc<Station>>,
     actor: Actor,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<wire::Lines>, ApiError> {
     actor.may(TECHNICIANS, "send a PJL command")?;
-    let b: PjlBody = body_json(&headers, &body)?;
+    let b: wire::PjlBody = body_json(&headers, &body)?;
     let cmd = crate::station::technician::check_pjl(&b.command).map_err(|e| tech_error(&e))?;
     match st
         .technician(crate::station::technician::Command::Pjl(cmd), &actor.name)
         .await
     {
-        Ok(crate::station::technician::Answer::Lines(lines)) => Ok(Json(json!({"lines": lines}))),
+        Ok(crate::station::technician::Answer::Lines(lines)) => Ok(Json(wire::Lines { lines })),
         Ok(_) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             code::INTERNAL_ERROR,

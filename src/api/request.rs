@@ -13,15 +13,17 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// Refuses (403, nothing said about roles) unless the actor is an admin or has one of
-    /// `roles`. The refusal is logged with who and what, for the audit trail.
     /// An answer as this user may see it: passport numbers masked for a role that does not see
     /// personal data (`crate::privacy`).
-    pub(super) fn shown(&self, mut v: serde_json::Value) -> Json<serde_json::Value> {
+    pub(super) fn shown<T: serde::Serialize>(&self, answer: &T) -> Json<serde_json::Value> {
+        // Serialising the wire types (strings, numbers, lists) cannot fail.
+        let mut v = serde_json::to_value(answer).unwrap_or_default();
         crate::privacy::shown_to(self.role, &mut v);
         Json(v)
     }
 
+    /// Refuses (403, nothing said about roles) unless the actor is an admin or has one of
+    /// `roles`. The refusal is logged with who and what, for the audit trail.
     pub(super) fn may(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
         if self.role == Role::Admin || roles.contains(&self.role) {
             return Ok(());

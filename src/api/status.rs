@@ -6,7 +6,7 @@ use super::*;
 /// The daemon is up; `status` is `degraded` (with the problems, each with its code and what to
 /// do) when new jobs cannot be accepted because of the data folder's disk; and the printer's
 /// state, reasons and advice (no job id, no personal data).
-pub(super) async fn health(State(st): State<Arc<Station>>) -> Json<serde_json::Value> {
+pub(super) async fn health(State(st): State<Arc<Station>>) -> Json<wire::Health> {
     let station = st.clone();
     let (disk, problem) = tokio::task::spawn_blocking(move || {
         let dir = &station.options.settings.daemon.data_dir;
@@ -17,27 +17,35 @@ pub(super) async fn health(State(st): State<Arc<Station>>) -> Json<serde_json::V
     })
     .await
     .unwrap_or((None, None));
-    let problems: Vec<serde_json::Value> = problem
+    let problems: Vec<wire::HealthProblem> = problem
         .iter()
-        .map(|p| json!({"code": p.code(), "message": p.to_string()}))
+        .map(|p| wire::HealthProblem {
+            code: p.code().to_owned(),
+            message: p.to_string(),
+        })
         .collect();
     // The printer as the operator sees it, without the job printing now: monitoring and
     // `pstation doctor` read it here, without a token.
     let mut printer = st.printer().borrow().clone();
     printer.job_id = None;
-    Json(json!({
-        "status": if problems.is_empty() { "ok" } else { "degraded" },
-        "version": env!("CARGO_PKG_VERSION"),
-        "utc_offset": crate::clock::offset_text(st.options.settings.utc_offset),
-        "printer": printer,
-        "printer_model": st.identity().map(|i| i.model),
-        "data_dir": disk.map(|d| json!({
-            "writable": d.writable && !problems.iter().any(|p| p["code"] == "store-read-only"),
-            "free_mb": d.free_bytes / (1024 * 1024),
-            "min_free_mb": st.options.settings.daemon.min_free_mb,
-        })),
-        "problems": problems,
-    }))
+    Json(wire::Health {
+        status: if problems.is_empty() {
+            "ok"
+        } else {
+            "degraded"
+        }
+        .to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        utc_offset: crate::clock::offset_text(st.options.settings.utc_offset),
+        printer: (&printer).into(),
+        printer_model: st.identity().map(|i| i.model),
+        data_dir: disk.map(|d| wire::DataDir {
+            writable: d.writable && !problems.iter().any(|p| p.code == "store-read-only"),
+            free_mb: d.free_bytes / (1024 * 1024),
+            min_free_mb: st.options.settings.daemon.min_free_mb,
+        }),
+        problems,
+    })
 }
 
 /// Prometheus metrics (OpenMetrics text).
@@ -86,12 +94,9 @@ pub(super) async fn events(
     let closing = st.closing.clone().cancelled_owned();
     let role = actor.role;
     let stream = futures_util::StreamExt::take_until(first.chain(live), closing).map(move |ev| {
-        let name = match &ev {
-            StationEvent::Job { .. } => "job",
-            StationEvent::Printer(_) => "printer",
-            StationEvent::Progress { .. } => "progress",
-        };
-        let mut v = serde_json::to_value(&ev).unwrap_or_else(|_| json!({}));
+        let notice = wire::Notice::from(&ev);
+        let name = notice.name();
+        let mut v = serde_json::to_value(&notice).unwrap_or_else(|_| json!({}));
         crate::privacy::shown_to(role, &mut v);
         let data = v.to_string();
         Ok(SseEvent::default().event(name).data(data))

@@ -3,13 +3,16 @@
 //! with `--json`) and maps the answer to an exit code: 0 done, 2 refused (the error code and
 //! message on stderr), 3 the daemon failed, 5 the daemon could not be reached.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::{CmdResult, Exit};
+use crate::api::wire;
+use crate::client::{Client, ClientError, Credentials};
 
 /// Where the daemon is and who is acting.
 #[derive(Debug, Clone, clap::Args)]
@@ -31,178 +34,32 @@ pub struct ClientArgs {
     pub json: bool,
 }
 
-/// A daemon's answer.
-pub(super) enum Answer {
-    /// 2xx with its JSON.
-    Ok(Value),
-    /// Any other status with its JSON error.
-    Refused(u16, Value),
-}
-
-/// What every request to the daemon carries besides its body: who is asking.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Credentials {
-    /// `X-Pstation-User` (a lab station without tokens).
-    pub user: Option<String>,
-    /// `Authorization: Bearer`.
-    pub token: Option<String>,
-    /// `X-Pstation-Supervisor-Token` (a reprint's second person).
-    pub supervisor_token: Option<String>,
-}
-
-impl Credentials {
-    /// A technician's token from `PSTATION_TOKEN`, when they have set one (doctor, support
-    /// bundle: they find the daemon by its lock file, not by `--url`).
-    pub fn from_env() -> Self {
-        Self {
-            token: std::env::var("PSTATION_TOKEN")
-                .ok()
-                .map(|t| t.trim().to_owned())
-                .filter(|t| !t.is_empty()),
-            ..Self::default()
-        }
-    }
-}
-
 impl ClientArgs {
-    fn credentials(&self) -> Credentials {
-        Credentials {
-            user: self.user.clone(),
-            token: self.token.clone(),
-            supervisor_token: self.supervisor_token.clone(),
-        }
+    /// The API client as this user.
+    pub(super) fn client(&self) -> Client {
+        Client::new(
+            &self.url,
+            Credentials {
+                user: self.user.clone(),
+                token: self.token.clone(),
+                supervisor_token: self.supervisor_token.clone(),
+            },
+        )
     }
 }
 
-/// A body and its media type.
-pub(super) type Body<'a> = Option<(Vec<u8>, &'a str)>;
-
-/// The one way the CLI sends a request to the daemon: every request — JSON calls, the page
-/// download, the event stream, doctor's and the bundle's reads — goes through here, so each
-/// carries the same headers. `timeout` bounds the whole exchange (`None` for a stream that is
-/// followed until interrupted).
-pub(super) fn send(
-    base: &str,
-    who: &Credentials,
-    method: &str,
-    path: &str,
-    body: Body<'_>,
-    timeout: Option<Duration>,
-) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(timeout)
-        .build()
-        .into();
-    let url = format!("{}{path}", base.trim_end_matches('/'));
-    let mut req = ureq::http::Request::builder().method(method).uri(&url);
-    if let Some(u) = &who.user {
-        req = req.header("x-pstation-user", u);
-    }
-    if let Some(t) = &who.token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    if let Some(t) = &who.supervisor_token {
-        req = req.header("x-pstation-supervisor-token", t);
-    }
-    match body {
-        None => agent.run(req.body(()).map_err(ureq::Error::from)?),
-        Some((bytes, content_type)) => {
-            let req = req.header("content-type", content_type);
-            agent.run(req.body(bytes).map_err(ureq::Error::from)?)
-        }
-    }
-}
-
-/// A GET to a daemon found by other means than `--url` (doctor, support bundle): its JSON, or
-/// why not, in words.
+/// A GET to a daemon found by other means than `--url` (doctor, support bundle), with the
+/// technician's `PSTATION_TOKEN`: its JSON, or why not, in words.
 pub(super) fn get_json(base: &str, path: &str) -> Result<Value, String> {
-    let url = format!("{}{path}", base.trim_end_matches('/'));
-    let mut resp = send(
-        base,
-        &Credentials::from_env(),
-        "GET",
-        path,
-        None,
-        Some(Duration::from_secs(10)),
-    )
-    .map_err(|e| format!("{url}: {e}"))?;
-    let status = resp.status().as_u16();
-    let body: Value = resp
-        .body_mut()
-        .read_json()
-        .map_err(|e| format!("{url}: HTTP {status}, not JSON: {e}"))?;
-    if status >= 300 {
-        let code = body["error"]["code"].as_str().unwrap_or("error");
-        return Err(format!("{url}: HTTP {status} ({code})"));
-    }
-    Ok(body)
-}
-
-/// One request to the daemon (a JSON body, if any).
-pub(super) fn call(
-    c: &ClientArgs,
-    method: &str,
-    path: &str,
-    body: Option<Vec<u8>>,
-    err: &mut dyn Write,
-) -> std::io::Result<Result<Answer, Exit>> {
-    call_typed(c, method, path, body, "application/json", err)
-}
-
-/// One request to the daemon with a body of `content_type`.
-pub(super) fn call_typed(
-    c: &ClientArgs,
-    method: &str,
-    path: &str,
-    body: Option<Vec<u8>>,
-    content_type: &str,
-    err: &mut dyn Write,
-) -> std::io::Result<Result<Answer, Exit>> {
-    let url = format!("{}{}", c.url.trim_end_matches('/'), path);
-    let body = body.map(|b| (b, content_type));
-    let mut resp = match request(c, method, path, body, Some(Duration::from_secs(60)), err)? {
-        Ok(r) => r,
-        Err(exit) => return Ok(Err(exit)),
-    };
-    let status = resp.status().as_u16();
-    let value: Value = match resp.body_mut().read_json() {
-        Ok(v) => v,
-        Err(e) => {
-            writeln!(
-                err,
-                "{url}: bad-reply: the daemon answered {status} with no JSON: {e}"
-            )?;
-            return Ok(Err(Exit::Internal));
-        }
-    };
-    if (200..300).contains(&status) {
-        Ok(Ok(Answer::Ok(value)))
-    } else {
-        Ok(Ok(Answer::Refused(status, value)))
-    }
-}
-
-/// One request to the daemon at `--url` as `--token`: its response, or the exit when it cannot
-/// be reached (said on `err`).
-fn request(
-    c: &ClientArgs,
-    method: &str,
-    path: &str,
-    body: Body<'_>,
-    timeout: Option<Duration>,
-    err: &mut dyn Write,
-) -> std::io::Result<Result<ureq::http::Response<ureq::Body>, Exit>> {
-    match send(&c.url, &c.credentials(), method, path, body, timeout) {
-        Ok(r) => Ok(Ok(r)),
-        Err(e) => {
-            writeln!(
-                err,
-                "{}: daemon-unreachable: {e} — is `pstation serve` running there? (--url, PSTATION_URL)",
-                c.url
-            )?;
-            Ok(Err(Exit::Unavailable))
-        }
+    let client = Client::new(base, Credentials::from_env());
+    match client.raw("GET", path, None) {
+        Ok((status, body)) if status < 300 => Ok(body),
+        Ok((status, body)) => Err(format!(
+            "{}{path}: HTTP {status} ({})",
+            client.base(),
+            body["error"]["code"].as_str().unwrap_or("error")
+        )),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -215,27 +72,9 @@ pub fn page(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
-    let path = format!("/api/jobs/{}/page.pdf", urlencode(id));
-    let mut resp = match request(c, "GET", &path, None, Some(Duration::from_secs(60)), err)? {
-        Ok(r) => r,
-        Err(exit) => return Ok(exit),
-    };
-    let status = resp.status().as_u16();
-    if status != 200 {
-        let v: Value = resp.body_mut().read_json().unwrap_or(Value::Null);
-        return refused(status, &v, err);
-    }
-    let pdf = match resp
-        .body_mut()
-        .with_config()
-        .limit(64 * 1024 * 1024)
-        .read_to_vec()
-    {
-        Ok(b) => b,
-        Err(e) => {
-            writeln!(err, "{}{path}: bad-reply: {e}", c.url)?;
-            return Ok(Exit::Internal);
-        }
+    let pdf = match c.client().page_pdf(id) {
+        Ok(pdf) => pdf,
+        Err(e) => return failed(e, err),
     };
     let written = {
         use std::os::unix::fs::OpenOptionsExt;
@@ -260,65 +99,68 @@ pub fn page(
     Ok(Exit::Ok)
 }
 
-/// Prints a refusal and returns its exit code.
-fn refused(status: u16, v: &Value, err: &mut dyn Write) -> CmdResult {
-    let code = v["error"]["code"].as_str().unwrap_or("error");
-    let message = v["error"]["message"].as_str().unwrap_or("");
-    // Most messages already start with their code.
-    if message.starts_with(&format!("{code}:")) {
-        writeln!(err, "{message}")?;
-    } else {
-        writeln!(err, "{code}: {message}")?;
-    }
-    if let Some(problems) = v["error"]["problems"].as_array() {
-        for p in problems {
-            writeln!(
-                err,
-                "{}: {}: {}",
-                p["path"].as_str().unwrap_or("$"),
-                p["code"].as_str().unwrap_or(""),
-                p["message"].as_str().unwrap_or("")
-            )?;
+/// Says why a request failed and returns its exit code: 2 refused, 3 the daemon failed (or
+/// answered nonsense), 5 it could not be reached.
+pub(super) fn failed(e: ClientError, err: &mut dyn Write) -> CmdResult {
+    match e {
+        ClientError::Refused { status, error } => {
+            let (code, message) = (&error.code, &error.message);
+            // Most messages already start with their code.
+            if message.starts_with(&format!("{code}:")) {
+                writeln!(err, "{message}")?;
+            } else {
+                writeln!(err, "{code}: {message}")?;
+            }
+            for p in error.problems.iter().flatten() {
+                let path = if p.path.is_empty() { "$" } else { &p.path };
+                writeln!(err, "{path}: {}: {}", p.code, p.message)?;
+            }
+            Ok(if status >= 500 {
+                Exit::Internal
+            } else {
+                Exit::InvalidInput
+            })
+        }
+        e @ ClientError::Unreachable { .. } => {
+            writeln!(err, "{e}")?;
+            Ok(Exit::Unavailable)
+        }
+        e @ ClientError::BadReply { .. } => {
+            writeln!(err, "{e}")?;
+            Ok(Exit::Internal)
         }
     }
-    Ok(if status >= 500 {
-        Exit::Internal
-    } else {
-        Exit::InvalidInput
-    })
 }
 
-fn job_line(j: &Value) -> String {
+fn job_line(j: &wire::Job) -> String {
     let mut line = format!(
         "{:<24} {:<19} attempt {}",
-        j["job_id"].as_str().unwrap_or("?"),
-        j["state"].as_str().unwrap_or("?"),
-        j["attempt"].as_u64().unwrap_or(0),
+        j.job_id,
+        j.state.as_str(),
+        j.attempt,
     );
     // The passport number as the API shows it to this user (masked for a technician).
-    if let Some(b) = j["booklet"].as_str() {
-        line.push_str(&format!("  booklet {b}"));
-        if j["booklet_confirmed"].as_bool() == Some(true) {
-            line.push_str(" (confirmed)");
-        }
+    line.push_str(&format!("  booklet {}", j.booklet));
+    if j.booklet_confirmed {
+        line.push_str(" (confirmed)");
     }
-    if let Some(r) = j["reason"].as_str() {
+    if let Some(r) = &j.reason {
         line.push_str(&format!("  ({r})"));
     }
     line
 }
 
-fn finish(
-    answer: Result<Answer, Exit>,
+/// Prints an answer (its JSON with `--json`, else `summary`), or why there is none.
+fn finish<T: Serialize>(
+    answer: Result<T, ClientError>,
     c: &ClientArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
-    summary: impl FnOnce(&Value, &mut dyn Write) -> std::io::Result<()>,
+    summary: impl FnOnce(&T, &mut dyn Write) -> std::io::Result<()>,
 ) -> CmdResult {
     match answer {
-        Err(exit) => Ok(exit),
-        Ok(Answer::Refused(status, v)) => refused(status, &v, err),
-        Ok(Answer::Ok(v)) => {
+        Err(e) => failed(e, err),
+        Ok(v) => {
             if c.json {
                 writeln!(
                     out,
@@ -342,20 +184,13 @@ pub fn submit(c: &ClientArgs, path: &Path, out: &mut dyn Write, err: &mut dyn Wr
             return Ok(Exit::InvalidInput);
         }
     };
-    // A signed job (`pstation sign`) is a compact JWS: base64url of a JSON header first.
-    let content_type = if bytes.starts_with(b"eyJ") {
-        "application/jose"
-    } else {
-        "application/json"
-    };
-    let answer = call_typed(c, "POST", "/api/jobs", Some(bytes), content_type, err)?;
-    finish(answer, c, out, err, |v, out| {
-        let note = if v["existing"].as_bool() == Some(true) {
+    finish(c.client().submit(&bytes), c, out, err, |v, out| {
+        let note = if v.existing {
             " (already submitted: unchanged)"
         } else {
             ""
         };
-        writeln!(out, "{}{note}", job_line(&v["job"]))
+        writeln!(out, "{}{note}", job_line(&v.job))
     })
 }
 
@@ -366,56 +201,22 @@ pub fn jobs(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
-    let path = match state {
-        Some(s) => format!("/api/jobs?state={}", urlencode(s)),
-        None => "/api/jobs".to_owned(),
-    };
-    let answer = call(c, "GET", &path, None, err)?;
-    finish(answer, c, out, err, |v, out| {
-        let list = v["jobs"].as_array().cloned().unwrap_or_default();
-        for j in &list {
+    finish(c.client().jobs(state), c, out, err, |v, out| {
+        for j in &v.jobs {
             writeln!(out, "{}", job_line(j))?;
         }
-        writeln!(out, "{} job(s)", list.len())
+        writeln!(out, "{} job(s)", v.jobs.len())
     })
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The station's UTC offset, from its health answer (times are shown in the station's own
 /// zone, as on its console); UTC when the daemon does not say.
 fn station_offset(c: &ClientArgs) -> time::UtcOffset {
-    ask_health(c)
+    c.client()
+        .health()
         .ok()
-        .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
-        .and_then(|v| {
-            v["utc_offset"]
-                .as_str()
-                .and_then(crate::clock::parse_offset)
-        })
+        .and_then(|h| crate::clock::parse_offset(&h.utc_offset))
         .unwrap_or(time::UtcOffset::UTC)
-}
-
-/// One `GET /api/health` (no token needed; sent with the user's like every request).
-fn ask_health(c: &ClientArgs) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-    send(
-        &c.url,
-        &c.credentials(),
-        "GET",
-        "/api/health",
-        None,
-        Some(Duration::from_secs(10)),
-    )
 }
 
 /// `pstation health [--wait SECS]`: the daemon's health in words; while it cannot be reached,
@@ -423,17 +224,17 @@ fn ask_health(c: &ClientArgs) -> Result<ureq::http::Response<ureq::Body>, ureq::
 /// under a second, but its store may take longer to open after a crash).
 pub fn health(c: &ClientArgs, wait: u64, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
     let until = std::time::Instant::now() + Duration::from_secs(wait);
-    let mut resp = loop {
-        match ask_health(c) {
-            Ok(r) => break r,
-            Err(_) if std::time::Instant::now() < until => {
+    let client = c.client();
+    let v = loop {
+        match client.health() {
+            Ok(v) => break v,
+            Err(ClientError::Unreachable { .. }) if std::time::Instant::now() < until => {
                 std::thread::sleep(Duration::from_millis(200));
             }
-            Err(e) => {
+            Err(e @ ClientError::Unreachable { .. }) => {
                 writeln!(
                     err,
-                    "{}: daemon-unreachable: {e} — is `pstation serve` running there? (--url, PSTATION_URL){}",
-                    c.url,
+                    "{e}{}",
                     if wait > 0 {
                         format!(" (waited {wait} s)")
                     } else {
@@ -442,45 +243,32 @@ pub fn health(c: &ClientArgs, wait: u64, out: &mut dyn Write, err: &mut dyn Writ
                 )?;
                 return Ok(Exit::Unavailable);
             }
-        }
-    };
-    let v: Value = match resp.body_mut().read_json() {
-        Ok(v) => v,
-        Err(e) => {
-            writeln!(err, "{}/api/health: bad-reply: {e}", c.url)?;
-            return Ok(Exit::Internal);
+            Err(e) => return failed(e, err),
         }
     };
     if c.json {
-        writeln!(out, "{v}")?;
-    }
-    let status = v["status"].as_str().unwrap_or("?");
-    let printer = &v["printer"];
-    if !c.json {
+        writeln!(out, "{}", serde_json::to_string(&v).unwrap_or_default())?;
+    } else {
         writeln!(
             out,
-            "station {status} (pstation {}); printer {}{}",
-            v["version"].as_str().unwrap_or("?"),
-            if printer["link"] == "lost" {
+            "station {} (pstation {}); printer {}{}",
+            v.status,
+            v.version,
+            if v.printer.link == "lost" {
                 "not connected"
             } else {
-                printer["state"].as_str().unwrap_or("?")
+                &v.printer.state
             },
-            v["printer_model"]
-                .as_str()
+            v.printer_model
+                .as_deref()
                 .map(|m| format!(" ({m})"))
                 .unwrap_or_default()
         )?;
-        for p in v["problems"].as_array().cloned().unwrap_or_default() {
-            writeln!(
-                out,
-                "  {}: {}",
-                p["code"].as_str().unwrap_or("?"),
-                p["message"].as_str().unwrap_or("")
-            )?;
+        for p in &v.problems {
+            writeln!(out, "  {}: {}", p.code, p.message)?;
         }
     }
-    Ok(if status == "ok" {
+    Ok(if v.status == "ok" {
         Exit::Ok
     } else {
         Exit::CheckFailed
@@ -489,21 +277,21 @@ pub fn health(c: &ClientArgs, wait: u64, out: &mut dyn Write, err: &mut dyn Writ
 
 /// `pstation job show ID`.
 pub fn show(c: &ClientArgs, id: &str, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
-    let answer = call(c, "GET", &format!("/api/jobs/{}", urlencode(id)), None, err)?;
+    let answer = c.client().job(id);
     let offset = station_offset(c);
     finish(answer, c, out, err, |v, out| {
-        writeln!(out, "{}", job_line(&v["job"]))?;
-        for e in v["events"].as_array().cloned().unwrap_or_default() {
+        writeln!(out, "{}", job_line(&v.job))?;
+        for e in &v.events {
             writeln!(
                 out,
                 "  {}  {:<24} {:<12} {} → {}{}",
-                crate::clock::local(e["at"].as_str().unwrap_or(""), offset),
-                e["action"].as_str().unwrap_or(""),
-                e["actor"].as_str().unwrap_or(""),
-                e["from_state"].as_str().unwrap_or("-"),
-                e["to_state"].as_str().unwrap_or("-"),
-                e["reason"]
-                    .as_str()
+                crate::clock::local(&e.at, offset),
+                e.action,
+                e.actor,
+                e.from_state.as_deref().unwrap_or("-"),
+                e.to_state.as_deref().unwrap_or("-"),
+                e.reason
+                    .as_deref()
                     .map(|r| format!("  ({r})"))
                     .unwrap_or_default()
             )?;
@@ -517,20 +305,12 @@ pub fn act(
     c: &ClientArgs,
     id: &str,
     action: &str,
-    body: Value,
+    body: wire::ActionBody,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    let answer = call(
-        c,
-        "POST",
-        &format!("/api/jobs/{}/{action}", urlencode(id)),
-        Some(bytes),
-        err,
-    )?;
-    finish(answer, c, out, err, |v, out| {
-        writeln!(out, "{}", job_line(&v["job"]))
+    finish(c.client().act(id, action, &body), c, out, err, |v, out| {
+        writeln!(out, "{}", job_line(&v.job))
     })
 }
 
@@ -542,25 +322,20 @@ pub fn receive(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
-    let body = serde_json::json!({"first": first, "last": last});
-    let answer = call(
+    finish(
+        c.client().receive_batch(first, last),
         c,
-        "POST",
-        "/api/booklets/batches",
-        serde_json::to_vec(&body).ok(),
+        out,
         err,
-    )?;
-    finish(answer, c, out, err, |v, out| {
-        let b = &v["batch"];
-        writeln!(
-            out,
-            "batch {}: {}..{} ({} booklets) received",
-            b["batch_id"],
-            b["first"].as_str().unwrap_or(""),
-            b["last"].as_str().unwrap_or(""),
-            b["count"]
-        )
-    })
+        |v, out| {
+            let b = &v.batch;
+            writeln!(
+                out,
+                "batch {}: {}..{} ({} booklets) received",
+                b.batch_id, b.first, b.last, b.count
+            )
+        },
+    )
 }
 
 /// `pstation booklets list [--state S]`.
@@ -570,71 +345,74 @@ pub fn list_booklets(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
-    let path = match state {
-        Some(s) => format!("/api/booklets?state={}", urlencode(s)),
-        None => "/api/booklets".to_owned(),
-    };
-    let answer = call(c, "GET", &path, None, err)?;
+    let answer = c.client().booklets(state);
     let offset = station_offset(c);
     finish(answer, c, out, err, |v, out| {
-        for b in v["batches"].as_array().cloned().unwrap_or_default() {
+        for b in &v.batches {
             writeln!(
                 out,
                 "batch {}: {}..{} ({}) received {} by {}",
-                b["batch_id"],
-                b["first"].as_str().unwrap_or(""),
-                b["last"].as_str().unwrap_or(""),
-                b["count"],
-                crate::clock::local(b["received_at"].as_str().unwrap_or(""), offset),
-                b["actor"].as_str().unwrap_or("")
+                b.batch_id,
+                b.first,
+                b.last,
+                b.count,
+                crate::clock::local(&b.received_at, offset),
+                b.actor
             )?;
         }
-        let list = v["booklets"].as_array().cloned().unwrap_or_default();
-        for b in list.iter().filter(|b| b["state"] != "in-stock") {
+        let in_stock = |b: &&wire::Booklet| b.state == crate::store::BookletState::InStock;
+        for b in v.booklets.iter().filter(|b| !in_stock(b)) {
             writeln!(
                 out,
                 "  {} {:<8} {}{}",
-                b["number"].as_str().unwrap_or(""),
-                b["state"].as_str().unwrap_or(""),
-                b["job_id"].as_str().unwrap_or(""),
-                b["reason"]
-                    .as_str()
+                b.number,
+                b.state.as_str(),
+                b.job_id.as_deref().unwrap_or(""),
+                b.reason
+                    .as_deref()
                     .map(|r| format!("  ({r})"))
                     .unwrap_or_default()
             )?;
         }
-        let in_stock = list.iter().filter(|b| b["state"] == "in-stock").count();
-        writeln!(out, "{} booklet(s) listed, {in_stock} in stock", list.len())
+        writeln!(
+            out,
+            "{} booklet(s) listed, {} in stock",
+            v.booklets.len(),
+            v.booklets.iter().filter(in_stock).count()
+        )
     })
 }
 
 /// `pstation booklets reconcile`: exit 1 when the stock does not balance.
 pub fn reconcile(c: &ClientArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
-    let answer = call(c, "GET", "/api/booklets/reconcile", None, err)?;
-    let mut balanced = true;
+    let answer = c.client().reconcile();
+    let balanced = answer.as_ref().is_ok_and(|v| v.balanced);
     let exit = finish(answer, c, out, err, |v, out| {
-        let r = &v["reconciliation"];
-        balanced = v["balanced"].as_bool() == Some(true);
+        let r = &v.reconciliation;
         writeln!(
             out,
             "received {} = issued {} + spoiled {} + in stock {}{}",
-            r["received"],
-            r["issued"],
-            r["spoiled"],
-            r["in_stock"],
-            if r["loaded"].as_u64().unwrap_or(0) > 0 {
-                format!(" + in the printer or in doubt {}", r["loaded"])
+            r.received,
+            r.issued,
+            r.spoiled,
+            r.in_stock,
+            if r.loaded > 0 {
+                format!(" + in the printer or in doubt {}", r.loaded)
             } else {
                 String::new()
             }
         )?;
-        for d in r["differences"].as_array().cloned().unwrap_or_default() {
-            writeln!(out, "  difference: {}", d.as_str().unwrap_or(""))?;
+        for d in &r.differences {
+            writeln!(out, "  difference: {d}")?;
         }
         writeln!(
             out,
             "{}",
-            if balanced { "balanced" } else { "NOT balanced" }
+            if v.balanced {
+                "balanced"
+            } else {
+                "NOT balanced"
+            }
         )
     })?;
     Ok(if exit == Exit::Ok && !balanced {
@@ -644,28 +422,16 @@ pub fn reconcile(c: &ClientArgs, out: &mut dyn Write, err: &mut dyn Write) -> Cm
     })
 }
 
-fn printer_line(p: &Value) -> String {
-    let mut line = format!(
-        "printer {} (link {})",
-        p["state"].as_str().unwrap_or("?"),
-        p["link"].as_str().unwrap_or("?")
-    );
-    let reasons: Vec<&str> = p["reasons"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !reasons.is_empty() {
-        line.push_str(&format!(": {}", reasons.join(", ")));
+fn printer_line(p: &wire::Printer) -> String {
+    let mut line = format!("printer {} (link {})", p.state, p.link);
+    if !p.reasons.is_empty() {
+        line.push_str(&format!(": {}", p.reasons.join(", ")));
     }
-    if let Some(j) = p["job_id"].as_str() {
+    if let Some(j) = &p.job_id {
         line.push_str(&format!("; printing {j}"));
     }
-    for a in p["advice"].as_array().cloned().unwrap_or_default() {
-        line.push_str(&format!(
-            "\n  → {} / {}",
-            a["id"].as_str().unwrap_or(""),
-            a["en"].as_str().unwrap_or("")
-        ));
+    for a in &p.advice {
+        line.push_str(&format!("\n  → {} / {}", a.id, a.en));
     }
     line
 }
@@ -678,60 +444,33 @@ pub fn printer_status(
     err: &mut dyn Write,
 ) -> CmdResult {
     if !watch {
-        let answer = call(c, "GET", "/api/printer", None, err)?;
-        return finish(answer, c, out, err, |v, out| {
-            writeln!(out, "{}", printer_line(&v["printer"]))
+        return finish(c.client().printer(), c, out, err, |v, out| {
+            writeln!(out, "{}", printer_line(&v.printer))
         });
     }
     // Follow the event stream: one line per printer change (and job progress).
-    let mut resp = match request(c, "GET", "/api/events", None, None, err)? {
-        Ok(r) if r.status().is_success() => r,
-        Ok(mut r) => {
-            let status = r.status().as_u16();
-            let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
-            return refused(status, &v, err);
-        }
-        Err(exit) => return Ok(exit),
-    };
     let mut result = Ok(());
-    read_events(resp.body_mut().as_reader(), |event, v| {
+    let followed = c.client().events(|notice| {
         let line = if c.json {
-            Some(v.to_string())
-        } else if event == "printer" {
-            Some(printer_line(&v))
-        } else if event == "progress" {
-            Some(format!(
-                "{}: sheet {} of {} out",
-                v["job_id"].as_str().unwrap_or(""),
-                v["sheets"],
-                v["of"]
-            ))
+            Some(serde_json::to_string(&notice).unwrap_or_default())
         } else {
-            None
+            match &notice {
+                wire::Notice::Printer(p) => Some(printer_line(p)),
+                wire::Notice::Progress {
+                    job_id, sheets, of, ..
+                } => Some(format!("{job_id}: sheet {sheets} of {of} out")),
+                wire::Notice::Job { .. } => None,
+            }
         };
         if let Some(line) = line {
             result = writeln!(out, "{line}").and_then(|()| out.flush());
         }
         result.is_ok()
     });
+    if let Err(e) = followed {
+        return failed(e, err);
+    }
     result?;
     writeln!(err, "{}: the event stream ended (daemon stopped?)", c.url)?;
     Ok(Exit::Unavailable)
-}
-
-/// Reads a server-sent event stream, calling `on(event name, data)` for each JSON event until
-/// the stream ends or `on` returns `false`.
-pub(super) fn read_events(body: impl std::io::Read, mut on: impl FnMut(&str, Value) -> bool) {
-    let mut event = String::new();
-    for line in std::io::BufReader::new(body).lines() {
-        let Ok(line) = line else { return };
-        if let Some(name) = line.strip_prefix("event:") {
-            event = name.trim().to_owned();
-        } else if let Some(data) = line.strip_prefix("data:")
-            && let Ok(v) = serde_json::from_str::<Value>(data.trim())
-            && !on(&event, v)
-        {
-            return;
-        }
-    }
 }

@@ -11,14 +11,15 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-
-use super::client::{Answer, ClientArgs, call, call_typed};
+use super::client::ClientArgs;
+use crate::api::wire;
+use crate::client::{Client, ClientError, Credentials};
 use crate::config::Settings;
 use crate::job::{self, ValidateOptions};
 use crate::mrz;
 use crate::printer::pjl_driver::DriverSettings;
 use crate::printer::uri::DeviceUri;
+use crate::store::JobState;
 
 /// The key id of the demo's own central office key.
 const DEMO_KID: &str = "demo-central";
@@ -279,37 +280,26 @@ fn operate(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<Result<(usize, usize), super::Exit>> {
-    let api = |method: &str,
-               path: &str,
-               body: Option<Value>,
-               err: &mut dyn Write|
-     -> std::io::Result<Result<(bool, Value), super::Exit>> {
-        let bytes = body.map(|b| serde_json::to_vec(&b).unwrap_or_default());
-        Ok(match call(c, method, path, bytes, err)? {
-            Ok(Answer::Ok(v)) => Ok((true, v)),
-            Ok(Answer::Refused(_, v)) => Ok((false, v)),
-            Err(exit) => Err(exit),
-        })
-    };
+    let (api, central_api) = (c.client(), central.client());
+    // Refusals are part of the story; anything else ends the demo with its exit code.
+    macro_rules! answer {
+        ($call:expr) => {
+            match $call {
+                Ok(v) => Ok(v),
+                Err(ClientError::Refused { error, .. }) => Err(error),
+                Err(e) => return Ok(Err(super::client::failed(e, err)?)),
+            }
+        };
+    }
     writeln!(out, "1. Booklet stock received:")?;
     for (first, last) in STOCK {
-        match api(
-            "POST",
-            "/api/booklets/batches",
-            Some(json!({"first": first, "last": last})),
-            err,
-        )? {
-            Ok((true, v)) => writeln!(
+        match answer!(api.receive_batch(first, last)) {
+            Ok(v) => writeln!(
                 out,
                 "   batch {}: {first}..{last} ({} booklets)",
-                v["batch"]["batch_id"], v["batch"]["count"]
+                v.batch.batch_id, v.batch.count
             )?,
-            Ok((false, v)) => writeln!(
-                out,
-                "   {first}..{last}: refused: {}",
-                v["error"]["message"]
-            )?,
-            Err(exit) => return Ok(Err(exit)),
+            Err(e) => writeln!(out, "   {first}..{last}: refused: {}", e.message)?,
         }
     }
     writeln!(out)?;
@@ -325,25 +315,10 @@ fn operate(
         // Signed as the central office signs: a JWS over the exact job bytes, valid a day.
         let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 86_400;
         let signed = crate::central::jws::sign(text.as_bytes(), central_key, DEMO_KID, exp);
-        let answer = match call_typed(
-            central,
-            "POST",
-            "/api/jobs",
-            Some(signed.into_bytes()),
-            "application/jose",
-            err,
-        )? {
-            Ok(a) => a,
-            Err(exit) => return Ok(Err(exit)),
-        };
-        match answer {
-            Answer::Ok(v) => {
-                let id = v["job"]["job_id"].as_str().unwrap_or("").to_owned();
-                writeln!(
-                    out,
-                    "   {name} ({id}): ACCEPTED, {}",
-                    v["job"]["state"].as_str().unwrap_or("")
-                )?;
+        match answer!(central_api.submit(signed.as_bytes())) {
+            Ok(v) => {
+                let id = v.job.job_id.clone();
+                writeln!(out, "   {name} ({id}): ACCEPTED, {}", v.job.state.as_str())?;
                 // What will be printed: the MRZ, computed here the way the station does.
                 if let Ok(job) = job::parse_job(
                     text.as_bytes(),
@@ -357,21 +332,12 @@ fn operate(
                     accepted.push((id, job.document.number.clone()));
                 }
             }
-            Answer::Refused(_, v) => {
+            Err(e) => {
                 refused += 1;
-                let problems = v["error"]["problems"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default();
+                let problems = e.problems.unwrap_or_default();
                 writeln!(out, "   {name}: REFUSED ({} problems)", problems.len())?;
                 for p in problems {
-                    writeln!(
-                        out,
-                        "      {}: {}: {}",
-                        p["path"].as_str().unwrap_or(""),
-                        p["code"].as_str().unwrap_or(""),
-                        p["message"].as_str().unwrap_or("")
-                    )?;
+                    writeln!(out, "      {}: {}: {}", p.path, p.code, p.message)?;
                 }
             }
         }
@@ -383,19 +349,13 @@ fn operate(
     )?;
     let mut completed = 0;
     for (id, number) in &accepted {
-        match api(
-            "POST",
-            &format!("/api/jobs/{id}/confirm-booklet"),
-            Some(json!({"booklet": number})),
-            err,
-        )? {
-            Ok((true, _)) => writeln!(out, "   {id}: booklet confirmed")?,
-            Ok((false, v)) => writeln!(
-                out,
-                "   {id}: confirmation refused: {}",
-                v["error"]["message"]
-            )?,
-            Err(exit) => return Ok(Err(exit)),
+        let confirm = wire::ActionBody {
+            booklet: Some(number.clone()),
+            ..Default::default()
+        };
+        match answer!(api.act(id, "confirm-booklet", &confirm)) {
+            Ok(_) => writeln!(out, "   {id}: booklet confirmed")?,
+            Err(e) => writeln!(out, "   {id}: confirmation refused: {}", e.message)?,
         }
         // Wait for the printer's confirmed outcome, showing what happens meanwhile.
         let deadline = Instant::now() + Duration::from_secs(180);
@@ -404,14 +364,18 @@ fn operate(
                 writeln!(out, "      {line}")?;
                 out.flush()?;
             }
-            let state = match api("GET", &format!("/api/jobs/{id}"), None, err)? {
-                Ok((true, v)) => v["job"]["state"].as_str().unwrap_or("").to_owned(),
-                Ok((false, _)) => String::new(),
-                Err(exit) => return Ok(Err(exit)),
+            let state = match answer!(api.job(id)) {
+                Ok(v) => Some(v.job.state),
+                Err(_) => None,
             };
             if matches!(
-                state.as_str(),
-                "printed" | "needs-verification" | "failed" | "canceled"
+                state,
+                Some(
+                    JobState::Printed
+                        | JobState::NeedsVerification
+                        | JobState::Failed
+                        | JobState::Canceled
+                )
             ) || Instant::now() > deadline
             {
                 break state;
@@ -421,7 +385,7 @@ fn operate(
         while let Ok(line) = live.try_recv() {
             writeln!(out, "      {line}")?;
         }
-        if state == "printed" {
+        if state == Some(JobState::Printed) {
             // The operator checks the booklet against the data page (the station keeps no copy
             // of it on disk: the demo saves the one it was shown).
             if std::fs::create_dir_all(data_pages).is_ok() {
@@ -434,49 +398,42 @@ fn operate(
                     err,
                 )?;
             }
-            match api(
-                "POST",
-                &format!("/api/jobs/{id}/verify"),
-                Some(json!({})),
-                err,
-            )? {
-                Ok((true, v)) if v["job"]["state"] == "completed" => {
+            match answer!(api.act(id, "verify", &wire::ActionBody::default())) {
+                Ok(v) if v.job.state == JobState::Completed => {
                     completed += 1;
                     writeln!(
                         out,
                         "   {id}: printed (confirmed by the printer), checked by the operator: COMPLETED"
                     )?;
                 }
-                Ok((_, v)) => writeln!(out, "   {id}: verify refused: {}", v["error"]["message"])?,
-                Err(exit) => return Ok(Err(exit)),
+                Ok(v) => writeln!(out, "   {id}: verify left it {}", v.job.state.as_str())?,
+                Err(e) => writeln!(out, "   {id}: verify refused: {}", e.message)?,
             }
         } else {
             writeln!(
                 out,
-                "   {id}: NOT printed ({state}) — see `pstation job show {id}`"
+                "   {id}: NOT printed ({}) — see `pstation job show {id}`",
+                state.map_or("unknown", JobState::as_str)
             )?;
         }
     }
     writeln!(out)?;
     writeln!(out, "4. Booklet reconciliation:")?;
-    match api("GET", "/api/booklets/reconcile", None, err)? {
-        Ok((_, v)) => {
-            let r = &v["reconciliation"];
-            writeln!(
-                out,
-                "   received {} = issued {} + spoiled {} + in stock {}: {}",
-                r["received"],
-                r["issued"],
-                r["spoiled"],
-                r["in_stock"],
-                if v["balanced"] == true {
-                    "balanced"
-                } else {
-                    "NOT balanced"
-                }
-            )?;
-        }
-        Err(exit) => return Ok(Err(exit)),
+    if let Ok(v) = answer!(api.reconcile()) {
+        let r = &v.reconciliation;
+        writeln!(
+            out,
+            "   received {} = issued {} + spoiled {} + in stock {}: {}",
+            r.received,
+            r.issued,
+            r.spoiled,
+            r.in_stock,
+            if v.balanced {
+                "balanced"
+            } else {
+                "NOT balanced"
+            }
+        )?;
     }
     writeln!(out)?;
     writeln!(
@@ -489,51 +446,33 @@ fn operate(
 
 /// Follows the daemon's event stream on a thread, sending one line per event.
 fn follow_events(url: &str, token: &str, tx: mpsc::Sender<String>) {
-    let url = format!("{url}/api/events");
-    let auth = format!("Bearer {token}");
+    let client = Client::new(url, Credentials::token(token));
     let _ = std::thread::Builder::new()
         .name("demo-events".into())
         .spawn(move || {
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .build()
-                .into();
-            let Ok(mut resp) = agent.get(&url).header("authorization", &auth).call() else {
-                return;
-            };
-            super::client::read_events(resp.body_mut().as_reader(), |event, v| {
-                let text = match event {
-                    "job" => format!(
-                        "[job] {} → {}{}",
-                        v["job_id"].as_str().unwrap_or(""),
-                        v["state"].as_str().unwrap_or(""),
-                        v["reason"]
-                            .as_str()
-                            .map(|r| format!(" ({r})"))
-                            .unwrap_or_default()
+            let _ = client.events(|notice| {
+                let text = match notice {
+                    wire::Notice::Job {
+                        job_id,
+                        state,
+                        reason,
+                    } => format!(
+                        "[job] {job_id} → {}{}",
+                        state.as_str(),
+                        reason.map(|r| format!(" ({r})")).unwrap_or_default()
                     ),
-                    "printer" => {
-                        let reasons: Vec<&str> = v["reasons"]
-                            .as_array()
-                            .map(|a| a.iter().filter_map(Value::as_str).collect())
-                            .unwrap_or_default();
-                        format!(
-                            "[printer] {}{}",
-                            v["state"].as_str().unwrap_or(""),
-                            if reasons.is_empty() {
-                                String::new()
-                            } else {
-                                format!(": {}", reasons.join(", "))
-                            }
-                        )
-                    }
-                    "progress" => format!(
-                        "[printer] sheet {} of {} out for {}",
-                        v["sheets"],
-                        v["of"],
-                        v["job_id"].as_str().unwrap_or("")
+                    wire::Notice::Printer(p) => format!(
+                        "[printer] {}{}",
+                        p.state,
+                        if p.reasons.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", p.reasons.join(", "))
+                        }
                     ),
-                    _ => return true,
+                    wire::Notice::Progress {
+                        job_id, sheets, of, ..
+                    } => format!("[printer] sheet {sheets} of {of} out for {job_id}"),
                 };
                 tx.send(text).is_ok()
             });

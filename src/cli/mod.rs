@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+use crate::api::wire;
 use crate::config::{ConfigError, DEFAULT_TOML, Settings};
 use crate::job::{self, Job, MAX_JOB_BYTES, ValidateOptions};
 use crate::logging::LogFormat;
@@ -712,54 +713,95 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         } => ops::restore(config.as_deref(), data_dir, &file, out, err),
         Command::Jobs { state, client } => client::jobs(&client, state.as_deref(), out, err),
         Command::Health { wait, client } => client::health(&client, wait, out, err),
-        Command::Job { action } => {
-            use serde_json::json;
-            match action {
-                JobCommand::Show { id, client } => client::show(&client, &id, out, err),
-                JobCommand::Page {
-                    id,
-                    out: file,
-                    client,
-                } => client::page(&client, &id, &file, out, err),
-                JobCommand::Hold { id, reason, client } => {
-                    client::act(&client, &id, "hold", json!({"reason": reason}), out, err)
-                }
-                JobCommand::Release { id, reason, client } => {
-                    client::act(&client, &id, "release", json!({"reason": reason}), out, err)
-                }
-                JobCommand::Cancel { id, reason, client } => {
-                    client::act(&client, &id, "cancel", json!({"reason": reason}), out, err)
-                }
-                JobCommand::ConfirmBooklet { id, number, client } => client::act(
-                    &client,
-                    &id,
-                    "confirm-booklet",
-                    json!({"booklet": number}),
-                    out,
-                    err,
-                ),
-                JobCommand::Verify { id, client } => {
-                    client::act(&client, &id, "verify", json!({}), out, err)
-                }
-                JobCommand::Spoil { id, reason, client } => {
-                    client::act(&client, &id, "spoil", json!({"reason": reason}), out, err)
-                }
-                JobCommand::Reprint {
-                    id,
-                    booklet,
+        Command::Job { action } => match action {
+            JobCommand::Show { id, client } => client::show(&client, &id, out, err),
+            JobCommand::Page {
+                id,
+                out: file,
+                client,
+            } => client::page(&client, &id, &file, out, err),
+            JobCommand::Hold { id, reason, client } => client::act(
+                &client,
+                &id,
+                "hold",
+                wire::ActionBody {
+                    reason,
+                    ..Default::default()
+                },
+                out,
+                err,
+            ),
+            JobCommand::Release { id, reason, client } => client::act(
+                &client,
+                &id,
+                "release",
+                wire::ActionBody {
+                    reason,
+                    ..Default::default()
+                },
+                out,
+                err,
+            ),
+            JobCommand::Cancel { id, reason, client } => client::act(
+                &client,
+                &id,
+                "cancel",
+                wire::ActionBody {
+                    reason,
+                    ..Default::default()
+                },
+                out,
+                err,
+            ),
+            JobCommand::ConfirmBooklet { id, number, client } => client::act(
+                &client,
+                &id,
+                "confirm-booklet",
+                wire::ActionBody {
+                    booklet: Some(number),
+                    ..Default::default()
+                },
+                out,
+                err,
+            ),
+            JobCommand::Verify { id, client } => client::act(
+                &client,
+                &id,
+                "verify",
+                wire::ActionBody::default(),
+                out,
+                err,
+            ),
+            JobCommand::Spoil { id, reason, client } => client::act(
+                &client,
+                &id,
+                "spoil",
+                wire::ActionBody {
+                    reason: Some(reason),
+                    ..Default::default()
+                },
+                out,
+                err,
+            ),
+            JobCommand::Reprint {
+                id,
+                booklet,
+                supervisor,
+                reason,
+                client,
+            } => client::act(
+                &client,
+                &id,
+                "reprint",
+                wire::ActionBody {
+                    booklet: Some(booklet),
                     supervisor,
                     reason,
-                    client,
-                } => client::act(
-                    &client,
-                    &id,
-                    "reprint",
-                    json!({"booklet": booklet, "supervisor": supervisor, "reason": reason}),
-                    out,
-                    err,
-                ),
-            }
-        }
+                },
+                out,
+                err,
+            ),
+        },
         Command::Booklets { action } => match action {
             BookletsCommand::Receive {
                 first,

@@ -37,6 +37,14 @@ impl serde::Serialize for JobState {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for JobState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let word = String::deserialize(d)?;
+        JobState::parse(&word)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown job state {word:?}")))
+    }
+}
+
 /// One entry of the append-only event log.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Event {
