@@ -325,9 +325,9 @@ const SHARED: &[(&str, &str)] = &[
 fn error_codes_are_kebab_case_unique_per_meaning_and_documented() {
     let doc: Value = serde_json::from_str(pstation::api::OPENAPI).expect("OpenAPI JSON");
     let documented: BTreeSet<&str> =
-        doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+        doc["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["enum"]
             .as_array()
-            .expect("Error.code has an enum of every code")
+            .expect("ErrorDetail.code has an enum of every code")
             .iter()
             .map(|v| v.as_str().expect("codes are strings"))
             .collect();
@@ -422,4 +422,120 @@ fn the_api_names_its_codes_from_the_table() {
         literal.is_empty(),
         "codes written as literals: {literal:#?}"
     );
+}
+
+/// The wire types' schemas, as `schemars` derives them from `pstation::api::wire` (the
+/// components the API's answers and bodies are made of), keyed by type name.
+fn wire_schemas() -> serde_json::Map<String, Value> {
+    use pstation::api::wire;
+    use schemars::generate::SchemaSettings;
+    let mut generator = SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+        .for_serialize()
+        .into_generator();
+    generator.subschema_for::<wire::ErrorBody>();
+    generator.subschema_for::<wire::Health>();
+    generator.subschema_for::<wire::JobAnswer>();
+    generator.subschema_for::<wire::JobList>();
+    generator.subschema_for::<wire::JobDetail>();
+    generator.subschema_for::<wire::Lines>();
+    generator.subschema_for::<wire::Session>();
+    generator.subschema_for::<wire::PrinterAnswer>();
+    generator.subschema_for::<wire::TestPageAnswer>();
+    generator.subschema_for::<wire::IdentityAnswer>();
+    generator.subschema_for::<wire::BookletList>();
+    generator.subschema_for::<wire::BatchAnswer>();
+    generator.subschema_for::<wire::ReconcileAnswer>();
+    generator.subschema_for::<wire::ActionBody>();
+    generator.subschema_for::<wire::BatchBody>();
+    generator.subschema_for::<wire::PjlBody>();
+    generator.subschema_for::<wire::LoginBody>();
+    generator.take_definitions(true)
+}
+
+/// The documented schema says what the generated one says: the same keys and values, except
+/// words (descriptions, titles, examples) and an `enum` narrowing a string (the error codes).
+fn conforms(documented: &Value, generated: &Value) -> bool {
+    const WORDS: [&str; 4] = ["description", "title", "examples", "enum"];
+    match (documented, generated) {
+        (Value::Object(d), Value::Object(g)) => {
+            d.keys()
+                .all(|k| g.contains_key(k) || WORDS.contains(&k.as_str()))
+                && g.iter().all(|(k, gv)| {
+                    WORDS.contains(&k.as_str()) || d.get(k).is_some_and(|dv| conforms(dv, gv))
+                })
+        }
+        (Value::Array(d), Value::Array(g)) => {
+            d.len() == g.len() && d.iter().zip(g).all(|(d, g)| conforms(d, g))
+        }
+        (d, g) => d == g,
+    }
+}
+
+#[test]
+fn the_documented_schemas_are_the_wire_types() {
+    let doc: Value = serde_json::from_str(pstation::api::OPENAPI).expect("OpenAPI JSON");
+    let components = doc["components"]["schemas"]
+        .as_object()
+        .expect("components");
+    let generated = wire_schemas();
+    let mut wrong = Vec::new();
+    for (name, schema) in &generated {
+        match components.get(name) {
+            Some(documented) if conforms(documented, schema) => {}
+            Some(_) => wrong.push(format!("{name} differs from api::wire::{name}")),
+            None => wrong.push(format!("{name} is not in components.schemas")),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{}\n\nthe wire types' schemas:\n{}",
+        wrong.join("\n"),
+        serde_json::to_string_pretty(&generated).unwrap_or_default()
+    );
+    // Each answer and body points at its wire type.
+    let op = |method: &str, path: &str| doc["paths"][path][method].clone();
+    let refers = |v: &Value, ty: &str| v["$ref"] == format!("#/components/schemas/{ty}");
+    let answers = [
+        ("get", "/api/health", "200", "Health"),
+        ("post", "/api/jobs", "201", "JobAnswer"),
+        ("post", "/api/jobs", "200", "JobAnswer"),
+        ("get", "/api/jobs", "200", "JobList"),
+        ("get", "/api/jobs/{id}", "200", "JobDetail"),
+        ("get", "/api/jobs/{id}/mrz", "200", "Lines"),
+        ("post", "/api/jobs/{id}/{action}", "200", "JobAnswer"),
+        ("get", "/api/session", "200", "Session"),
+        ("post", "/api/session", "200", "Session"),
+        ("get", "/api/printer", "200", "PrinterAnswer"),
+        ("post", "/api/printer/test-page", "200", "TestPageAnswer"),
+        ("post", "/api/printer/pjl", "200", "Lines"),
+        ("post", "/api/printer/identity", "200", "IdentityAnswer"),
+        ("get", "/api/booklets", "200", "BookletList"),
+        ("post", "/api/booklets/batches", "201", "BatchAnswer"),
+        ("get", "/api/booklets/reconcile", "200", "ReconcileAnswer"),
+    ];
+    for (method, path, status, ty) in answers {
+        let schema =
+            &op(method, path)["responses"][status]["content"]["application/json"]["schema"];
+        assert!(
+            refers(schema, ty),
+            "{method} {path} {status}: {schema} is not {ty}"
+        );
+    }
+    let bodies = [
+        ("post", "/api/jobs/{id}/{action}", "ActionBody"),
+        ("post", "/api/booklets/batches", "BatchBody"),
+        ("post", "/api/printer/pjl", "PjlBody"),
+        ("post", "/api/session", "LoginBody"),
+    ];
+    for (method, path, ty) in bodies {
+        let schema = &op(method, path)["requestBody"]["content"]["application/json"]["schema"];
+        assert!(
+            refers(schema, ty),
+            "{method} {path} body: {schema} is not {ty}"
+        );
+    }
 }

@@ -2,20 +2,22 @@
 //! server (which builds its answers with them), the typed client (`src/client`) and the
 //! tests. The store's rows are converted at this boundary; a change to one shows up here.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::station::PrinterView;
 use crate::store::{self, BookletState, JobState};
 
 /// `{"error": {...}}`: every refusal and failure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "Error")]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
 }
 
 /// An error: its stable code, words for people, and an invalid job's problems.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorDetail {
     /// Stable (see `openapi.json`'s list).
     pub code: String,
@@ -27,7 +29,7 @@ pub struct ErrorDetail {
 }
 
 /// One problem of an invalid job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Problem {
     /// The JSON path of the value.
     #[serde(default)]
@@ -39,7 +41,7 @@ pub struct Problem {
 }
 
 /// A job (no personal data: that stays sealed in the store).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Job {
     /// The central office's id.
     pub job_id: String,
@@ -84,7 +86,7 @@ impl From<store::JobRow> for Job {
 }
 
 /// One entry of the event log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Event {
     /// Position in the log.
     pub seq: i64,
@@ -127,7 +129,7 @@ impl From<store::Event> for Event {
 }
 
 /// One print attempt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Attempt {
     /// `<job_id>-a<n>`.
     pub attempt_id: String,
@@ -160,7 +162,7 @@ impl From<store::Attempt> for Attempt {
 }
 
 /// One booklet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Booklet {
     /// Its number.
     pub number: String,
@@ -187,7 +189,7 @@ impl From<store::Booklet> for Booklet {
 }
 
 /// A batch of booklets received.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Batch {
     /// Its id.
     pub batch_id: i64,
@@ -217,7 +219,7 @@ impl From<store::Batch> for Batch {
 }
 
 /// The booklet reconciliation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Reconciliation {
     /// Received in all batches.
     pub received: u64,
@@ -247,7 +249,7 @@ impl From<store::Reconciliation> for Reconciliation {
 }
 
 /// The printer as the operator sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Printer {
     /// `idle`, `processing` or `stopped`.
     pub state: String,
@@ -264,7 +266,7 @@ pub struct Printer {
 }
 
 /// What to do about a printer reason, in both languages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Advice {
     /// The reason it answers.
     pub reason: String,
@@ -296,7 +298,7 @@ impl From<&PrinterView> for Printer {
 }
 
 /// Who the printer is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Identity {
     /// Its model.
     pub model: String,
@@ -317,7 +319,7 @@ impl From<crate::printer::pjl_driver::Identity> for Identity {
 }
 
 /// `GET /api/health`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Health {
     /// `ok`, or `degraded` when new jobs cannot be accepted.
     pub status: String,
@@ -336,7 +338,7 @@ pub struct Health {
 }
 
 /// The data folder's disk, in `Health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DataDir {
     /// The station can write it.
     pub writable: bool,
@@ -347,7 +349,7 @@ pub struct DataDir {
 }
 
 /// One reason the station is degraded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HealthProblem {
     /// Stable code.
     pub code: String,
@@ -356,7 +358,7 @@ pub struct HealthProblem {
 }
 
 /// A job after a submission or an action (`existing`: the same job was already here).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct JobAnswer {
     /// The job now.
     pub job: Job,
@@ -366,14 +368,14 @@ pub struct JobAnswer {
 }
 
 /// `GET /api/jobs`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct JobList {
     /// The jobs.
     pub jobs: Vec<Job>,
 }
 
 /// `GET /api/jobs/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct JobDetail {
     /// The job.
     pub job: Job,
@@ -384,14 +386,14 @@ pub struct JobDetail {
 }
 
 /// `GET /api/jobs/{id}/mrz`: the two lines the job prints with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Lines {
     /// The lines.
     pub lines: Vec<String>,
 }
 
 /// `POST /api/jobs/{id}/{action}`'s body (each action reads the fields it needs).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
     /// Why (spoil, hold, release, cancel, reprint).
@@ -406,7 +408,7 @@ pub struct ActionBody {
 }
 
 /// `POST /api/booklets/batches`'s body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchBody {
     /// The first number.
@@ -416,14 +418,14 @@ pub struct BatchBody {
 }
 
 /// `POST /api/booklets/batches`'s answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BatchAnswer {
     /// The batch received.
     pub batch: Batch,
 }
 
 /// `GET /api/booklets`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BookletList {
     /// Every batch received.
     pub batches: Vec<Batch>,
@@ -432,7 +434,7 @@ pub struct BookletList {
 }
 
 /// `GET /api/booklets/reconcile`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ReconcileAnswer {
     /// The counts and the differences.
     pub reconciliation: Reconciliation,
@@ -441,7 +443,7 @@ pub struct ReconcileAnswer {
 }
 
 /// `GET /api/printer`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PrinterAnswer {
     /// The printer now.
     pub printer: Printer,
@@ -454,7 +456,7 @@ pub struct PrinterAnswer {
 }
 
 /// One recorded printer status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PrinterRecord {
     /// When.
     pub at: String,
@@ -467,7 +469,7 @@ pub struct PrinterRecord {
 }
 
 /// The page offset in force.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Calibration {
     /// Across, mm.
     pub offset_x_mm: f32,
@@ -476,7 +478,7 @@ pub struct Calibration {
 }
 
 /// `POST /api/printer/pjl`'s body: one read-only PJL command.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PjlBody {
     /// The command (`INFO STATUS`, ...).
@@ -484,7 +486,7 @@ pub struct PjlBody {
 }
 
 /// `POST /api/printer/test-page`'s answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TestPageAnswer {
     /// `completed`.
     pub outcome: String,
@@ -493,14 +495,14 @@ pub struct TestPageAnswer {
 }
 
 /// `POST /api/printer/identity`'s answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct IdentityAnswer {
     /// Who the printer is.
     pub identity: Identity,
 }
 
 /// `POST /api/session`'s body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     /// The user's API token.
@@ -508,7 +510,7 @@ pub struct LoginBody {
 }
 
 /// `GET /api/session`: who is logged in to the console, and the station's clock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Session {
     /// The user, when logged in.
     pub user: Option<SessionUser>,
@@ -523,7 +525,7 @@ pub struct Session {
 }
 
 /// A logged-in user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SessionUser {
     /// Their name.
     pub name: String,
@@ -532,7 +534,7 @@ pub struct SessionUser {
 }
 
 /// One notice of the live event stream (`GET /api/events`): its SSE event name is the `type`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Notice {
     /// A job changed state.

@@ -96,7 +96,9 @@ impl fmt::Display for JobState {
 }
 
 /// A booklet's place in the accounting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum BookletState {
     /// Blank, in the station's stock.

@@ -37,6 +37,19 @@ impl serde::Serialize for JobState {
     }
 }
 
+impl schemars::JsonSchema for JobState {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "JobState".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "enum": JobState::ALL.map(JobState::as_str),
+        })
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for JobState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let word = String::deserialize(d)?;
