@@ -18,15 +18,18 @@ use crate::config::Settings;
 use crate::store::{Event, SCHEMA_VERSION, Store};
 
 /// `pstation support-bundle` arguments.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct BundleArgs {
-    /// The `.tar.gz` to write (must not exist).
+    /// The .tar.gz to write (must not exist).
     pub out: PathBuf,
-    /// Station configuration.
+    /// Station configuration (TOML); the embedded default when absent.
+    #[arg(long, env = "PSTATION_CONFIG")]
     pub config: Option<PathBuf>,
     /// Data folder (overrides daemon.data_dir).
+    #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Printer (overrides daemon.device).
+    /// Printer device URI (overrides daemon.device).
+    #[arg(long, value_name = "URI")]
     pub device: Option<String>,
 }
 

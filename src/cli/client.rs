@@ -4,9 +4,10 @@
 //! message on stderr), 3 the daemon failed, 5 the daemon could not be reached.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use clap::Subcommand;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -32,6 +33,267 @@ pub struct ClientArgs {
     /// Print the API's JSON instead of a summary.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `pstation submit` arguments.
+#[derive(Debug, clap::Args)]
+pub struct SubmitArgs {
+    /// The job JSON file (`-` for stdin).
+    pub job: PathBuf,
+    /// Daemon address and user.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `pstation health` arguments.
+#[derive(Debug, clap::Args)]
+pub struct HealthArgs {
+    /// Keep asking for up to this many seconds while the daemon cannot be reached.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub wait: u64,
+    /// Daemon address and user.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `pstation jobs` arguments.
+#[derive(Debug, clap::Args)]
+pub struct JobsArgs {
+    /// Only jobs in this state (queued, held, printing, printed, completed, ...).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Daemon address and user.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `pstation job …`.
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// The job and its event history.
+    Show {
+        /// Job id.
+        id: String,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// The job's data page as it prints (PDF), to check a booklet against (operator,
+    /// supervisor). The file holds personal data: delete it when done.
+    Page {
+        /// Job id.
+        id: String,
+        /// Where to write the PDF.
+        #[arg(long)]
+        out: PathBuf,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Keep a queued job from printing.
+    Hold {
+        /// Job id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Put a held or failed job back in the queue, or one in doubt whose booklet is blank.
+    Release {
+        /// Job id.
+        id: String,
+        /// Why (required for a job in doubt: what the operator saw).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Cancel a job (a printing job is stopped as far as the printer allows).
+    Cancel {
+        /// Job id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Confirm the number of the booklet loaded in the printer for this job.
+    ConfirmBooklet {
+        /// Job id.
+        id: String,
+        /// The booklet number, as typed or scanned.
+        number: String,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// The printed booklet is good (after printed or needs-verification).
+    Verify {
+        /// Job id.
+        id: String,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// The booklet is ruined.
+    Spoil {
+        /// Job id.
+        id: String,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Print a spoiled job again on a new booklet, approved by a second person.
+    Reprint {
+        /// Job id.
+        id: String,
+        /// The new booklet's number.
+        #[arg(long)]
+        booklet: String,
+        /// The approving supervisor (not the operator), on a lab station; with tokens the
+        /// supervisor is the owner of --supervisor-token.
+        #[arg(long)]
+        supervisor: Option<String>,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// `pstation booklets …`.
+#[derive(Debug, Subcommand)]
+pub enum BookletsCommand {
+    /// Receive a batch of blank booklets (FIRST..=LAST).
+    Receive {
+        /// First number of the batch.
+        first: String,
+        /// Last number of the batch.
+        last: String,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Batches and booklets (only those not in stock, unless --state).
+    List {
+        /// Only booklets in this state (in-stock, loaded, issued, spoiled).
+        #[arg(long)]
+        state: Option<String>,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Prove received = issued + spoiled + in stock; exit 1 and list differences otherwise.
+    Reconcile {
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// `pstation printer …`.
+#[derive(Debug, Subcommand)]
+pub enum PrinterCommand {
+    /// State, reasons and what to do; with --watch, every change.
+    Status {
+        /// Follow changes until interrupted.
+        #[arg(long)]
+        watch: bool,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// `pstation job …`: one action, one request.
+pub(super) fn job(command: JobCommand, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    let body = |reason: Option<String>| wire::ActionBody {
+        reason,
+        ..Default::default()
+    };
+    match command {
+        JobCommand::Show { id, client } => show(&client, &id, out, err),
+        JobCommand::Page {
+            id,
+            out: file,
+            client,
+        } => page(&client, &id, &file, out, err),
+        JobCommand::Hold { id, reason, client } => {
+            act(&client, &id, "hold", body(reason), out, err)
+        }
+        JobCommand::Release { id, reason, client } => {
+            act(&client, &id, "release", body(reason), out, err)
+        }
+        JobCommand::Cancel { id, reason, client } => {
+            act(&client, &id, "cancel", body(reason), out, err)
+        }
+        JobCommand::ConfirmBooklet { id, number, client } => {
+            let confirm = wire::ActionBody {
+                booklet: Some(number),
+                ..Default::default()
+            };
+            act(&client, &id, "confirm-booklet", confirm, out, err)
+        }
+        JobCommand::Verify { id, client } => act(&client, &id, "verify", body(None), out, err),
+        JobCommand::Spoil { id, reason, client } => {
+            act(&client, &id, "spoil", body(Some(reason)), out, err)
+        }
+        JobCommand::Reprint {
+            id,
+            booklet,
+            supervisor,
+            reason,
+            client,
+        } => {
+            let reprint = wire::ActionBody {
+                booklet: Some(booklet),
+                supervisor,
+                reason,
+            };
+            act(&client, &id, "reprint", reprint, out, err)
+        }
+    }
+}
+
+/// `pstation booklets …`.
+pub(super) fn booklets(
+    command: BookletsCommand,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    match command {
+        BookletsCommand::Receive {
+            first,
+            last,
+            client,
+        } => receive(&client, &first, &last, out, err),
+        BookletsCommand::List { state, client } => {
+            list_booklets(&client, state.as_deref(), out, err)
+        }
+        BookletsCommand::Reconcile { client } => reconcile(&client, out, err),
+    }
+}
+
+/// `pstation printer …`.
+pub(super) fn printer(
+    command: PrinterCommand,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    match command {
+        PrinterCommand::Status { watch, client } => printer_status(&client, watch, out, err),
+    }
 }
 
 impl ClientArgs {
@@ -65,7 +327,7 @@ pub(super) fn get_json(base: &str, path: &str) -> Result<Value, String> {
 
 /// `pstation job page ID --out FILE`: the job's data page as it prints (PDF), written with mode
 /// 0600 (it holds personal data). The view is recorded in the station's event log.
-pub fn page(
+pub(super) fn page(
     c: &ClientArgs,
     id: &str,
     file: &Path,
@@ -176,7 +438,12 @@ fn finish<T: Serialize>(
 }
 
 /// `pstation submit JOB.json`.
-pub fn submit(c: &ClientArgs, path: &Path, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+pub(super) fn submit(
+    c: &ClientArgs,
+    path: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
     let bytes = match super::read_job_bytes(path) {
         Ok(b) => b,
         Err(problem) => {
@@ -195,7 +462,7 @@ pub fn submit(c: &ClientArgs, path: &Path, out: &mut dyn Write, err: &mut dyn Wr
 }
 
 /// `pstation jobs [--state S]`.
-pub fn jobs(
+pub(super) fn jobs(
     c: &ClientArgs,
     state: Option<&str>,
     out: &mut dyn Write,
@@ -222,7 +489,12 @@ fn station_offset(c: &ClientArgs) -> time::UtcOffset {
 /// `pstation health [--wait SECS]`: the daemon's health in words; while it cannot be reached,
 /// asked again every 200 ms for up to `wait` seconds (a daemon just started binds in well
 /// under a second, but its store may take longer to open after a crash).
-pub fn health(c: &ClientArgs, wait: u64, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+pub(super) fn health(
+    c: &ClientArgs,
+    wait: u64,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
     let until = std::time::Instant::now() + Duration::from_secs(wait);
     let client = c.client();
     let v = loop {
@@ -276,7 +548,12 @@ pub fn health(c: &ClientArgs, wait: u64, out: &mut dyn Write, err: &mut dyn Writ
 }
 
 /// `pstation job show ID`.
-pub fn show(c: &ClientArgs, id: &str, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+pub(super) fn show(
+    c: &ClientArgs,
+    id: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
     let answer = c.client().job(id);
     let offset = station_offset(c);
     finish(answer, c, out, err, |v, out| {
@@ -301,7 +578,7 @@ pub fn show(c: &ClientArgs, id: &str, out: &mut dyn Write, err: &mut dyn Write) 
 }
 
 /// `pstation job ACTION ID` (hold, release, cancel, verify, spoil, confirm-booklet, reprint).
-pub fn act(
+pub(super) fn act(
     c: &ClientArgs,
     id: &str,
     action: &str,
@@ -315,7 +592,7 @@ pub fn act(
 }
 
 /// `pstation booklets receive FIRST LAST`.
-pub fn receive(
+pub(super) fn receive(
     c: &ClientArgs,
     first: &str,
     last: &str,
@@ -339,7 +616,7 @@ pub fn receive(
 }
 
 /// `pstation booklets list [--state S]`.
-pub fn list_booklets(
+pub(super) fn list_booklets(
     c: &ClientArgs,
     state: Option<&str>,
     out: &mut dyn Write,
@@ -384,7 +661,7 @@ pub fn list_booklets(
 }
 
 /// `pstation booklets reconcile`: exit 1 when the stock does not balance.
-pub fn reconcile(c: &ClientArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+pub(super) fn reconcile(c: &ClientArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
     let answer = c.client().reconcile();
     let balanced = answer.as_ref().is_ok_and(|v| v.balanced);
     let exit = finish(answer, c, out, err, |v, out| {
@@ -437,7 +714,7 @@ fn printer_line(p: &wire::Printer) -> String {
 }
 
 /// `pstation printer status [--watch]`.
-pub fn printer_status(
+pub(super) fn printer_status(
     c: &ClientArgs,
     watch: bool,
     out: &mut dyn Write,

@@ -18,16 +18,20 @@ use crate::station::render::Renderer;
 use crate::station::{Station, StationOptions, engine};
 use crate::store::{Store, StoreKey};
 
-/// `pstation serve` overrides of the configuration.
-#[derive(Debug, Clone, Default)]
+/// `pstation serve`: the configuration and its overrides.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServeArgs {
-    /// The configuration file.
+    /// Station configuration (TOML); the embedded default when absent.
+    #[arg(long, env = "PSTATION_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Overrides `daemon.data_dir`.
+    /// Data folder (overrides daemon.data_dir).
+    #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Overrides `daemon.device`.
+    /// Printer device URI (overrides daemon.device).
+    #[arg(long, value_name = "URI")]
     pub device: Option<String>,
-    /// Overrides `daemon.listen`.
+    /// API address (overrides daemon.listen; port 0 picks a free port, printed).
+    #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
 }
 

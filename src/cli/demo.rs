@@ -21,6 +21,17 @@ use crate::printer::pjl_driver::DriverSettings;
 use crate::printer::uri::DeviceUri;
 use crate::store::JobState;
 
+/// `pstation demo` arguments.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Judge the policy as on this date (YYYY-MM-DD) instead of today.
+    #[arg(long, value_name = "DATE", value_parser = super::parse_date)]
+    pub today: Option<time::Date>,
+    /// Where the data pages of accepted jobs are written.
+    #[arg(long, value_name = "DIR", default_value = "pstation-demo")]
+    pub out_dir: std::path::PathBuf,
+}
+
 /// The key id of the demo's own central office key.
 const DEMO_KID: &str = "demo-central";
 

@@ -5,6 +5,8 @@
 use std::io::Write;
 use std::time::Duration;
 
+use clap::Subcommand;
+
 use super::{CmdResult, Exit};
 use crate::layout::build::Layout;
 use crate::layout::fonts::Fonts;
@@ -15,21 +17,47 @@ use crate::printer::pjl_driver::{DriverSettings, Link, PjlPrinter, PrintOutcome,
 use crate::printer::transport;
 use crate::printer::uri::DeviceUri;
 
-/// What to diagnose.
-#[derive(Debug, Clone)]
-pub enum DiagAction {
-    /// Serial ports and USB printer-class nodes.
+/// `pstation diag …`: each takes the printer as a device URI.
+#[derive(Debug, Subcommand)]
+pub enum DiagCommand {
+    /// List serial ports (with USB VID/PID/serial number) and USB printer-class nodes.
     Ports,
-    /// Model, page count, configuration, status.
-    Probe(String),
-    /// Status now (and on every change with `watch`).
-    Status(String, bool),
-    /// Print the calibration page and report the confirmed outcome.
-    TestPage(String),
-    /// Raw PJL: one command per stdin line, replies printed.
-    Console(String),
-    /// Serial loopback (TX wired to RX): integrity and throughput of `bytes` bytes.
-    Loopback(String, usize),
+    /// Model, firmware configuration, page count and status of a printer.
+    Probe {
+        /// Device URI (serial://..., usblp://..., tcp://...).
+        #[arg(long)]
+        device: String,
+    },
+    /// The printer's status now, or on every change with --watch.
+    Status {
+        /// Device URI.
+        #[arg(long)]
+        device: String,
+        /// Keep watching until interrupted.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Print the calibration page; exit 0 only when the printer confirms it came out.
+    TestPage {
+        /// Device URI.
+        #[arg(long)]
+        device: String,
+    },
+    /// Raw PJL: one command per line on stdin, the replies on stdout.
+    Console {
+        /// Device URI.
+        #[arg(long)]
+        device: String,
+    },
+    /// Serial loopback test (TX wired to RX): data integrity and throughput.
+    Loopback {
+        /// Device URI.
+        #[arg(long)]
+        device: String,
+        /// How many bytes to send.
+        #[arg(long, default_value_t = 65_536)]
+        bytes: usize,
+    },
 }
 
 /// Sends a pattern and reads it back through a loopback plug; returns bytes per second.
@@ -145,8 +173,8 @@ fn show_status(out: &mut dyn Write, s: &PrinterStatus) -> std::io::Result<()> {
 /// before they give up: a print queue waits too, but not for ever.
 const SETTLE_LIMIT: Duration = Duration::from_secs(180);
 
-pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
-    if let DiagAction::Ports = action {
+pub(super) fn run(action: DiagCommand, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    if let DiagCommand::Ports = action {
         match tokio_serial::available_ports() {
             Ok(ports) => {
                 for p in ports {
@@ -186,8 +214,8 @@ pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) 
     };
     rt.block_on(async move {
         match action {
-            DiagAction::Ports => Ok(Exit::Ok),
-            DiagAction::Loopback(uri, bytes) => {
+            DiagCommand::Ports => Ok(Exit::Ok),
+            DiagCommand::Loopback { device: uri, bytes } => {
                 let uri = match DeviceUri::parse(&uri) {
                     Ok(u) => u,
                     Err(e) => {
@@ -206,7 +234,7 @@ pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) 
                     }
                 }
             }
-            DiagAction::Probe(uri) => {
+            DiagCommand::Probe { device: uri } => {
                 let mut p = match connect(&uri, err).await? {
                     Ok(p) => p,
                     Err(exit) => return Ok(exit),
@@ -233,7 +261,7 @@ pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) 
                 }
                 Ok(Exit::Ok)
             }
-            DiagAction::Status(uri, watch) => {
+            DiagCommand::Status { device: uri, watch } => {
                 let mut p = match connect(&uri, err).await? {
                     Ok(p) => p,
                     Err(exit) => return Ok(exit),
@@ -262,7 +290,7 @@ pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) 
                     }
                 }
             }
-            DiagAction::TestPage(uri) => {
+            DiagCommand::TestPage { device: uri } => {
                 let fonts = match Fonts::shared() {
                     Ok(f) => f,
                     Err(e) => {
@@ -369,7 +397,7 @@ pub(super) fn run(action: DiagAction, out: &mut dyn Write, err: &mut dyn Write) 
                     }
                 }
             }
-            DiagAction::Console(uri) => {
+            DiagCommand::Console { device: uri } => {
                 use tokio::io::AsyncBufReadExt;
                 let mut p = match connect(&uri, err).await? {
                     Ok(p) => p,

@@ -13,13 +13,16 @@ use crate::printer::driver::open_driver;
 use crate::printer::pjl_driver::DriverSettings;
 
 /// `pstation doctor` arguments.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct DoctorArgs {
-    /// Station configuration.
+    /// Station configuration (TOML); the embedded default when absent.
+    #[arg(long, env = "PSTATION_CONFIG")]
     pub config: Option<PathBuf>,
     /// Data folder (overrides daemon.data_dir).
+    #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Printer (overrides daemon.device).
+    /// Printer device URI (overrides daemon.device).
+    #[arg(long, value_name = "URI")]
     pub device: Option<String>,
 }
 

@@ -6,11 +6,81 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use clap::Subcommand;
+
 use super::{CmdResult, Exit};
 use crate::central::jws::{self, PrivateJwk};
 
+/// `pstation token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Make a token for a user.
+    New {
+        /// The user's name (recorded as the actor of what they do).
+        #[arg(long)]
+        name: String,
+        /// central, operator, supervisor, technician or admin.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+/// `pstation keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Make a new Ed25519 key pair: the private key as a JWK file (mode 0600) and the line for
+    /// the stations' `[central] keys`.
+    Generate {
+        /// The key id the signatures will carry (e.g. co-2026-1).
+        #[arg(long)]
+        kid: String,
+        /// Where to write the private key (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Make the station's store key (the personal data in the store is encrypted with it): a
+    /// new random key in a file of mode 0600, never replacing one. Keep it outside the data
+    /// folder (daemon.key_file) and back it up apart from it.
+    StoreKey {
+        /// Where to write it (must not exist), e.g. /etc/pstation/store.key.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `pstation sign` arguments.
+#[derive(Debug, clap::Args)]
+pub struct SignArgs {
+    /// The job JSON file (`-` for stdin).
+    pub job: PathBuf,
+    /// The private key (JWK) from `pstation keys generate`.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Seconds until the approval expires.
+    #[arg(long, default_value_t = 86_400)]
+    pub expires_in: u32,
+    /// Write the JWS here instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `pstation keys …`.
+pub(super) fn keys(action: KeysAction, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    match action {
+        KeysAction::Generate { kid, out: file } => generate(&kid, &file, out, err),
+        KeysAction::StoreKey { out: file } => store_key(&file, out, err),
+    }
+}
+
+/// `pstation token …`.
+pub(super) fn token(action: TokenAction, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    match action {
+        TokenAction::New { name, role } => new_token(&name, &role, out, err),
+    }
+}
+
 /// `pstation keys store-key`: writes a new store key (mode 0600, never overwriting).
-pub(super) fn store_key(out_file: &Path, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+fn store_key(out_file: &Path, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
     match crate::store::StoreKey::generate(out_file) {
         Ok(key) => {
             writeln!(
@@ -30,12 +100,7 @@ pub(super) fn store_key(out_file: &Path, out: &mut dyn Write, err: &mut dyn Writ
 
 /// `pstation keys generate`: writes the private key (mode 0600, never overwriting) and prints the
 /// line for the station's `[central] keys`.
-pub(super) fn generate(
-    kid: &str,
-    out_file: &Path,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> CmdResult {
+fn generate(kid: &str, out_file: &Path, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
     if !jws::valid_kid(kid) {
         writeln!(
             err,
@@ -115,12 +180,7 @@ pub(super) fn sign(
 }
 
 /// `pstation token new --name NAME --role ROLE`.
-pub(super) fn new_token(
-    name: &str,
-    role: &str,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> CmdResult {
+fn new_token(name: &str, role: &str, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
     use crate::central::auth;
     if !auth::valid_name(name) {
         writeln!(

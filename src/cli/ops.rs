@@ -5,8 +5,64 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use clap::Subcommand;
+
 use super::{CmdResult, Exit};
 use crate::store::backup::{self, CheckReport};
+
+/// `pstation audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Verify the event log's hash chain: any edited, inserted or removed event is named.
+    Verify {
+        /// Station configuration (for daemon.data_dir).
+        #[arg(long, env = "PSTATION_CONFIG")]
+        config: Option<PathBuf>,
+        /// Data folder (overrides daemon.data_dir).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Verify this store file instead (e.g. a backup).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+}
+
+/// `pstation backup` arguments.
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// The new backup file.
+    file: PathBuf,
+    /// Station configuration (for daemon.data_dir).
+    #[arg(long, env = "PSTATION_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data folder (overrides daemon.data_dir).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// `pstation restore` arguments.
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// The backup file.
+    file: PathBuf,
+    /// Station configuration (for daemon.data_dir).
+    #[arg(long, env = "PSTATION_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data folder (overrides daemon.data_dir).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// `pstation audit …`.
+pub(super) fn audit(action: AuditAction, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    match action {
+        AuditAction::Verify {
+            config,
+            data_dir,
+            file,
+        } => audit_verify(config.as_deref(), data_dir, file, out, err),
+    }
+}
 
 /// Where the data folder is: `--data-dir`, else the configuration's `daemon.data_dir`.
 fn data_dir(
@@ -33,13 +89,8 @@ fn report(out: &mut dyn Write, what: &str, path: &Path, r: &CheckReport) -> std:
 }
 
 /// `pstation backup FILE`.
-pub(super) fn backup(
-    config: Option<&Path>,
-    data: Option<PathBuf>,
-    file: &Path,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> CmdResult {
+pub(super) fn backup(a: BackupArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    let (config, data, file) = (a.config.as_deref(), a.data_dir, a.file.as_path());
     let Some(dir) = data_dir(config, data, err)? else {
         return Ok(Exit::InvalidInput);
     };
@@ -73,13 +124,8 @@ pub(super) fn backup(
 }
 
 /// `pstation restore FILE`.
-pub(super) fn restore(
-    config: Option<&Path>,
-    data: Option<PathBuf>,
-    file: &Path,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> CmdResult {
+pub(super) fn restore(a: RestoreArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    let (config, data, file) = (a.config.as_deref(), a.data_dir, a.file.as_path());
     let Some(dir) = data_dir(config, data, err)? else {
         return Ok(Exit::InvalidInput);
     };
@@ -123,7 +169,7 @@ pub(super) fn restore(
 }
 
 /// `pstation audit verify`: recomputes the event log's hash chain (read-only; the daemon may run).
-pub(super) fn audit_verify(
+fn audit_verify(
     config: Option<&Path>,
     data_dir: Option<PathBuf>,
     file: Option<PathBuf>,

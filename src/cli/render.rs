@@ -15,31 +15,42 @@ use crate::layout::template::{Template, TemplateError};
 use crate::mrz;
 
 /// What `pstation render` was asked to do.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct RenderArgs {
-    /// Job files.
+    /// Job JSON files (`-` for stdin).
     pub jobs: Vec<PathBuf>,
-    /// The calibration page instead of jobs.
+    /// Print the calibration page (rulers, zone outlines, MRZ test line) instead.
+    #[arg(long)]
     pub calibration: bool,
-    /// Output PDF (one job or the calibration page).
+    /// Output PDF for one job or the calibration page.
+    #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Output folder (several jobs): `<job_id>.pdf`.
+    /// Output folder for several jobs (`<job_id>.pdf` each).
+    #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
-    /// PNG preview (one job or the calibration page).
+    /// Also write a PNG preview (one job or the calibration page).
+    #[arg(long, value_name = "FILE")]
     pub png: Option<PathBuf>,
-    /// Preview resolution.
+    /// Resolution of the preview.
+    #[arg(long, default_value_t = 300)]
     pub dpi: u32,
-    /// Calibration overrides.
+    /// Calibration offset to the right, in mm (overrides the configuration).
+    #[arg(long, value_name = "MM", allow_hyphen_values = true)]
     pub offset_x: Option<f32>,
-    /// Calibration overrides.
+    /// Calibration offset upwards, in mm (overrides the configuration).
+    #[arg(long, value_name = "MM", allow_hyphen_values = true)]
     pub offset_y: Option<f32>,
-    /// Configuration file.
+    /// Station configuration (TOML); the embedded default when absent.
+    #[arg(long, env = "PSTATION_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Template file (overrides the configuration).
+    /// Data page template (TOML); the configured or shipped template when absent.
+    #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
-    /// Skip the station policy (ICAO rules only), e.g. for specimens and other States' data.
+    /// Apply ICAO rules only, not the station policy (specimens, other States' data).
+    #[arg(long)]
     pub icao_only: bool,
-    /// Judge the policy as on this date instead of today.
+    /// Judge the policy as on this date (YYYY-MM-DD) instead of today.
+    #[arg(long, value_name = "DATE", value_parser = super::parse_date)]
     pub today: Option<time::Date>,
 }
 

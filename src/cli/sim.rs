@@ -14,25 +14,37 @@ use tokio::sync::mpsc;
 use super::{CmdResult, Exit};
 
 /// `pstation sim` arguments.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SimArgs {
-    /// TCP address to listen on.
+    /// Listen on TCP (e.g. 127.0.0.1:0; the bound port is printed).
+    #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
-    /// Serve on a pseudo-terminal.
+    /// Serve on a pseudo-terminal (the default when --listen is absent); prints its path.
+    /// Each host connection gets a fresh PTY (like a USB adapter re-enumerating): the
+    /// printed path serves one connection; use --link for a name that lasts.
+    #[arg(long)]
     pub pty: bool,
-    /// Symlink to the PTY slave.
+    /// Keep a symlink at PATH pointing at the current pseudo-terminal.
+    #[arg(long, value_name = "PATH")]
     pub link: Option<PathBuf>,
-    /// Pacing.
+    /// Pace reads at this baud rate (8N1); 0 = no pacing.
+    #[arg(long, default_value_t = 115_200)]
     pub baud: u32,
-    /// Output folder.
+    /// Write a PNG per printed page and jobs.jsonl here.
+    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Faults at start.
+    /// A control word applied at start, e.g. cover-open or jam@page1 (repeatable; the
+    /// words are listed below).
+    #[arg(long = "fault", value_name = "FAULT")]
     pub faults: Vec<String>,
-    /// Booklets in the hopper.
+    /// Blank booklets in the hopper.
+    #[arg(long, default_value_t = 50)]
     pub hopper: u32,
-    /// Per-booklet time.
+    /// Time to personalise one booklet, in ms.
+    #[arg(long, default_value_t = 8_000)]
     pub page_ms: u64,
-    /// Warm-up time.
+    /// Warm-up after power-on, in ms.
+    #[arg(long, default_value_t = 3_000)]
     pub warm_up_ms: u64,
 }
 
