@@ -1,7 +1,8 @@
 //! The durable store: one SQLite file (WAL, `synchronous=FULL`) holding jobs, the append-only
 //! event log, booklet stock and the printer status history. Every state change is one
-//! transaction that checks the lifecycle (`lifecycle::next`), updates the row and appends the
-//! event, so the event log and the rows never disagree.
+//! transaction that applies the lifecycle's decision (`lifecycle::plan` for the operator's
+//! actions, `lifecycle::next` for the engine's steps), updates the row and appends the event,
+//! so the event log and the rows never disagree.
 //!
 //! Design: a plain synchronous `Store` owning one `rusqlite::Connection`; the daemon keeps it
 //! behind a mutex and calls it from `spawn_blocking`, never on the async runtime. The schema,
@@ -10,7 +11,8 @@
 //! One `Store`, its methods by concern: `schema` (open, migrations, key adoption), `rows` (the
 //! row types), `events` (the append-only log and its hash chain, the lifecycle step), `jobs`,
 //! `attempts`, `booklets`, `outbox`, `privacy` (access records, retention purge), `history`
-//! (printer status); `crypt`, `backup`, `audit` and `lifecycle` as before.
+//! (printer status); `crypt` (the store key, sealing), `backup`, `audit` (the chain's check)
+//! and `lifecycle` (the pure rules).
 
 mod attempts;
 pub mod audit;
