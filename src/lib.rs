@@ -12,6 +12,7 @@ pub mod job;
 pub mod layout;
 pub mod logging;
 pub mod mrz;
+pub mod ops;
 pub mod policy;
 pub mod printer;
 pub mod privacy;

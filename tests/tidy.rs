@@ -83,6 +83,13 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     // The one client of the API: its wire types only (`the_client_knows_only_the_wire_format`).
     ("client", &["api"]),
+    // Operations (the self-check) over the station's parts; the CLI prints them.
+    (
+        "ops",
+        &[
+            "api", "client", "config", "station", "store", "central", "printer", "fsio", "clock",
+        ],
+    ),
 ];
 
 #[test]

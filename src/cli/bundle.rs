@@ -355,7 +355,7 @@ fn redact_value(v: &mut toml::Value) {
     match v {
         toml::Value::Table(t) => redact(t),
         toml::Value::Array(a) => a.iter_mut().for_each(redact_value),
-        toml::Value::String(s) => *s = super::doctor::without_url_credentials(s),
+        toml::Value::String(s) => *s = crate::ops::doctor::without_url_credentials(s),
         _ => {}
     }
 }
