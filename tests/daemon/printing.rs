@@ -2,6 +2,9 @@
 //! confirmed booklet, and recovers from a jam, an open cover, an empty hopper and an unplugged cable.
 
 use super::*;
+use pstation::api::wire::ActionBody;
+use pstation::client::ClientError;
+use pstation::store::JobState;
 
 #[test]
 fn the_engine_waits_for_a_warming_printer_and_reads_its_counter_after_each_job() {
@@ -66,66 +69,58 @@ fn a_job_prints_only_after_its_booklet_is_confirmed_and_a_cover_open_pauses_then
     std::fs::write(&config, lab_toml()).expect("config");
     let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
 
+    // The operator's session, through the library's typed client (a lab station: no tokens).
+    let api = client(&base, None);
+    let id = "SMD-2026-000123";
+    let job = std::fs::read(fixture("jobs/valid/santoso-budi.json")).expect("fixture");
     // Submitted before its booklet is in stock: held, saying why; the batch releases it.
-    let (status, v) = submit(&base, "jobs/valid/santoso-budi.json");
-    assert_eq!(status, 201, "{v}");
-    assert_eq!(v["job"]["state"], "held");
-    let (status, _) = post(
-        &base,
-        "/api/booklets/batches",
-        json!({"first": "X1234560", "last": "X1234569"}),
-    );
-    assert_eq!(status, 201);
-    assert_eq!(job_state(&base, "SMD-2026-000123"), "queued");
+    let submitted = api.submit(&job).expect("submitted");
+    assert_eq!(submitted.job.state, JobState::Held);
+    assert!(!submitted.existing);
+    let batch = api.receive_batch("X1234560", "X1234569").expect("batch");
+    assert_eq!(batch.batch.count, 10);
+    assert_eq!(api.job(id).expect("job").job.state, JobState::Queued);
     // The same job again changes nothing; the same id with other content is refused.
-    let (status, v) = submit(&base, "jobs/valid/santoso-budi.json");
-    assert_eq!((status, &v["existing"]), (200, &json!(true)));
-    let other = std::fs::read_to_string(fixture("jobs/valid/santoso-budi.json"))
-        .expect("fixture")
+    assert!(api.submit(&job).expect("the same job").existing);
+    let other = String::from_utf8(job.clone())
+        .expect("utf-8")
         .replace("SAMARINDA", "BALIKPAPAN");
-    let (status, v) = http(
-        "POST",
-        &format!("{base}/api/jobs"),
-        Some("application/json"),
-        other.as_bytes(),
-    );
-    assert_eq!(
-        (status, v["error"]["code"].as_str()),
-        (409, Some("conflict")),
-        "{v}"
-    );
+    match api.submit(other.as_bytes()) {
+        Err(ClientError::Refused { status, error }) => {
+            assert_eq!(
+                (status, error.code.as_str()),
+                (409, "conflict"),
+                "{error:?}"
+            )
+        }
+        other => panic!("another job under the same id: {other:?}"),
+    }
 
     // The printer reports its cover open, with what to do in both languages.
     until("the cover-open status", || {
-        get(&base, "/api/printer").1["printer"]["reasons"] == json!(["cover-open-error"])
+        api.printer().expect("printer").printer.reasons == ["cover-open-error"]
     });
-    let printer = get(&base, "/api/printer").1;
-    assert_eq!(
-        printer["printer"]["advice"][0]["id"],
-        "Tutup penutup printer"
-    );
-    assert_eq!(
-        printer["printer"]["advice"][0]["en"],
-        "Close the printer cover"
-    );
+    let printer = api.printer().expect("printer").printer;
+    assert_eq!(printer.advice[0].id, "Tutup penutup printer");
+    assert_eq!(printer.advice[0].en, "Close the printer cover");
 
     // A wrong booklet number is refused; the right one is accepted, but the cover is open.
-    let (status, v) = post(
-        &base,
-        "/api/jobs/SMD-2026-000123/confirm-booklet",
-        json!({"booklet": "X1234568"}),
-    );
-    assert_eq!(
-        (status, v["error"]["code"].as_str()),
-        (409, Some("booklet-mismatch"))
-    );
-    let (status, _) = post(
-        &base,
-        "/api/jobs/SMD-2026-000123/confirm-booklet",
-        json!({"booklet": "X1234567"}),
-    );
-    assert_eq!(status, 200);
-    assert_eq!(job_state(&base, "SMD-2026-000123"), "queued");
+    let confirm = |number: &str| {
+        let body = ActionBody {
+            booklet: Some(number.to_owned()),
+            ..Default::default()
+        };
+        api.act(id, "confirm-booklet", &body)
+    };
+    match confirm("X1234568") {
+        Err(ClientError::Refused { status, error }) => {
+            assert_eq!((status, error.code.as_str()), (409, "booklet-mismatch"))
+        }
+        other => panic!("a wrong booklet number: {other:?}"),
+    }
+    let confirmed = confirm("X1234567").expect("the right booklet");
+    assert!(confirmed.job.booklet_confirmed);
+    assert_eq!(confirmed.job.state, JobState::Queued);
     assert!(sim_jobs(&pages).is_empty(), "nothing reached the printer");
 
     // Closing the cover lets the engine go on by itself.
@@ -137,23 +132,20 @@ fn a_job_prints_only_after_its_booklet_is_confirmed_and_a_cover_open_pauses_then
     until("the job printed", || {
         job_state(&base, "SMD-2026-000123") == "printed"
     });
-    let (status, v) = post(&base, "/api/jobs/SMD-2026-000123/verify", json!({}));
-    assert_eq!((status, &v["job"]["state"]), (200, &json!("completed")));
-    let rec = get(&base, "/api/booklets/reconcile").1;
-    assert_eq!(rec["balanced"], true, "{rec}");
-    assert_eq!(rec["reconciliation"]["issued"], 1);
+    let verified = api
+        .act(id, "verify", &ActionBody::default())
+        .expect("verify");
+    assert_eq!(verified.job.state, JobState::Completed);
+    let rec = api.reconcile().expect("reconciliation");
+    assert!(rec.balanced, "{rec:?}");
+    assert_eq!(rec.reconciliation.issued, 1);
     let jobs = sim_jobs(&pages);
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0]["name"], "SMD-2026-000123-a1");
     assert_eq!(jobs[0]["result"], "OK");
     // The event log tells the story, with who did what.
-    let show = get(&base, "/api/jobs/SMD-2026-000123").1;
-    let actions: Vec<&str> = show["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| e["action"].as_str().unwrap_or(""))
-        .collect();
+    let show = api.job(id).expect("the job");
+    let actions: Vec<&str> = show.events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
         [
@@ -184,13 +176,10 @@ fn submit_numbered(base: &str, id: &str, number: &str) {
     .expect("json");
     job["job_id"] = json!(id);
     job["document"]["number"] = json!(number);
-    let (s, v) = http(
-        "POST",
-        &format!("{base}/api/jobs"),
-        Some("application/json"),
-        &serde_json::to_vec(&job).expect("json"),
-    );
-    assert_eq!(s, 201, "{v}");
+    let submitted = client(base, None)
+        .submit(&serde_json::to_vec(&job).expect("json"))
+        .expect("submitted");
+    assert!(!submitted.existing);
 }
 
 #[test]
@@ -200,17 +189,10 @@ fn jam_cover_open_out_of_booklets_and_unplug_mid_run_recover_without_loss() {
     let (mut sim, device) = start_sim(&pages, &["--baud", "0"]);
     let config = config_without_confirmation(dir.path());
     let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
-    assert_eq!(
-        post(
-            &base,
-            "/api/booklets/batches",
-            json!({"first": "X6000000", "last": "X6000009"})
-        )
-        .0,
-        201
-    );
+    let api = client(&base, None);
+    api.receive_batch("X6000000", "X6000009").expect("batch");
     until("the printer ready", || {
-        get(&base, "/api/printer").1["printer"]["state"] == "idle"
+        api.printer().expect("printer").printer.state == "idle"
     });
 
     // A jam eats the booklet: the outcome is in doubt, a person spoils it and a supervisor
