@@ -5,7 +5,7 @@ use super::*;
 
 /// The codes the API answers with itself, each written once; the errors it passes on (the
 /// store's, the signature's, the technician's) carry their own (`derive(Coded)`). All of them
-/// are listed in `openapi.json` (`components.schemas.Error.properties.code.enum`), which a test
+/// are listed in `openapi.json` (`components.schemas.ErrorDetail.properties.code.enum`), which a test
 /// checks.
 pub mod code {
     macro_rules! codes {

@@ -142,7 +142,7 @@ where
     check_id(&id)?;
     st.open_personal_data(&id, &actor.name, what, make)
         .await?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.to_string()))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.message()))
 }
 
 /// A body of personal data: never cached.

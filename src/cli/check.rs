@@ -132,7 +132,8 @@ fn mrz_check(lines: &[String], out: &mut dyn Write, err: &mut dyn Write) -> CmdR
     }
 }
 
-/// `--today`: an ISO date, parsed by clap (a bad value is a usage error, exit 2).
+/// Validates the job at `path` against ICAO rules, and the station policy with `policy`,
+/// judged on `today`.
 fn validate_job(
     path: &Path,
     policy: bool,

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::{CmdResult, Exit};
 use crate::api::wire;
-use crate::client::{Client, ClientError, Credentials};
+use crate::client::{Client, ClientError, Credentials, HEALTH_TIMEOUT};
 
 /// Where the daemon is and who is acting.
 #[derive(Debug, Clone, clap::Args)]
@@ -314,15 +314,22 @@ impl ClientArgs {
 /// technician's `PSTATION_TOKEN`: its JSON, or why not, in words.
 pub(super) fn get_json(base: &str, path: &str) -> Result<Value, String> {
     let client = Client::new(base, Credentials::from_env());
-    match client.raw("GET", path, None) {
-        Ok((status, body)) if status < 300 => Ok(body),
-        Ok((status, body)) => Err(format!(
-            "{}{path}: HTTP {status} ({})",
-            client.base(),
-            body["error"]["code"].as_str().unwrap_or("error")
-        )),
-        Err(e) => Err(e.to_string()),
+    let url = format!("{}{path}", client.base());
+    let mut resp = match client.send("GET", path, None, Some(HEALTH_TIMEOUT)) {
+        Ok(r) => r,
+        Err(ClientError::Unreachable { why, .. }) => return Err(format!("{url}: {why}")),
+        Err(e) => return Err(e.to_string()),
+    };
+    let status = resp.status().as_u16();
+    let body: Value = resp
+        .body_mut()
+        .read_json()
+        .map_err(|e| format!("{url}: HTTP {status}, not JSON: {e}"))?;
+    if status >= 300 {
+        let code = body["error"]["code"].as_str().unwrap_or("error");
+        return Err(format!("{url}: HTTP {status} ({code})"));
     }
+    Ok(body)
 }
 
 /// `pstation job page ID --out FILE`: the job's data page as it prints (PDF), written with mode

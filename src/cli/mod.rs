@@ -1,4 +1,5 @@
-//! The `pstation` command line: argument definitions (clap) and one function per command.
+//! The `pstation` command line: the command enum and its one-line-per-command dispatcher (each
+//! command's arguments, `clap::Args`, and its function are in the command's own file).
 //! Commands write to the given output and error streams and return an `Exit` code, so they can
 //! be tested without a process.
 //!
@@ -326,6 +327,7 @@ pub(crate) fn truncation_note(job: &Job, truncated: bool) -> String {
     }
 }
 
+/// `--today`: an ISO date, parsed by clap (a bad value is a usage error, exit 2).
 pub(super) fn parse_date(s: &str) -> Result<time::Date, String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(s, &format)

@@ -1,7 +1,9 @@
 //! The one client of the station's API: every request the CLI, the demo, doctor, the support
-//! bundle and the tests send goes through `Client::send`, so each carries the same headers; the
-//! answers are the API's wire types (`crate::api::wire`). `raw` is the same request without
-//! the typing, for the tests of malformed input.
+//! bundle, the benches and the tests' helpers send goes through `Client::send`, so each carries
+//! the same headers; the answers are the API's wire types (`crate::api::wire`). `raw` is the
+//! same request without the typing, for the tests of malformed input. (Tests of what a
+//! well-behaved client cannot send — raw TCP, foreign `Authorization` schemes, client
+//! certificates — keep their own connections.)
 
 use std::io::BufRead;
 use std::time::Duration;
@@ -14,6 +16,9 @@ use crate::api::wire;
 
 /// How long one request may take (a page render is well under it).
 pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a health question may take (doctor, the bundle and `pstation health` ask it).
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Who is asking: what every request carries besides its body.
 #[derive(Debug, Clone, Default)]
@@ -84,6 +89,8 @@ pub enum ClientError {
 pub struct Client {
     base: String,
     who: Credentials,
+    /// The bound of each request's whole exchange (`TIMEOUT` unless set).
+    timeout: Duration,
     /// One agent, so that the connections are kept and reused between requests.
     agent: ureq::Agent,
 }
@@ -97,11 +104,18 @@ impl Client {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             who,
+            timeout: TIMEOUT,
             agent: ureq::Agent::config_builder()
                 .http_status_as_error(false)
                 .build()
                 .into(),
         }
+    }
+
+    /// The same client with each request bounded by `timeout`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The daemon's address.
@@ -162,7 +176,7 @@ impl Client {
         path: &str,
         body: Body<'_>,
     ) -> Result<(u16, Value), ClientError> {
-        let mut resp = self.send(method, path, body, Some(TIMEOUT))?;
+        let mut resp = self.send(method, path, body, Some(self.timeout))?;
         let status = resp.status().as_u16();
         Ok((status, resp.body_mut().read_json().unwrap_or(Value::Null)))
     }
@@ -174,22 +188,22 @@ impl Client {
         path: &str,
         body: Body<'_>,
     ) -> Result<T, ClientError> {
-        let mut resp = self.send(method, path, body, Some(TIMEOUT))?;
+        let mut resp = self.send(method, path, body, Some(self.timeout))?;
         let status = resp.status().as_u16();
         let url = format!("{}{path}", self.base);
         let bad = |why: String| ClientError::BadReply {
             url: url.clone(),
-            why: format!("the daemon answered {status}: {why}"),
+            why: format!("the daemon answered {status} {why}"),
         };
         let value: Value = resp
             .body_mut()
             .read_json()
-            .map_err(|e| bad(format!("no JSON: {e}")))?;
+            .map_err(|e| bad(format!("with no JSON: {e}")))?;
         if (200..300).contains(&status) {
-            serde_json::from_value(value).map_err(|e| bad(e.to_string()))
+            serde_json::from_value(value).map_err(|e| bad(format!("with another shape: {e}")))
         } else {
-            let body: wire::ErrorBody =
-                serde_json::from_value(value).map_err(|e| bad(format!("no error body: {e}")))?;
+            let body: wire::ErrorBody = serde_json::from_value(value)
+                .map_err(|e| bad(format!("with no error body: {e}")))?;
             Err(ClientError::Refused {
                 status,
                 error: body.error,
@@ -207,9 +221,11 @@ impl Client {
         self.call("POST", path, Some((&bytes, "application/json")))
     }
 
-    /// `GET /api/health` (no token needed).
+    /// `GET /api/health` (no token needed), bounded by `HEALTH_TIMEOUT` at most.
     pub fn health(&self) -> Result<wire::Health, ClientError> {
-        self.call("GET", "/api/health", None)
+        self.clone()
+            .with_timeout(self.timeout.min(HEALTH_TIMEOUT))
+            .call("GET", "/api/health", None)
     }
 
     /// `POST /api/jobs`: a job as submitted, signed (a compact JWS, `eyJ...`) or plain JSON.
@@ -250,7 +266,7 @@ impl Client {
     /// `GET /api/jobs/{id}/page.pdf`: the data page as it prints (the view is recorded).
     pub fn page_pdf(&self, id: &str) -> Result<Vec<u8>, ClientError> {
         let path = format!("/api/jobs/{}/page.pdf", urlencode(id));
-        let mut resp = self.send("GET", &path, None, Some(TIMEOUT))?;
+        let mut resp = self.send("GET", &path, None, Some(self.timeout))?;
         let status = resp.status().as_u16();
         let url = format!("{}{path}", self.base);
         if status != 200 {

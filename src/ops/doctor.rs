@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::api::wire;
-use crate::client::{Client, Credentials};
+use crate::client::{Client, ClientError, Credentials};
 use crate::config::Settings;
 use crate::printer::driver::open_driver;
 use crate::printer::pjl_driver::DriverSettings;
@@ -359,12 +359,18 @@ fn printer(settings: &Settings, data: &Path, daemon_running: bool) -> Check {
             ),
             // Health is open: doctor needs no token to hear what the daemon sees.
             Some(url) => match Client::new(&url, Credentials::from_env()).health() {
-                Err(e) => Check::problem(
-                    "printer",
-                    format!(
-                        "the running daemon does not answer ({e}) — look at its log (journalctl -u pstation) and restart it"
-                    ),
-                ),
+                Err(e) => {
+                    let e = match e {
+                        ClientError::Unreachable { url, why } => format!("{url}/api/health: {why}"),
+                        other => other.to_string(),
+                    };
+                    Check::problem(
+                        "printer",
+                        format!(
+                            "the running daemon does not answer ({e}) — look at its log (journalctl -u pstation) and restart it"
+                        ),
+                    )
+                }
                 Ok(health) => daemon_printer_check(&health),
             },
         };

@@ -152,11 +152,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
         };
         let rendered = match rendered {
             Ok(r) => r,
-            Err(
-                e @ RenderError::Store(
-                    StoreError::Sqlite(_) | StoreError::Full(_) | StoreError::ReadOnly(_),
-                ),
-            ) => {
+            Err(e @ RenderError::Store(StoreError::Full(_) | StoreError::ReadOnly(_))) => {
                 // Not the job's fault: it stays queued and the engine waits for the disk.
                 tracing::error!(job = %job.job_id, error = %e, "the engine waits");
                 idle(&station, &shutdown, POLL).await;

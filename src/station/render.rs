@@ -59,6 +59,17 @@ pub enum RenderError {
     Store(#[source] crate::store::StoreError),
 }
 
+impl RenderError {
+    /// The words after the code (the API carries the code beside them).
+    pub fn message(&self) -> String {
+        let text = self.to_string();
+        match text.split_once(": ") {
+            Some((code, rest)) if code == self.code() => rest.to_owned(),
+            _ => text,
+        }
+    }
+}
+
 impl Renderer {
     /// A renderer with the settings' template (or the shipped one).
     pub fn new(settings: Settings) -> Result<Self, RenderError> {
