@@ -124,8 +124,8 @@ impl Client {
     }
 
     /// The one way a request is sent: the credentials' headers, `body` with its media type
-    /// (none when empty),
-    /// `timeout` for the whole exchange (`None` for a stream followed until it ends).
+    /// (none when empty), `timeout` for the whole exchange (`None` for a stream followed until
+    /// it ends).
     pub fn send(
         &self,
         method: &str,
