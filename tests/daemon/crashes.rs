@@ -2,6 +2,8 @@
 //! and nothing prints twice.
 
 use super::*;
+use pstation::api::wire::ActionBody;
+use pstation::store::JobState;
 
 #[test]
 fn kill_9_while_printing_leaves_the_job_needing_verification_and_it_is_never_reprinted() {
@@ -37,18 +39,11 @@ fn kill_9_while_printing_leaves_the_job_needing_verification_and_it_is_never_rep
     );
     assert_eq!(job_state(&base2, "SMD-2026-000124"), "needs-verification");
     // The restarted engine reaches the printer and has every chance to print; it must not.
+    let api = client(&base2, None);
     until("the printer idle again", || {
-        get(&base2, "/api/printer").1["printer"]["state"] == "idle"
+        api.printer().expect("printer").printer.state == "idle"
     });
-    assert_eq!(
-        post(
-            &base2,
-            "/api/booklets/batches",
-            json!({"first": "X1234500", "last": "X1234599"})
-        )
-        .0,
-        201
-    );
+    api.receive_batch("X1234500", "X1234599").expect("batch");
     assert_eq!(submit(&base2, "jobs/valid/santoso-budi.json").0, 201);
     until("the next job printed", || {
         job_state(&base2, "SMD-2026-000123") == "printed"
@@ -69,23 +64,24 @@ fn kill_9_while_printing_leaves_the_job_needing_verification_and_it_is_never_rep
         "the job in doubt reached the printer more than once: {names:?}"
     );
     // Reconciliation names the booklet in doubt until a person decides.
-    let rec = get(&base2, "/api/booklets/reconcile").1;
-    assert_eq!(rec["balanced"], false);
-    let (status, _) = post(
-        &base2,
-        "/api/jobs/SMD-2026-000124/spoil",
-        json!({"reason": "half printed when the station died"}),
-    );
-    assert_eq!(status, 200);
-    let (status, v) = post(
-        &base2,
-        "/api/jobs/SMD-2026-000124/reprint",
-        json!({"booklet": "X7654322", "supervisor": "demo-operator"}),
-    );
+    assert!(!api.reconcile().expect("reconciliation").balanced);
+    let spoil = ActionBody {
+        reason: Some("half printed when the station died".to_owned()),
+        ..Default::default()
+    };
+    api.act("SMD-2026-000124", "spoil", &spoil).expect("spoil");
     // The header-less caller is "local"; a different supervisor approves.
-    assert_eq!(status, 200, "{v}");
-    let rec = get(&base2, "/api/booklets/reconcile").1;
-    assert_eq!(rec["reconciliation"]["spoiled"], 1, "{rec}");
+    let reprint = ActionBody {
+        booklet: Some("X7654322".to_owned()),
+        supervisor: Some("demo-operator".to_owned()),
+        reason: None,
+    };
+    let again = api
+        .act("SMD-2026-000124", "reprint", &reprint)
+        .expect("reprint");
+    assert_eq!(again.job.booklet, "X7654322");
+    let rec = api.reconcile().expect("reconciliation");
+    assert_eq!(rec.reconciliation.spoiled, 1, "{rec:?}");
 }
 
 #[test]
@@ -248,12 +244,13 @@ fn sigkill_during_a_100_job_run_over_a_pty_loses_nothing_and_prints_nothing_twic
     // printer); a run where none did would not have tested the doubt path.
     assert_ne!(settled, (0, 0, 0), "no kill landed mid-print");
     // No accepted job lost: all 100 completed.
-    let all = get(&base, "/api/jobs").1["jobs"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let api = client(&base, None);
+    let all = api.jobs(None).expect("the job list").jobs;
     assert_eq!(all.len(), 100);
-    assert!(all.iter().all(|j| j["state"] == "completed"), "{all:?}");
+    assert!(
+        all.iter().all(|j| j.state == JobState::Completed),
+        "{all:?}"
+    );
     // Nothing printed twice unless a person released or reprinted it after a doubt.
     let records = sim_jobs(&pages);
     for id in &ids {
@@ -267,14 +264,11 @@ fn sigkill_during_a_100_job_run_over_a_pty_loses_nothing_and_prints_nothing_twic
             })
             .collect();
         assert!(!out.is_empty(), "{id} never came out of the printer");
-        let events = get(&base, &format!("/api/jobs/{id}")).1["events"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let events = api.job(id).expect("the job").events;
         if out.len() > 1 {
             let by_person = events.iter().any(|e| {
-                (e["action"] == "release" && e["from_state"] == "needs-verification")
-                    || e["action"] == "reprint"
+                (e.action == "release" && e.from_state.as_deref() == Some("needs-verification"))
+                    || e.action == "reprint"
             });
             assert!(
                 by_person,
@@ -285,7 +279,7 @@ fn sigkill_during_a_100_job_run_over_a_pty_loses_nothing_and_prints_nothing_twic
         // The event log is complete: every state change starts where the last one ended.
         let mut state = None::<String>;
         for e in &events {
-            let (Some(from), Some(to)) = (e["from_state"].as_str(), e["to_state"].as_str()) else {
+            let (Some(from), Some(to)) = (e.from_state.as_deref(), e.to_state.as_deref()) else {
                 continue;
             };
             if let Some(prev) = &state {
@@ -298,22 +292,15 @@ fn sigkill_during_a_100_job_run_over_a_pty_loses_nothing_and_prints_nothing_twic
         for r in &out {
             let name = r["name"].as_str().unwrap_or("");
             assert!(
-                events.iter().any(|e| e["attempt_id"] == name),
+                events.iter().any(|e| e.attempt_id.as_deref() == Some(name)),
                 "{name} reached the printer but is not in the event log"
             );
         }
     }
     // Every booklet accounted for.
-    let rec = get(&base, "/api/booklets/reconcile").1;
-    assert_eq!(rec["balanced"], true, "{rec}");
-    let r = &rec["reconciliation"];
-    assert_eq!(r["issued"], 100, "{rec}");
-    assert_eq!(
-        r["received"].as_u64(),
-        Some(
-            r["issued"].as_u64().unwrap_or(0)
-                + r["spoiled"].as_u64().unwrap_or(0)
-                + r["in_stock"].as_u64().unwrap_or(0)
-        )
-    );
+    let rec = api.reconcile().expect("reconciliation");
+    assert!(rec.balanced, "{rec:?}");
+    let r = &rec.reconciliation;
+    assert_eq!(r.issued, 100, "{rec:?}");
+    assert_eq!(r.received, r.issued + r.spoiled + r.in_stock, "{rec:?}");
 }
