@@ -2,6 +2,7 @@
 //! shown in the station's own time with its zone (`2026-12-05 15:07:50 WITA`) wherever a person
 //! reads them — the console, the CLI, the support bundle.
 
+use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
@@ -64,6 +65,28 @@ pub fn parse_offset(s: &str) -> Option<UtcOffset> {
     let m: i8 = s.get(4..6)?.parse().ok()?;
     let sign = if b[0] == b'-' { -1 } else { 1 };
     UtcOffset::from_hms(sign * h, sign * m, 0).ok()
+}
+
+/// The `[station]` section as written: the station's UTC offset.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStation {
+    utc_offset: String,
+}
+
+impl RawStation {
+    /// Checks every value (each problem goes to `bad` with its key path); the settings when
+    /// all are good.
+    pub fn validate(&self, bad: &mut impl FnMut(&str, String)) -> Option<UtcOffset> {
+        let utc_offset = crate::clock::parse_offset(&self.utc_offset);
+        if utc_offset.is_none() {
+            bad(
+                "station.utc_offset",
+                format!("{:?} is not an offset like +07:00", self.utc_offset),
+            );
+        }
+        utc_offset
+    }
 }
 
 #[cfg(test)]

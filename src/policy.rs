@@ -4,6 +4,7 @@
 //! Boundary: ICAO validity lives in `job` and `mrz`; this layer is configuration-driven and
 //! applied only when a job is accepted for printing (or on `pstation validate --policy`).
 
+use serde::Deserialize;
 use time::{Date, Month};
 
 use crate::job::Job;
@@ -154,6 +155,103 @@ impl Policy {
             ));
         }
         out
+    }
+}
+
+/// The `[policy]` section as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    issuing_state: String,
+    nationality: String,
+    document_codes: Vec<String>,
+    number_prefixes: Vec<String>,
+    names_letters_and_spaces_only: bool,
+    standard_validity_years: u8,
+    adult_validity_years: u8,
+    adult_age: u8,
+    married_counts_as_adult: bool,
+}
+
+impl RawPolicy {
+    /// Checks every value (each problem goes to `bad` with its key path); the settings when
+    /// all are good.
+    pub fn validate(&self, bad: &mut impl FnMut(&str, String)) -> Option<Policy> {
+        let p = self;
+        let mut ok = true;
+        let mut bad = |path: &str, message: String| {
+            ok = false;
+            bad(path, message);
+        };
+        for (key, code) in [
+            ("issuing_state", &p.issuing_state),
+            ("nationality", &p.nationality),
+        ] {
+            if crate::mrz::codes::lookup(code).is_none() {
+                bad(
+                    &format!("policy.{key}"),
+                    format!("{code:?} is not an ICAO code"),
+                );
+            }
+        }
+        if p.document_codes.is_empty() {
+            bad("policy.document_codes", "list at least one code".to_owned());
+        }
+        for c in &p.document_codes {
+            let b = c.as_bytes();
+            if !(b.first() == Some(&b'P')
+                && b.len() <= 2
+                && b.get(1).is_none_or(u8::is_ascii_uppercase))
+            {
+                bad(
+                    "policy.document_codes",
+                    format!("{c:?} is not P or P plus one letter"),
+                );
+            }
+        }
+        let mut prefixes = Vec::new();
+        for s in &p.number_prefixes {
+            let mut chars = s.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) if c.is_ascii_uppercase() => prefixes.push(c),
+                _ => bad(
+                    "policy.number_prefixes",
+                    format!("{s:?} is not one letter A-Z"),
+                ),
+            }
+        }
+        if p.number_prefixes.is_empty() {
+            bad(
+                "policy.number_prefixes",
+                "list at least one letter".to_owned(),
+            );
+        }
+        if p.standard_validity_years == 0 || p.standard_validity_years >= p.adult_validity_years {
+            bad(
+                "policy.standard_validity_years",
+                "must be at least 1 and less than adult_validity_years".to_owned(),
+            );
+        }
+        if p.adult_validity_years > 10 {
+            bad(
+                "policy.adult_validity_years",
+                "more than 10 years is not allowed for passports".to_owned(),
+            );
+        }
+        if p.adult_age > 25 {
+            bad("policy.adult_age", "must be 25 or less".to_owned());
+        }
+        ok.then(|| Policy {
+            issuing_state: p.issuing_state.clone(),
+            nationality: p.nationality.clone(),
+            document_codes: p.document_codes.clone(),
+            number_prefixes: prefixes,
+            names_letters_and_spaces_only: p.names_letters_and_spaces_only,
+            standard_validity_years: p.standard_validity_years,
+            adult_validity_years: p.adult_validity_years,
+            adult_age: p.adult_age,
+            married_counts_as_adult: p.married_counts_as_adult,
+        })
     }
 }
 

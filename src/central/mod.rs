@@ -6,3 +6,4 @@
 pub mod auth;
 pub mod jws;
 pub mod link;
+pub mod settings;

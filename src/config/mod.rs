@@ -8,10 +8,8 @@
 //! the first release have serde defaults, so an older file keeps loading; `[central]` and
 //! `[api]` may be missing altogether.
 
-mod central;
 mod daemon;
 mod keys;
-mod station;
 #[cfg(test)]
 mod tests;
 
@@ -20,17 +18,20 @@ use std::path::Path;
 use serde::Deserialize;
 use time::UtcOffset;
 
-use crate::mrz::translit::{ADiaeresis, ARing, NTilde, ODiaeresis, TranslitOptions, UDiaeresis};
-use crate::mrz::{EmptyOptionalCheck, MrzOptions};
+use crate::mrz::MrzOptions;
 use crate::policy::Policy;
 use crate::problem::{Problem, Problems};
 
-pub use central::{ApiSettings, CentralSettings};
-use central::{RawApi, RawCentral, RawKey, RawUser};
-pub use daemon::{DaemonSettings, RenderSettings};
-use daemon::{RawDaemon, RawRender};
+pub use crate::central::settings::{ApiSettings, CentralSettings};
+use crate::central::settings::{RawApi, RawCentral, RawKey, RawUser};
+use crate::clock::RawStation;
+use crate::layout::settings::RawRender;
+pub use crate::layout::settings::RenderSettings;
+use crate::mrz::settings::{RawMrz, RawTranslit};
+use crate::policy::RawPolicy;
+pub use daemon::DaemonSettings;
+use daemon::RawDaemon;
 use keys::{section, strip_unknown, syntax_message};
-use station::{RawMrz, RawPolicy, RawStation, RawTranslit};
 
 /// The embedded default configuration, with comments.
 pub const DEFAULT_TOML: &str = include_str!("default-config.toml");

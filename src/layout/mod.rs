@@ -10,4 +10,5 @@ pub mod page;
 pub mod pdf;
 pub mod portrait;
 pub mod raster;
+pub mod settings;
 pub mod template;

@@ -7,6 +7,7 @@
 pub mod check;
 pub mod codes;
 pub mod name;
+pub mod settings;
 pub mod td3;
 pub mod translit;
 

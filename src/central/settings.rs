@@ -1,11 +1,13 @@
-//! The `[central]` and `[api]` sections: the central office's keys and links, the API's
-//! users and limits; their file form and its validation.
+//! The `[central]` and `[api]` sections of the station's configuration: the central office's
+//! keys and links, the API's users and limits — their file form and its validation (the
+//! central office link owns its settings; `config` only reads the file).
 
-use super::*;
+use serde::Deserialize;
 
+/// The `[api]` section as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawApi {
+pub struct RawApi {
     #[serde(default = "default_true")]
     require_tokens: bool,
     #[serde(default)]
@@ -22,21 +24,23 @@ pub(super) struct RawApi {
     session_idle_minutes: u32,
 }
 
-pub(super) fn default_session_idle_minutes() -> u32 {
+fn default_session_idle_minutes() -> u32 {
     15
 }
 
+/// One `[[api.users]]` entry as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawUser {
+pub struct RawUser {
     name: String,
     role: String,
     token_sha256: String,
 }
 
+/// The `[central]` section as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawCentral {
+pub struct RawCentral {
     #[serde(default = "default_true")]
     require_signed_jobs: bool,
     #[serde(default)]
@@ -53,13 +57,14 @@ pub(super) struct RawCentral {
     nats_token: String,
 }
 
-pub(super) fn default_true() -> bool {
+fn default_true() -> bool {
     true
 }
 
+/// One `[[central.keys]]` entry as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawKey {
+pub struct RawKey {
     kid: String,
     public_key: String,
 }
@@ -71,9 +76,9 @@ pub struct ApiSettings {
     /// then anyone who can reach the API may do anything, named by `X-Pstation-User`).
     pub require_tokens: bool,
     /// The users.
-    pub users: Vec<crate::central::auth::User>,
+    pub users: Vec<super::auth::User>,
     /// The API over TLS as well, when configured.
-    pub tls: Option<crate::central::link::TlsSettings>,
+    pub tls: Option<super::link::TlsSettings>,
     /// A console session ends after this long without a request.
     pub session_idle: std::time::Duration,
 }
@@ -84,17 +89,19 @@ pub struct CentralSettings {
     /// Accept only jobs signed by a key in `keys` (`false` only for a lab or a demo).
     pub require_signed_jobs: bool,
     /// The central office's public keys by id (several during a key rotation).
-    pub keys: crate::central::jws::Keyring,
+    pub keys: super::jws::Keyring,
     /// This station's id in status reports (the host name when not configured).
     pub station_id: String,
     /// Where job status changes are delivered, if anywhere.
-    pub webhook: Option<crate::central::link::Webhook>,
+    pub webhook: Option<super::link::Webhook>,
     /// The NATS server jobs come from and status goes to, if any.
-    pub nats: Option<crate::central::link::NatsSettings>,
+    pub nats: Option<super::link::NatsSettings>,
 }
 
 impl RawCentral {
-    pub(super) fn validate(&self, bad: &mut impl FnMut(&str, String)) -> Option<CentralSettings> {
+    /// Checks every value (each problem goes to `bad` with its key path); the settings when
+    /// all are good.
+    pub fn validate(&self, bad: &mut impl FnMut(&str, String)) -> Option<CentralSettings> {
         let c = self;
         let mut ok = true;
         let mut bad = |path: &str, message: String| {
@@ -109,7 +116,7 @@ impl RawCentral {
         } else {
             c.station_id.clone()
         };
-        if !crate::central::auth::valid_name(&station_id) {
+        if !super::auth::valid_name(&station_id) {
             bad(
                 "central.station_id",
                 format!("{station_id:?} must be 1 to 64 letters, digits or -_."),
@@ -121,7 +128,7 @@ impl RawCentral {
         } else if (hook.starts_with("http://") || hook.starts_with("https://"))
             && !hook.chars().any(char::is_whitespace)
         {
-            Some(crate::central::link::Webhook {
+            Some(super::link::Webhook {
                 url: hook.to_owned(),
                 token: (!c.status_webhook_token.is_empty()).then(|| c.status_webhook_token.clone()),
                 station_id: station_id.clone(),
@@ -136,7 +143,7 @@ impl RawCentral {
         let nats_url = c.nats_url.trim();
         let nats = if nats_url.is_empty() {
             None
-        } else if crate::central::link::valid_nats_url(nats_url) {
+        } else if super::link::valid_nats_url(nats_url) {
             if station_id.contains('.') {
                 bad(
                     "central.station_id",
@@ -145,7 +152,7 @@ impl RawCentral {
                     ),
                 );
             }
-            Some(crate::central::link::NatsSettings {
+            Some(super::link::NatsSettings {
                 url: nats_url.to_owned(),
                 token: (!c.nats_token.is_empty()).then(|| c.nats_token.clone()),
             })
@@ -156,10 +163,10 @@ impl RawCentral {
             );
             None
         };
-        let mut keys = crate::central::jws::Keyring::default();
+        let mut keys = super::jws::Keyring::default();
         for (i, k) in c.keys.iter().enumerate() {
             let path = format!("central.keys[{i}]");
-            if !crate::central::jws::valid_kid(&k.kid) {
+            if !super::jws::valid_kid(&k.kid) {
                 bad(
                     &format!("{path}.kid"),
                     format!(
@@ -169,7 +176,7 @@ impl RawCentral {
                 );
                 continue;
             }
-            match crate::central::jws::public_key(&k.public_key) {
+            match super::jws::public_key(&k.public_key) {
                 Ok(key) => {
                     if let Err(e) = keys.insert(&k.kid, key) {
                         bad(&format!("{path}.kid"), e);
@@ -194,7 +201,9 @@ impl RawCentral {
 }
 
 impl RawApi {
-    pub(super) fn validate(&self, bad: &mut impl FnMut(&str, String)) -> Option<ApiSettings> {
+    /// Checks every value (each problem goes to `bad` with its key path); the settings when
+    /// all are good.
+    pub fn validate(&self, bad: &mut impl FnMut(&str, String)) -> Option<ApiSettings> {
         let a = self;
         let mut ok = true;
         let mut bad = |path: &str, message: String| {
@@ -237,7 +246,7 @@ impl RawApi {
                     );
                 }
             }
-            listen.map(|listen| crate::central::link::TlsSettings {
+            listen.map(|listen| super::link::TlsSettings {
                 listen,
                 cert: a.tls_cert.trim().into(),
                 key: a.tls_key.trim().into(),
@@ -246,10 +255,10 @@ impl RawApi {
                     .map(Into::into),
             })
         };
-        let mut users: Vec<crate::central::auth::User> = Vec::new();
+        let mut users: Vec<super::auth::User> = Vec::new();
         for (i, u) in a.users.iter().enumerate() {
             let path = format!("api.users[{i}]");
-            if !crate::central::auth::valid_name(&u.name) {
+            if !super::auth::valid_name(&u.name) {
                 bad(
                     &format!("{path}.name"),
                     format!("{:?} must be 1-64 of A-Z a-z 0-9 . _ -", u.name),
@@ -263,7 +272,7 @@ impl RawApi {
                 );
                 continue;
             }
-            let Some(role) = crate::central::auth::Role::parse(&u.role) else {
+            let Some(role) = super::auth::Role::parse(&u.role) else {
                 bad(
                     &format!("{path}.role"),
                     format!(
@@ -273,7 +282,7 @@ impl RawApi {
                 );
                 continue;
             };
-            let Some(token_sha256) = crate::central::auth::parse_hash(&u.token_sha256) else {
+            let Some(token_sha256) = super::auth::parse_hash(&u.token_sha256) else {
                 bad(
                     &format!("{path}.token_sha256"),
                     "must be 64 hex digits — paste the line `pstation token new` printed (never the token itself)".to_owned(),
@@ -287,7 +296,7 @@ impl RawApi {
                 );
                 continue;
             }
-            users.push(crate::central::auth::User {
+            users.push(super::auth::User {
                 name: u.name.clone(),
                 role,
                 token_sha256,
@@ -303,7 +312,7 @@ impl RawApi {
 }
 
 /// This machine's host name, as a station id ("" when it has none usable).
-pub(super) fn host_name() -> String {
+pub fn host_name() -> String {
     rustix::system::uname()
         .nodename()
         .to_string_lossy()
