@@ -214,9 +214,9 @@ fn a_full_disk_or_a_read_only_data_folder_refuses_new_jobs_with_a_reason_and_los
     assert_eq!(refusal.1["error"]["code"], "store-full");
     let message = refusal.1["error"]["message"].as_str().unwrap_or("");
     assert!(message.contains("daemon.min_free_mb"), "{message}");
-    let health = get(&base, "/api/health").1;
-    assert_eq!(health["status"], "degraded", "{health}");
-    assert_eq!(health["problems"][0]["code"], "store-full", "{health}");
+    let health = client(&base, None).health().expect("health");
+    assert_eq!(health.status, "degraded", "{health:?}");
+    assert_eq!(health.problems[0].code, "store-full", "{health:?}");
     // Nothing accepted was lost, and an accepted job still prints in the reserve.
     assert_eq!(jobs_in(&base, "queued").len(), accepted);
     let (s, _) = post(
@@ -266,10 +266,13 @@ fn a_full_disk_or_a_read_only_data_folder_refuses_new_jobs_with_a_reason_and_los
     assert_eq!(s, 503, "{v}");
     assert_eq!(v["error"]["code"], "store-read-only", "{v}");
     assert_eq!(jobs_in(&base, "queued").len(), accepted - 1);
-    let health = get(&base, "/api/health").1;
-    assert_eq!(health["status"], "degraded", "{health}");
-    assert_eq!(health["problems"][0]["code"], "store-read-only", "{health}");
-    assert_eq!(health["data_dir"]["writable"], false, "{health}");
+    let health = client(&base, None).health().expect("health");
+    assert_eq!(health.status, "degraded", "{health:?}");
+    assert_eq!(health.problems[0].code, "store-read-only", "{health:?}");
+    assert!(
+        !health.data_dir.as_ref().expect("the data folder").writable,
+        "{health:?}"
+    );
     let (s, v) = post(
         &base,
         "/api/jobs/DISK-001/confirm-booklet",
@@ -323,10 +326,7 @@ fn a_full_disk_or_a_read_only_data_folder_refuses_new_jobs_with_a_reason_and_los
 
     // 5. Writable again: every accepted job is there, in the state it was left in.
     let (_serve, base, _) = start_serve(&data, &device, &config_with(0));
-    let all = get(&base, "/api/jobs").1["jobs"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let all = client(&base, None).jobs(None).expect("the job list").jobs;
     assert_eq!(all.len(), accepted, "{all:?}");
     assert_eq!(job_state(&base, "DISK-000"), "printed");
     assert_eq!(jobs_in(&base, "queued").len(), accepted - 1);
@@ -448,11 +448,12 @@ fn a_backup_taken_while_printing_restores_every_job_and_restore_waits_for_the_da
         .any(|e| e.file_name().to_string_lossy().contains("before-restore"));
     assert!(kept, "the replaced store is kept");
     let (_serve, base, _) = start_serve(&data, &device, &config);
-    let all = get(&base, "/api/jobs").1["jobs"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let all = client(&base, None).jobs(None).expect("the job list").jobs;
     assert_eq!(all.len(), 20);
     // The job printing when the copy was taken is in doubt after the restore, never requeued.
-    assert!(all.iter().all(|j| j["state"] != "printing"), "{all:?}");
+    assert!(
+        all.iter()
+            .all(|j| j.state != pstation::store::JobState::Printing),
+        "{all:?}"
+    );
 }
