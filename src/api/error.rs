@@ -206,12 +206,11 @@ impl From<StationError> for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        let mut answer = e.answer();
         Self {
             status,
             code: e.code(),
-            message: answer["message"].as_str().unwrap_or_default().to_owned(),
-            problems: answer.get_mut("problems").map(serde_json::Value::take),
+            message: e.message(),
+            problems: e.problems(),
         }
     }
 }

@@ -242,27 +242,37 @@ impl StationError {
         }
     }
 
-    /// The error as the station answers it, over HTTP and on NATS alike:
-    /// `{"code", "message", "problems"?}` (an invalid job's problems, each with its path).
-    pub fn answer(&self) -> serde_json::Value {
+    /// The words of the answer (an invalid job's count of problems; the station stopping).
+    pub fn message(&self) -> String {
         match self {
-            Self::Invalid(problems) => {
-                let list: Vec<_> = problems
-                    .0
-                    .iter()
-                    .map(|p| serde_json::json!({"path": p.path, "code": p.code, "message": p.message}))
-                    .collect();
-                serde_json::json!({
-                    "code": self.code(),
-                    "message": format!("{} problem(s) in the job", list.len()),
-                    "problems": list,
-                })
-            }
-            Self::ShuttingDown => {
-                serde_json::json!({"code": self.code(), "message": "the station is stopping"})
-            }
-            other => serde_json::json!({"code": other.code(), "message": other.to_string()}),
+            Self::Invalid(problems) => format!("{} problem(s) in the job", problems.0.len()),
+            Self::ShuttingDown => "the station is stopping".to_owned(),
+            other => other.to_string(),
         }
+    }
+
+    /// An invalid job's problems, each with its path, code and words.
+    pub fn problems(&self) -> Option<serde_json::Value> {
+        let Self::Invalid(problems) = self else {
+            return None;
+        };
+        Some(
+            problems
+                .0
+                .iter()
+                .map(|p| serde_json::json!({"path": p.path, "code": p.code, "message": p.message}))
+                .collect(),
+        )
+    }
+
+    /// The error as the station answers it, over HTTP and on NATS alike:
+    /// `{"code", "message", "problems"?}`.
+    pub fn answer(&self) -> serde_json::Value {
+        let mut answer = serde_json::json!({"code": self.code(), "message": self.message()});
+        if let Some(problems) = self.problems() {
+            answer["problems"] = problems;
+        }
+        answer
     }
 }
 
