@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 use pstation::cli::daemon;
 use pstation::client::{Client, Credentials, TIMEOUT};
 use pstation::config::Settings;
-use pstation::printer::pjl_driver::DriverSettings;
-use pstation::printer::uri::DeviceUri;
+use pstation::printer::DriverSettings;
 use pstation::store::Store;
 use pstation_pjl::sim::SimConfig;
 use pstation_sim::{Printer, SimOptions, no_control, serve};
@@ -224,7 +223,7 @@ fn settings(dir: &std::path::Path, device: &str, confirm: bool) -> Settings {
         pstation::store::StoreKey::generate(&s.daemon.key_file).expect("store key");
     }
     s.daemon.listen = "127.0.0.1:0".parse().expect("addr");
-    s.daemon.device = DeviceUri::parse(device).expect("uri");
+    s.daemon.device = pstation::printer::parse_uri(device).expect("uri");
     s.daemon.require_booklet_confirmation = confirm;
     // Lab: unsigned jobs, no API tokens (the submit bench's production run adds both).
     s.central.require_signed_jobs = false;

@@ -7,9 +7,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use pstation::printer::pjl_driver::{DriverSettings, PjlPrinter, PrintOutcome};
-use pstation::printer::transport;
-use pstation::printer::uri::DeviceUri;
+use pstation::printer::pjl::transport;
+use pstation::printer::pjl::{LinkUri, PjlPrinter};
+use pstation::printer::{DriverSettings, PrintOutcome};
 use pstation_pjl::pcl::encode_job;
 use pstation_pjl::pjl::{JobOptions, job};
 use pstation_pjl::sim::SimConfig;
@@ -65,7 +65,7 @@ fn main() {
             let _keep = slave;
             let _ = serve(sim, master, rx).await;
         });
-        let uri = DeviceUri::parse(&format!("serial://{path}?baud={BAUD}&flow=none")).expect("uri");
+        let uri = LinkUri::parse(&format!("serial://{path}?baud={BAUD}&flow=none")).expect("uri");
         let stream = transport::open(&uri, Duration::from_secs(5))
             .await
             .expect("open");
@@ -84,7 +84,7 @@ fn main() {
                 )
                 .await;
             let t = start.elapsed().as_secs_f64();
-            assert_eq!(outcome, PrintOutcome::Completed { pages: 1 });
+            assert_eq!(outcome, PrintOutcome::Confirmed { pages: 1 });
             times.push(t);
         }
         times.sort_by(f64::total_cmp);

@@ -124,9 +124,9 @@ fn main() -> Result<(), StoreError> {
     s.begin_attempt("MIG-PRINTING")?;
     // Printer history.
     s.record_printer_status("stopped", &["connecting-to-device-report"], "lost")?;
-    s.record_printer_status("idle", &[], "up")?;
+    s.record_printer_status::<&str>("idle", &[], "up")?;
     s.record_printer_status("stopped", &["cover-open-error"], "up")?;
-    s.record_printer_status("idle", &[], "up")?;
+    s.record_printer_status::<&str>("idle", &[], "up")?;
     drop(s);
     // One self-contained file: fold the WAL in.
     let conn = rusqlite::Connection::open(&out).expect("reopen");

@@ -7,10 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pstation::printer::pjl_driver::{DriverSettings, Link, PjlPrinter, PrintOutcome};
-use pstation::printer::transport;
-use pstation::printer::uri::DeviceUri;
-use pstation_pjl::pcl::Raster;
+use pstation::printer::pjl::{LinkUri as DeviceUri, PjlPrinter, transport};
+use pstation::printer::{DriverSettings, Link, PrintJob, PrintOutcome};
+use pstation_pjl::pcl::Bitmap;
 use pstation_pjl::sim::SimConfig;
 use pstation_sim::{Control, Printer, SimOptions, parse_control, serve};
 use tokio::sync::mpsc;
@@ -33,6 +32,7 @@ fn fast() -> SimOptions {
 
 fn settings() -> DriverSettings {
     DriverSettings {
+        connect_timeout: Duration::from_secs(5),
         reply_timeout: Duration::from_secs(5),
         write_timeout: Duration::from_secs(5),
         page_timeout: Duration::from_secs(3),
@@ -41,8 +41,8 @@ fn settings() -> DriverSettings {
     }
 }
 
-fn page() -> Raster {
-    let mut r = Raster::blank(400, 60);
+fn page() -> Bitmap {
+    let mut r = Bitmap::blank(400, 60);
     for y in 10..50 {
         for x in 5..40 {
             r.bits[y * r.stride + x] = 0xA5;
@@ -107,16 +107,22 @@ async fn a_job_completes_and_the_identity_reads_back_over_tcp() {
             |n| sheets.push(n),
         )
         .await;
-    assert_eq!(outcome, PrintOutcome::Completed { pages: 1 });
+    assert_eq!(outcome, PrintOutcome::Confirmed { pages: 1 });
     assert_eq!(sheets, [1]);
     assert_eq!(p.identity().await.expect("identity").page_count, Some(8));
 }
 
 #[tokio::test]
 async fn the_station_sees_only_the_driver_trait() {
-    use pstation::printer::driver::{PrinterDriver, open_driver};
-    let (uri, _tx, _) = tcp_sim(fast()).await;
-    let mut driver: Box<dyn PrinterDriver> = open_driver(&uri, settings()).await.expect("open");
+    use pstation::printer::PrinterDriver;
+    let (link, _tx, _) = tcp_sim(fast()).await;
+    let DeviceUri::Tcp { addr } = link else {
+        panic!("a TCP simulator");
+    };
+    let uri = pstation::printer::parse_uri(&format!("tcp://{addr}")).expect("uri");
+    let mut driver: Box<dyn PrinterDriver> = pstation::printer::open(&uri, &settings())
+        .await
+        .expect("open");
     assert_eq!(driver.family(), "pjl-pcl");
     let mut status = driver.subscribe();
     for _ in 0..100 {
@@ -126,16 +132,19 @@ async fn the_station_sees_only_the_driver_trait() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(status.borrow_and_update().ready());
+    let pages = [page()];
+    let job = PrintJob {
+        name: "J-trait",
+        job_id: "J",
+        booklet: "X1",
+        pdf: b"%PDF-",
+        pages: &pages,
+        dpi: 300,
+    };
     let outcome = driver
-        .print(
-            "J-trait",
-            &[page()],
-            300,
-            &CancellationToken::new(),
-            Box::new(|_| {}),
-        )
+        .print(job, &CancellationToken::new(), Box::new(|_| {}))
         .await;
-    assert_eq!(outcome, PrintOutcome::Completed { pages: 1 });
+    assert_eq!(outcome, PrintOutcome::Confirmed { pages: 1 });
 }
 
 #[tokio::test]
@@ -151,16 +160,16 @@ async fn a_cover_open_before_the_job_means_not_started_and_clearing_recovers() {
         .print("J-cover", &[page()], 300, &CancellationToken::new(), |_| {})
         .await;
     assert!(
-        matches!(outcome, PrintOutcome::NotStarted { ref reason } if reason.contains("cover-open-error")),
+        matches!(outcome, PrintOutcome::FailedBeforeStart { ref reason } if reason.contains("cover-open-error")),
         "{outcome:?}"
     );
-    assert!(p.last_status().reasons.contains(&"cover-open-error"));
+    assert!(p.last_status().has("cover-open-error"));
     tx.send(Control::Clear).await.expect("control");
     wait_ready(&mut p).await;
     assert_eq!(
         p.print("J-cover", &[page()], 300, &CancellationToken::new(), |_| {})
             .await,
-        PrintOutcome::Completed { pages: 1 }
+        PrintOutcome::Confirmed { pages: 1 }
     );
 }
 
@@ -189,7 +198,7 @@ async fn a_cover_opened_mid_job_pauses_it_and_closing_it_completes_it() {
             |_| {},
         )
         .await;
-    assert_eq!(outcome, PrintOutcome::Completed { pages: 2 });
+    assert_eq!(outcome, PrintOutcome::Confirmed { pages: 2 });
     let _ = control.await;
 }
 
@@ -266,7 +275,7 @@ async fn an_unplugged_cable_mid_job_makes_the_outcome_unknown_and_the_link_lost(
         "{outcome:?}"
     );
     assert_eq!(p.last_status().link, Link::Lost);
-    assert!(p.last_status().reasons.contains(&"offline-report"));
+    assert!(p.last_status().has("offline-report"));
     let _ = drop.await;
 }
 
@@ -286,7 +295,7 @@ async fn a_job_completes_over_a_real_pty_opened_through_serialport() {
     assert_eq!(
         p.print("J-pty", &[page()], 300, &CancellationToken::new(), |_| {})
             .await,
-        PrintOutcome::Completed { pages: 1 }
+        PrintOutcome::Confirmed { pages: 1 }
     );
     // A second open of the same port is refused: one owner per printer.
     let second = transport::open(&uri, Duration::from_secs(2)).await;
@@ -339,13 +348,13 @@ async fn ink_low_is_a_warning_offline_refuses_to_start_and_garbled_replies_are_s
     tokio::time::sleep(Duration::from_millis(20)).await;
     let status = p.status().await.expect("status");
     assert!(
-        status.ready() && status.reasons.contains(&"toner-low-report"),
+        status.ready() && status.has("toner-low-report"),
         "{status:?}"
     );
     assert_eq!(
         p.print("J-ink", &[page()], 300, &CancellationToken::new(), |_| {})
             .await,
-        PrintOutcome::Completed { pages: 1 }
+        PrintOutcome::Confirmed { pages: 1 }
     );
 
     tx.send(parse_control("garble").expect("control"))
@@ -364,7 +373,7 @@ async fn ink_low_is_a_warning_offline_refuses_to_start_and_garbled_replies_are_s
             |_| {}
         )
         .await,
-        PrintOutcome::Completed { pages: 1 }
+        PrintOutcome::Confirmed { pages: 1 }
     );
 
     tx.send(parse_control("offline").expect("control"))
@@ -375,7 +384,7 @@ async fn ink_low_is_a_warning_offline_refuses_to_start_and_garbled_replies_are_s
         .print("J-off", &[page()], 300, &CancellationToken::new(), |_| {})
         .await;
     assert!(
-        matches!(outcome, PrintOutcome::NotStarted { ref reason } if reason.contains("offline-report")),
+        matches!(outcome, PrintOutcome::FailedBeforeStart { ref reason } if reason.contains("offline-report")),
         "{outcome:?}"
     );
 }
@@ -394,11 +403,11 @@ async fn a_stalled_printer_makes_the_outcome_unknown() {
     assert!(
         matches!(
             outcome,
-            PrintOutcome::NotStarted { .. } | PrintOutcome::Unknown { .. }
+            PrintOutcome::FailedBeforeStart { .. } | PrintOutcome::Unknown { .. }
         ),
         "{outcome:?}"
     );
-    assert_ne!(outcome, PrintOutcome::Completed { pages: 1 });
+    assert_ne!(outcome, PrintOutcome::Confirmed { pages: 1 });
 }
 
 #[tokio::test]
@@ -439,7 +448,7 @@ async fn the_driver_reopens_a_device_that_appears_later() {
             |_| {}
         )
         .await,
-        PrintOutcome::Completed { pages: 1 }
+        PrintOutcome::Confirmed { pages: 1 }
     );
     plug.abort();
 }
@@ -459,13 +468,13 @@ async fn an_online_warning_from_the_start_still_counts_as_ready() {
     assert_eq!(
         p.print("J-last", &[page()], 300, &CancellationToken::new(), |_| {})
             .await,
-        PrintOutcome::Completed { pages: 1 }
+        PrintOutcome::Confirmed { pages: 1 }
     );
 }
 
 /// A page that compresses badly (a dense pseudo-random pattern), so its data takes long to send.
-fn heavy_page() -> Raster {
-    let mut r = Raster::blank(1600, 1000);
+fn heavy_page() -> Bitmap {
+    let mut r = Bitmap::blank(1600, 1000);
     let mut x: u32 = 0x1234_5678;
     for b in &mut r.bits {
         // xorshift: deterministic noise.
@@ -494,7 +503,7 @@ async fn a_cancel_before_the_first_byte_sends_nothing() {
     assert_eq!(
         p.print("J-after", &[page()], 300, &CancellationToken::new(), |_| {})
             .await,
-        PrintOutcome::Completed { pages: 1 }
+        PrintOutcome::Confirmed { pages: 1 }
     );
     let log = std::fs::read_to_string(dir.path().join("jobs.jsonl")).expect("job log");
     assert!(!log.contains("J-cancel0"), "{log}");
@@ -549,7 +558,7 @@ async fn a_cancel_while_sending_closes_the_job_and_never_claims_nothing_printed_
     assert_eq!(
         p.print("J-next", &[page()], 300, &CancellationToken::new(), |_| {})
             .await,
-        PrintOutcome::Completed { pages: 1 }
+        PrintOutcome::Confirmed { pages: 1 }
     );
     let log = std::fs::read_to_string(dir.path().join("jobs.jsonl")).expect("job log");
     let jobs: Vec<serde_json::Value> = log
@@ -603,7 +612,7 @@ async fn two_hosts_on_one_printer_each_hear_only_their_own_replies_and_jobs() {
             |_| {}
         )
         .await,
-        PrintOutcome::Completed { pages: 1 }
+        PrintOutcome::Confirmed { pages: 1 }
     );
     // Host B stops listening only after its own echo and a settle time past A's job.
     let mut parser = pstation_pjl::pjl::ReplyParser::new();
@@ -637,7 +646,7 @@ async fn the_transfer_time_is_the_printers_read_not_the_socket_write() {
     let (uri, _tx, _) = tcp_sim(opts).await;
     let mut p = connect(&uri).await;
     wait_ready(&mut p).await;
-    let mut r = Raster::blank(800, 120);
+    let mut r = Bitmap::blank(800, 120);
     let mut x: u32 = 0x1234_5678;
     for b in &mut r.bits {
         x ^= x << 13;
@@ -648,7 +657,7 @@ async fn the_transfer_time_is_the_printers_read_not_the_socket_write() {
     let outcome = p
         .print("TRANSFER-1", &[r], 300, &CancellationToken::new(), |_| {})
         .await;
-    assert_eq!(outcome, PrintOutcome::Completed { pages: 1 });
+    assert_eq!(outcome, PrintOutcome::Confirmed { pages: 1 });
     let t = p.last_transfer().expect("a transfer");
     assert!(t.bytes > 10_000, "{t:?}");
     let at_line_rate = Duration::from_secs_f64(t.bytes as f64 * 10.0 / 115_200.0);

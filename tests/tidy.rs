@@ -109,6 +109,61 @@ fn the_client_knows_only_the_wire_format() {
     }
 }
 
+/// The engine, the API, doctor, the bundle and diagnostics know no printer family: they open
+/// printers through `printer::open` / `printer::registry` and speak `PrinterDriver`. Only the
+/// families themselves (`src/printer/`), the simulator's commands and the PJL family's own tests
+/// and benches name one.
+#[test]
+fn only_the_printer_families_name_a_printer_family() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    assert!(files.len() > 50, "{files:?}");
+    // The simulator is a PJL printer: starting it is not driving it.
+    let allowed = ["src/printer/", "src/cli/sim.rs", "src/cli/demo.rs"];
+    for file in files {
+        let rel = file.strip_prefix(&root).expect("under the root");
+        if allowed.iter().any(|a| rel.starts_with(a)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).expect("read");
+        for needle in [
+            "printer::pjl",
+            "pstation_pjl::pcl",
+            "pstation_pjl::pjl",
+            "pstation_pjl::status",
+            "PjlPrinter",
+        ] {
+            assert!(
+                !text.contains(needle),
+                "{rel:?} names a printer family ({needle}): use pstation_printer_api's PrinterDriver and printer::open"
+            );
+        }
+    }
+    // The demo only configures the simulator.
+    let demo = std::fs::read_to_string(root.join("src/cli/demo.rs")).expect("demo");
+    assert!(!demo.contains("printer::pjl") && !demo.contains("PjlPrinter"));
+    // And the seam's crate knows no family, nor the station.
+    let mut seam = Vec::new();
+    rust_files(&root.join("drivers/printer-api"), &mut seam);
+    assert!(seam.len() >= 5, "{seam:?}");
+    for file in seam {
+        let text = std::fs::read_to_string(&file).expect("read");
+        for needle in [
+            "pstation_pjl",
+            "pstation::",
+            "crate::printer",
+            "ipp::",
+            "serialport",
+        ] {
+            assert!(
+                !text.contains(needle),
+                "{file:?} names {needle}: the seam knows no family"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_api_calls_the_station_never_the_store() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/api");

@@ -38,7 +38,7 @@ const T = {
     "tech.title": "Teknisi", "tech.identity": "Identitas perangkat", "tech.history": "Riwayat status",
     "tech.none": "Belum terhubung", "tech.model": "Model", "tech.pagecount": "Penghitung halaman", "tech.refresh": "Baca ulang",
     "tech.calibration": "Kalibrasi", "tech.offset": "Offset", "tech.offset.how": "(ubah render.offset_x_mm / offset_y_mm di konfigurasi, lalu mulai ulang)",
-    "tech.testpage": "Cetak halaman uji", "tech.printed": "Tercetak", "tech.console": "Konsol PJL (baca saja)",
+    "tech.testpage": "Cetak halaman uji", "tech.printed": "Tercetak", "tech.console": "Konsol {lang} (baca saja)", "tech.noconsole": "Printer keluarga ini tidak punya konsol perintah", "tech.family": "Keluarga",
     "tech.command": "Perintah (INFO, INQUIRE, DINQUIRE)", "tech.send": "Kirim", "tech.answer": "Jawaban printer",
     "error": "Kesalahan",
   },
@@ -75,7 +75,7 @@ const T = {
     "tech.title": "Technician", "tech.identity": "Device identity", "tech.history": "Status history",
     "tech.none": "Not connected yet", "tech.model": "Model", "tech.pagecount": "Page counter", "tech.refresh": "Read again",
     "tech.calibration": "Calibration", "tech.offset": "Offset", "tech.offset.how": "(change render.offset_x_mm / offset_y_mm in the configuration, then restart)",
-    "tech.testpage": "Print a test page", "tech.printed": "Printed", "tech.console": "PJL console (read-only)",
+    "tech.testpage": "Print a test page", "tech.printed": "Printed", "tech.console": "{lang} console (read-only)", "tech.noconsole": "Printers of this family have no command console", "tech.family": "Family",
     "tech.command": "Command (INFO, INQUIRE, DINQUIRE)", "tech.send": "Send", "tech.answer": "The printer's answer",
     "error": "Error",
   },
@@ -487,7 +487,7 @@ async function showTechnician() {
       e.target.disabled = false;
     } } }, t("tech.testpage")),
     testResult,
-    el("h2", {}, t("tech.console")),
+    ...(p.console ? [el("h2", {}, t("tech.console").replace("{lang}", p.console)),
     el("form", { id: "pjl-form", on: { submit: async (e) => {
       e.preventDefault();
       const cmd = $("#pjl-command").value.trim();
@@ -497,11 +497,12 @@ async function showTechnician() {
     el("label", { for: "pjl-command" }, t("tech.command")),
     el("input", { id: "pjl-command", autocomplete: "off", value: "INFO STATUS", size: 40 }), " ",
     el("button", { type: "submit" }, t("tech.send"))),
-    output,
+    output] : [el("p", { id: "no-console", class: "muted" }, t("tech.noconsole"))]),
   ] : [];
   screen(t("tech.title"),
     el("h2", {}, t("tech.identity")),
     id ? el("table", { id: "identity" }, el("tbody", {},
+      el("tr", {}, el("th", { scope: "row" }, t("tech.family")), el("td", { id: "family" }, p.family)),
       el("tr", {}, el("th", { scope: "row" }, t("tech.model")), el("td", {}, id.model)),
       el("tr", {}, el("th", { scope: "row" }, t("tech.pagecount")), el("td", { id: "page-count" }, id.page_count ?? "—",
         " ", el("button", { type: "button", id: "identity-refresh", on: { click: async (e) => {

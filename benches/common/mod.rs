@@ -7,7 +7,7 @@ use pstation::layout::build::{Calibration, Layout};
 use pstation::layout::fonts::Fonts;
 use pstation::layout::pdf::render_pdf;
 use pstation::layout::portrait::PortraitLimits;
-use pstation::layout::raster::{Raster, render_page};
+use pstation::layout::raster::{Bitmap, render_page};
 use pstation::layout::template::Template;
 use pstation::mrz::{self, MrzOptions};
 
@@ -38,7 +38,7 @@ pub fn with_layout<R>(f: impl FnOnce(&Layout<'_>) -> R) -> R {
 }
 
 /// The fixture job's data page at 300 dpi, 1 bit: what the printer driver sends.
-pub fn budi_mono_300() -> Raster {
+pub fn budi_mono_300() -> Bitmap {
     let job = budi_job();
     with_layout(|layout| {
         let td3 = mrz::generate(&job.td3_input(), &MrzOptions::ICAO_DEFAULT).expect("mrz");

@@ -59,7 +59,7 @@ pub fn router(station: Arc<Station>) -> Router {
         .route("/api/jobs/{id}/{action}", post(jobs::job_action))
         .route("/api/printer", get(printer::printer))
         .route("/api/printer/test-page", post(printer::test_page))
-        .route("/api/printer/pjl", post(printer::pjl_command))
+        .route("/api/printer/pjl", post(printer::console_command))
         .route("/api/printer/identity", post(printer::refresh_identity))
         .route("/api/booklets", get(booklets::booklets))
         .route("/api/booklets/batches", post(booklets::receive_batch))

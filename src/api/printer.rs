@@ -11,8 +11,15 @@ pub(super) async fn printer(
     let view = st.printer().borrow().clone();
     let history = st.printer_history(20).await?;
     let c = st.options.settings.render.calibration;
+    let uri = &st.options.settings.daemon.device;
+    let registry = crate::printer::registry();
     Ok(Json(wire::PrinterAnswer {
         printer: (&view).into(),
+        family: registry
+            .family(uri.scheme())
+            .map_or("unknown", |f| f.name())
+            .to_owned(),
+        console: registry.console(uri).map(|c| c.language.to_owned()),
         identity: st.identity().map(Into::into),
         history: history
             .into_iter()
@@ -38,6 +45,7 @@ pub(super) fn tech_error(e: &crate::station::technician::TechError) -> ApiError 
     let status = match e {
         TechError::NotAllowed(_) => StatusCode::BAD_REQUEST,
         TechError::NotReady(_)
+        | TechError::NoConsole(_)
         | TechError::Busy
         | TechError::Command(_)
         | TechError::Render(_)
@@ -96,8 +104,9 @@ pub(super) async fn refresh_identity(
     }
 }
 
-/// `POST /api/printer/pjl`: a read-only PJL command (`INFO STATUS`, `INQUIRE ...`), its answer.
-pub(super) async fn pjl_command(
+/// `POST /api/printer/pjl`: a read-only command on the printer family's raw console (PJL:
+/// `INFO STATUS`, `INQUIRE ...`), its answer; `no-console` for a family without one.
+pub(super) async fn console_command(
     State(st): State<Arc<Station>>,
     actor: Actor,
     headers: HeaderMap,
@@ -105,9 +114,13 @@ pub(super) async fn pjl_command(
 ) -> Result<Json<wire::Lines>, ApiError> {
     actor.may(TECHNICIANS, "send a PJL command")?;
     let b: wire::PjlBody = body_json(&headers, &body)?;
-    let cmd = crate::station::technician::check_pjl(&b.command).map_err(|e| tech_error(&e))?;
+    let cmd =
+        crate::station::technician::check_console(&st, &b.command).map_err(|e| tech_error(&e))?;
     match st
-        .technician(crate::station::technician::Command::Pjl(cmd), &actor.name)
+        .technician(
+            crate::station::technician::Command::Console(cmd),
+            &actor.name,
+        )
         .await
     {
         Ok(crate::station::technician::Answer::Lines(lines)) => Ok(Json(wire::Lines { lines })),

@@ -280,7 +280,7 @@ impl From<&PrinterView> for Printer {
     fn from(v: &PrinterView) -> Self {
         Self {
             state: v.state.to_owned(),
-            reasons: v.reasons.iter().map(|r| (*r).to_owned()).collect(),
+            reasons: v.reasons.clone(),
             link: v.link.to_owned(),
             display: v.display.clone(),
             job_id: v.job_id.clone(),
@@ -308,8 +308,8 @@ pub struct Identity {
     pub config: Vec<String>,
 }
 
-impl From<crate::printer::pjl_driver::Identity> for Identity {
-    fn from(i: crate::printer::pjl_driver::Identity) -> Self {
+impl From<crate::printer::Identity> for Identity {
+    fn from(i: crate::printer::Identity) -> Self {
         Self {
             model: i.model,
             page_count: i.page_count,
@@ -447,6 +447,11 @@ pub struct ReconcileAnswer {
 pub struct PrinterAnswer {
     /// The printer now.
     pub printer: Printer,
+    /// Its family (`pjl-pcl`, `ipp`, `adapter`), from the device URI.
+    pub family: String,
+    /// The language of the family's raw command console (`PJL`); none when it has none (then
+    /// `POST /api/printer/pjl` answers `no-console`).
+    pub console: Option<String>,
     /// Who it is, once asked.
     pub identity: Option<Identity>,
     /// Its last statuses, newest first.

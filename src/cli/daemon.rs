@@ -13,7 +13,7 @@ use tracing::Instrument;
 use super::{CmdResult, Exit};
 use crate::api;
 use crate::config::Settings;
-use crate::printer::pjl_driver::DriverSettings;
+use crate::printer::DriverSettings;
 use crate::station::render::Renderer;
 use crate::station::{Station, StationOptions, engine};
 use crate::store::{Store, StoreKey};

@@ -17,8 +17,7 @@ use crate::client::{Client, ClientError, Credentials};
 use crate::config::Settings;
 use crate::job::{self, ValidateOptions};
 use crate::mrz;
-use crate::printer::pjl_driver::DriverSettings;
-use crate::printer::uri::DeviceUri;
+use crate::printer::DriverSettings;
 use crate::store::JobState;
 
 /// `pstation demo` arguments.
@@ -195,7 +194,7 @@ pub(super) fn run(
         return Ok(super::Exit::Internal);
     }
     settings.daemon.device =
-        match DeviceUri::parse(&format!("serial://{pty}?baud=115200&flow=none")) {
+        match crate::printer::parse_uri(&format!("serial://{pty}?baud=115200&flow=none")) {
             Ok(u) => u,
             Err(e) => {
                 writeln!(err, "demo: internal-error: {e}")?;

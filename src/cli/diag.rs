@@ -1,5 +1,6 @@
 //! `pstation diag`: technician diagnostics — list ports, probe a printer, watch its status,
-//! print the calibration page with a confirmed outcome, and a raw PJL console. Every failure
+//! print the calibration page with a confirmed outcome, and the raw console of families that
+//! have one (PJL). Every printer family works here through the neutral seam; every failure
 //! prints a stable code and what to try.
 
 use std::io::Write;
@@ -13,9 +14,10 @@ use crate::layout::fonts::Fonts;
 use crate::layout::pdf::render_pdf;
 use crate::layout::raster::render_page;
 use crate::layout::template::Template;
-use crate::printer::pjl_driver::{DriverSettings, Link, PjlPrinter, PrintOutcome, PrinterStatus};
-use crate::printer::transport;
-use crate::printer::uri::DeviceUri;
+use crate::printer::{
+    DeviceUri, DriverSettings, Link, PrintJob, PrintOutcome, PrinterDriver, PrinterState,
+    PrinterStatus,
+};
 
 /// `pstation diag …`: each takes the printer as a device URI.
 #[derive(Debug, Subcommand)]
@@ -24,7 +26,7 @@ pub enum DiagCommand {
     Ports,
     /// Model, firmware configuration, page count and status of a printer.
     Probe {
-        /// Device URI (serial://..., usblp://..., tcp://...).
+        /// Device URI (serial://..., usblp://..., tcp://..., ipp://..., adapter://...).
         #[arg(long)]
         device: String,
     },
@@ -43,7 +45,7 @@ pub enum DiagCommand {
         #[arg(long)]
         device: String,
     },
-    /// Raw PJL: one command per line on stdin, the replies on stdout.
+    /// The family's raw console (PJL): one command per line on stdin, the replies on stdout.
     Console {
         /// Device URI.
         #[arg(long)]
@@ -60,67 +62,17 @@ pub enum DiagCommand {
     },
 }
 
-/// Sends a pattern and reads it back through a loopback plug; returns bytes per second.
-async fn loopback(uri: &DeviceUri, bytes: usize) -> Result<f64, String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let stream = transport::open(uri, Duration::from_secs(10))
-        .await
-        .map_err(|e| e.to_string())?;
-    let (mut rd, mut wr) = tokio::io::split(stream);
-    // Every byte value, in an order that is not a simple counter, so swapped or dropped bytes
-    // show up.
-    let pattern: Vec<u8> = (0..bytes)
-        .map(|i| ((i * 7 + i / 256) % 256) as u8)
-        .collect();
-    let start = std::time::Instant::now();
-    let expected = pattern.clone();
-    let writer = tokio::spawn(async move {
-        for chunk in pattern.chunks(1024) {
-            wr.write_all(chunk).await?;
-        }
-        wr.flush().await?;
-        Ok::<_, std::io::Error>(wr)
-    });
-    let mut got = 0usize;
-    let mut buf = vec![0u8; 4096];
-    while got < bytes {
-        let n = match tokio::time::timeout(Duration::from_secs(5), rd.read(&mut buf)).await {
-            Err(_) => {
-                return Err(format!(
-                    "loopback-timeout: {got} of {bytes} bytes came back — fit the loopback plug (TX to RX, RTS to CTS) and check the baud rate"
-                ));
-            }
-            Ok(Err(e)) => return Err(format!("link-lost: {e}")),
-            Ok(Ok(0)) => return Err("link-lost: the device closed (read 0 bytes)".to_owned()),
-            Ok(Ok(n)) => n,
-        };
-        for (i, &b) in buf[..n].iter().enumerate() {
-            let at = got + i;
-            if expected.get(at) != Some(&b) {
-                return Err(format!(
-                    "loopback-mismatch: byte {at}: sent 0x{:02x}, got 0x{b:02x} — check parity, data bits and flow control (never XON/XOFF)",
-                    expected.get(at).copied().unwrap_or(0)
-                ));
-            }
-        }
-        got += n;
-    }
-    let _ = writer.await;
-    Ok(bytes as f64 / start.elapsed().as_secs_f64().max(1e-9))
-}
-
 /// Opens the printer, or says why not: a bad URI is invalid input (exit 2), a device that
 /// cannot be opened is a device failure (exit 4).
-async fn connect(uri: &str, err: &mut dyn Write) -> std::io::Result<Result<PjlPrinter, Exit>> {
-    let uri = match DeviceUri::parse(uri) {
-        Ok(u) => u,
-        Err(e) => {
-            writeln!(err, "--device: {e}")?;
-            return Ok(Err(Exit::InvalidInput));
-        }
+async fn connect(
+    uri: &str,
+    err: &mut dyn Write,
+) -> std::io::Result<Result<Box<dyn PrinterDriver>, Exit>> {
+    let Some(uri) = parse(uri, err)? else {
+        return Ok(Err(Exit::InvalidInput));
     };
-    match transport::open(&uri, Duration::from_secs(10)).await {
-        Ok(s) => Ok(Ok(PjlPrinter::attach(s, DriverSettings::DEFAULT))),
+    match crate::printer::open(&uri, &DriverSettings::DEFAULT).await {
+        Ok(p) => Ok(Ok(p)),
         Err(e) => {
             writeln!(err, "{e}")?;
             Ok(Err(Exit::Device))
@@ -128,10 +80,20 @@ async fn connect(uri: &str, err: &mut dyn Write) -> std::io::Result<Result<PjlPr
     }
 }
 
+/// The `--device` URI, checked by its family; `None` after saying what is wrong.
+fn parse(uri: &str, err: &mut dyn Write) -> std::io::Result<Option<DeviceUri>> {
+    match crate::printer::parse_uri(uri) {
+        Ok(u) => Ok(Some(u)),
+        Err(e) => {
+            writeln!(err, "--device: {e}")?;
+            Ok(None)
+        }
+    }
+}
+
 /// The printer's status as a technician reads it: the state and what it means, each reason in
 /// words with its keyword, the panel text, the device codes and the link, then what to do.
 fn show_status(out: &mut dyn Write, s: &PrinterStatus) -> std::io::Result<()> {
-    use pstation_pjl::status::PrinterState;
     let state = match (s.state, s.link) {
         (_, Link::Lost) => "not connected",
         _ if s.settling() => "busy, it will be ready by itself",
@@ -147,7 +109,7 @@ fn show_status(out: &mut dyn Write, s: &PrinterStatus) -> std::io::Result<()> {
             crate::printer::reasons::describe_with_keywords(&s.reasons)
         )?;
     }
-    let codes: Vec<String> = s.codes.iter().map(u32::to_string).collect();
+    let codes = &s.codes;
     writeln!(
         out,
         "  panel: {}; device codes: {}; link: {}",
@@ -216,14 +178,10 @@ pub(super) fn run(action: DiagCommand, out: &mut dyn Write, err: &mut dyn Write)
         match action {
             DiagCommand::Ports => Ok(Exit::Ok),
             DiagCommand::Loopback { device: uri, bytes } => {
-                let uri = match DeviceUri::parse(&uri) {
-                    Ok(u) => u,
-                    Err(e) => {
-                        writeln!(err, "--device: {e}")?;
-                        return Ok(Exit::InvalidInput);
-                    }
+                let Some(uri) = parse(&uri, err)? else {
+                    return Ok(Exit::InvalidInput);
                 };
-                match loopback(&uri, bytes).await {
+                match crate::printer::loopback(&uri, bytes).await {
                     Ok(rate) => {
                         writeln!(out, "loopback ok: {bytes} bytes intact, {rate:.0} bytes/s")?;
                         Ok(Exit::Ok)
@@ -239,6 +197,7 @@ pub(super) fn run(action: DiagCommand, out: &mut dyn Write, err: &mut dyn Write)
                     Ok(p) => p,
                     Err(exit) => return Ok(exit),
                 };
+                writeln!(out, "family {}", p.family())?;
                 match p.identity().await {
                     Ok(id) => {
                         writeln!(out, "model {}", id.model)?;
@@ -316,22 +275,25 @@ pub(super) fn run(action: DiagCommand, out: &mut dyn Write, err: &mut dyn Write)
                     calibration: settings.render.calibration,
                 };
                 let pdf = render_pdf(&layout.calibration_page(), &fonts, "calibration");
-                let raster = match render_page(&pdf, 300) {
-                    Ok(r) => r.mono(),
-                    Err(e) => {
-                        writeln!(err, "$: internal-error: {e}")?;
-                        return Ok(Exit::Internal);
-                    }
-                };
                 let mut p = match connect(&uri, err).await? {
                     Ok(p) => p,
                     Err(exit) => return Ok(exit),
                 };
+                // A bitmap at the printer's resolution, for a family that prints bitmaps.
+                let dpi = p.capabilities().bitmap_dpi();
+                let pages = match dpi.map(|dpi| render_page(&pdf, dpi)) {
+                    None => Vec::new(),
+                    Some(Ok(r)) => vec![r.mono()],
+                    Some(Err(e)) => {
+                        writeln!(err, "$: internal-error: {e}")?;
+                        return Ok(Exit::Internal);
+                    }
+                };
                 // A printer warming up is waited for (with a line now and then), as a print
                 // queue would; a fault is reported at once by `print`.
                 let mut shown = None;
-                let waited = p
-                    .wait_while_settling(SETTLE_LIMIT, |s, waited| {
+                let waited =
+                    pstation_printer_api::wait_while_settling(p.as_mut(), SETTLE_LIMIT, |s, waited| {
                         let secs = waited.as_secs();
                         if shown.is_none_or(|last| secs >= last + 5) {
                             shown = Some(secs);
@@ -370,16 +332,39 @@ pub(super) fn run(action: DiagCommand, out: &mut dyn Write, err: &mut dyn Write)
                         on_interrupt.cancel();
                     }
                 });
-                let outcome = p.print(&name, &[raster], 300, &cancel, |n| {
-                    let _ = writeln!(out, "sheet {n} delivered");
-                }).await;
+                let job = PrintJob {
+                    name: &name,
+                    job_id: "",
+                    booklet: "",
+                    pdf: &pdf,
+                    pages: &pages,
+                    dpi: dpi.unwrap_or(0),
+                };
+                // Sheets are reported as the printer delivers them.
+                let (sheets, mut delivered) = tokio::sync::mpsc::unbounded_channel();
+                let print = p.print(job, &cancel, Box::new(move |n| {
+                    let _ = sheets.send(n);
+                }));
+                tokio::pin!(print);
+                let outcome = loop {
+                    tokio::select! {
+                        o = &mut print => break o,
+                        Some(n) = delivered.recv() => {
+                            writeln!(out, "sheet {n} delivered")?;
+                            out.flush()?;
+                        }
+                    }
+                };
+                while let Ok(n) = delivered.try_recv() {
+                    writeln!(out, "sheet {n} delivered")?;
+                }
                 watcher.abort();
                 match outcome {
-                    PrintOutcome::Completed { pages } => {
+                    PrintOutcome::Confirmed { pages } => {
                         writeln!(out, "completed: {pages} page(s) confirmed by the printer")?;
                         Ok(Exit::Ok)
                     }
-                    PrintOutcome::NotStarted { reason } => {
+                    PrintOutcome::FailedBeforeStart { reason } => {
                         writeln!(err, "test-page: not-started: {reason} — fix the printer and try again (nothing was sent)")?;
                         Ok(Exit::Device)
                     }
@@ -403,16 +388,23 @@ pub(super) fn run(action: DiagCommand, out: &mut dyn Write, err: &mut dyn Write)
                     Ok(p) => p,
                     Err(exit) => return Ok(exit),
                 };
+                let Some(console) = p.console() else {
+                    writeln!(
+                        err,
+                        "console: no-console: printers of the {} family have no raw command console — use `pstation diag status` and `pstation diag test-page`",
+                        p.family()
+                    )?;
+                    return Ok(Exit::InvalidInput);
+                };
                 let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
-                    let cmd = line.trim().trim_start_matches("@PJL").trim().to_owned();
-                    if cmd.is_empty() {
+                    if line.trim().is_empty() {
                         continue;
                     }
                     // The printer's answer exactly as it sent it, to compare with its manual.
-                    match p.request_frames(&cmd, "the console command").await {
-                        Ok(frames) => {
-                            for line in crate::printer::pjl_driver::frames_as_sent(&frames) {
+                    match console.command(&line).await {
+                        Ok(answer) => {
+                            for line in answer {
                                 writeln!(out, "{line}")?;
                             }
                         }

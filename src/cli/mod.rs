@@ -233,7 +233,7 @@ fn apply_overrides(
         settings.daemon.data_dir = d;
     }
     if let Some(d) = device {
-        match crate::printer::uri::DeviceUri::parse(d) {
+        match crate::printer::parse_uri(d) {
             Ok(u) => settings.daemon.device = u,
             Err(e) => {
                 writeln!(err, "--device: {e}")?;

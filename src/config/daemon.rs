@@ -42,7 +42,7 @@ pub struct DaemonSettings {
     /// Where the store and rendered files live.
     pub data_dir: std::path::PathBuf,
     /// The printer.
-    pub device: crate::printer::uri::DeviceUri,
+    pub device: crate::printer::DeviceUri,
     /// Print only after the operator confirmed the loaded booklet's number.
     pub require_booklet_confirmation: bool,
     /// The store's size limit in MB (new jobs are refused from 90 % of it).
@@ -102,7 +102,7 @@ impl RawDaemon {
                 format!("{} must be 0 to 3650 days", d.purge_after_days),
             );
         }
-        let device = match crate::printer::uri::DeviceUri::parse(&d.device) {
+        let device = match crate::printer::parse_uri(&d.device) {
             Ok(u) => Some(u),
             Err(e) => {
                 bad("daemon.device", e.to_string());

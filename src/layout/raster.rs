@@ -9,7 +9,7 @@ use hayro::hayro_syntax::Pdf;
 use hayro::vello_cpu::color::palette::css::WHITE;
 use hayro::{PixmapSettings, RenderCache, RenderSettings, render};
 use image::{GrayImage, ImageFormat, RgbImage};
-pub use pstation_pjl::pcl::Raster;
+pub use pstation_printer_api::Bitmap;
 
 /// Why a PDF could not be rasterised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,7 +97,7 @@ impl Rendered {
 
     /// 1-bit: `true` = ink. Text and lines are thresholded at 50 %; tones (the portrait) are
     /// halftoned with an 8 × 8 Bayer matrix, which keeps text edges sharp and is deterministic.
-    pub fn mono(&self) -> Raster {
+    pub fn mono(&self) -> Bitmap {
         let grey = self.grey();
         let (w, h) = grey.dimensions();
         let stride = w.div_ceil(8) as usize;
@@ -108,7 +108,7 @@ impl Rendered {
                 bits[y as usize * stride + (x / 8) as usize] |= 0x80 >> (x % 8);
             }
         }
-        Raster {
+        Bitmap {
             width: w,
             height: h,
             stride,

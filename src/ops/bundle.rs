@@ -270,9 +270,8 @@ pub fn probe_printer(settings: &Settings) -> Value {
     };
     let device = settings.daemon.device.clone();
     runtime.block_on(async move {
-        use crate::printer::driver::open_driver;
-        use crate::printer::pjl_driver::DriverSettings;
-        match open_driver(&device, DriverSettings::DEFAULT).await {
+        use crate::printer::DriverSettings;
+        match crate::printer::open(&device, &DriverSettings::DEFAULT).await {
             Err(e) => json!({"device": device.name(), "error": e.to_string()}),
             Ok(mut p) => {
                 let identity = p.identity().await;

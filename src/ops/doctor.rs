@@ -8,8 +8,7 @@ use std::path::Path;
 use crate::api::wire;
 use crate::client::{Client, ClientError, Credentials};
 use crate::config::Settings;
-use crate::printer::driver::open_driver;
-use crate::printer::pjl_driver::DriverSettings;
+use crate::printer::DriverSettings;
 
 /// One check's result.
 pub struct Check {
@@ -376,7 +375,7 @@ fn printer(settings: &Settings, data: &Path, daemon_running: bool) -> Check {
         };
     }
     let opened = block_on(async move {
-        match open_driver(&device, DriverSettings::DEFAULT).await {
+        match crate::printer::open(&device, &DriverSettings::DEFAULT).await {
             Err(e) => Check::problem("printer", e.to_string()),
             Ok(mut p) => match (p.identity().await, p.status().await) {
                 (Ok(id), Ok(s)) if s.ready() => Check::ok("printer", format!("{} ready", id.model)),
@@ -480,7 +479,7 @@ fn store_key_check(
 
 /// Reasons in words with what to do, for doctor's lines: `cover open — Tutup penutup
 /// printer / Close the printer cover`.
-fn reasons_in_words(reasons: &[&str]) -> String {
+fn reasons_in_words(reasons: &[String]) -> String {
     if reasons.is_empty() {
         return "no condition reported".to_owned();
     }
@@ -501,8 +500,7 @@ fn reasons_in_words(reasons: &[&str]) -> String {
 fn daemon_printer_check(health: &wire::Health) -> Check {
     let model = health.printer_model.as_deref().unwrap_or("the printer");
     let p = &health.printer;
-    let reasons: Vec<&str> = p.reasons.iter().map(String::as_str).collect();
-    let words = reasons_in_words(&reasons);
+    let words = reasons_in_words(&p.reasons);
     if p.link != "up" {
         return Check::problem(
             "printer",
@@ -520,11 +518,12 @@ fn daemon_printer_check(health: &wire::Health) -> Check {
         _ => "in an unknown state",
     };
     // Warming up and the like are not problems: the printer gets ready by itself.
-    let settling = reasons
+    let settling = p
+        .reasons
         .iter()
-        .any(|r| crate::printer::reasons::SETTLING.contains(r));
+        .any(|r| crate::printer::reasons::SETTLING.contains(&r.as_str()));
     let state = if settling {
-        crate::printer::reasons::describe(&reasons) + " — it will be ready by itself"
+        crate::printer::reasons::describe(&p.reasons) + " — it will be ready by itself"
     } else {
         state.to_owned()
     };

@@ -14,10 +14,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::render::{DPI, RenderError, Rendered};
+use super::render::{RenderError, Rendered};
 use super::{PrinterView, Station, StationEvent};
-use crate::printer::driver::{PrinterDriver, open_driver};
-use crate::printer::pjl_driver::{Link, LinkBytes, PrintOutcome};
+use crate::printer::{Link, LinkBytes, PrintOutcome, PrinterDriver};
 use crate::retry::Backoff;
 use crate::store::{AttemptEnd, StoreError, Transfer};
 
@@ -27,7 +26,13 @@ const POLL: Duration = Duration::from_secs(2);
 /// told it is stuck: a passport printer warms up in a minute or two.
 const SETTLE_LIMIT: Duration = Duration::from_secs(300);
 
-type PreRender = (String, String, JoinHandle<Result<Rendered, RenderError>>);
+/// A job rendered ahead: its id, booklet and bitmap resolution, and the render.
+type PreRender = (
+    String,
+    String,
+    Option<u32>,
+    JoinHandle<Result<Rendered, RenderError>>,
+);
 
 /// Runs the engine until `shutdown` (then finishes the current job and returns).
 pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
@@ -58,7 +63,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
                     .reply
                     .send(Err(super::technician::TechError::Unreachable));
             }
-            match open_driver(&uri, station.options.driver.clone()).await {
+            match crate::printer::open(&uri, &station.options.driver).await {
                 Ok(mut d) => {
                     // Which printer this is (model, page counter), for technicians and the
                     // support bundle; a printer that does not answer is found by the status
@@ -139,15 +144,18 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
         };
 
         // Render (or take the page rendered while the previous job printed).
+        let dpi = d.capabilities().bitmap_dpi();
         let rendered = match prerendered.take() {
-            Some((id, booklet, handle)) if id == job.job_id && booklet == job.booklet => {
+            Some((id, booklet, at, handle))
+                if id == job.job_id && booklet == job.booklet && at == dpi =>
+            {
                 handle.await.unwrap_or_else(|_| Err(render_cancelled()))
             }
             other => {
-                if let Some((_, _, h)) = other {
+                if let Some((_, _, _, h)) = other {
                     h.abort();
                 }
-                render(&station, &job.job_id, &job.booklet).await
+                render(&station, &job.job_id, &job.booklet, dpi).await
             }
         };
         let rendered = match rendered {
@@ -191,8 +199,8 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
         if let Ok(Some(following)) = station.db(move |s| s.next_printable(require)).await {
             let st = station.clone();
             let (fid, fbook) = (following.job_id.clone(), following.booklet.clone());
-            let handle = tokio::spawn(async move { render(&st, &fid, &fbook).await });
-            prerendered = Some((following.job_id, following.booklet, handle));
+            let handle = tokio::spawn(async move { render(&st, &fid, &fbook, dpi).await });
+            prerendered = Some((following.job_id, following.booklet, dpi, handle));
         }
 
         // Everything logged about this attempt — here, in the driver, in the store calls — sits
@@ -229,9 +237,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             let t_print = tokio::time::Instant::now();
             let outcome = d
                 .print(
-                    &attempt_id,
-                    std::slice::from_ref(&rendered.raster),
-                    DPI,
+                    rendered.job(&attempt_id, &job.job_id, &job.booklet),
                     &cancel,
                     progress,
                 )
@@ -251,8 +257,8 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             });
             *station.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
             let end = match &outcome {
-                PrintOutcome::Completed { .. } => AttemptEnd::Printed,
-                PrintOutcome::NotStarted { reason } => AttemptEnd::NotSent(reason.clone()),
+                PrintOutcome::Confirmed { .. } => AttemptEnd::Printed,
+                PrintOutcome::FailedBeforeStart { reason } => AttemptEnd::NotSent(reason.clone()),
                 PrintOutcome::CanceledByHost => AttemptEnd::Canceled,
                 PrintOutcome::CanceledAtDevice => AttemptEnd::Unknown(
                     "cancelled at the printer's panel; look at the booklet".to_owned(),
@@ -282,7 +288,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             );
             set_printing(&station, None);
             // The page counter moved: technicians see it current.
-            if !matches!(outcome, PrintOutcome::NotStarted { .. })
+            if !matches!(outcome, PrintOutcome::FailedBeforeStart { .. })
                 && d.subscribe().borrow().link == Link::Up
             {
                 match d.page_count().await {
@@ -298,7 +304,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             driver = None;
         }
     }
-    if let Some((_, _, h)) = prerendered {
+    if let Some((_, _, _, h)) = prerendered {
         h.abort();
     }
     if let Some(req) = held {
@@ -325,7 +331,12 @@ fn render_cancelled() -> RenderError {
 
 /// Renders a job (its payload opened from the store), on the blocking pool. Nothing of it is
 /// written to disk: the personal data stays sealed in the store.
-async fn render(station: &Station, job_id: &str, booklet: &str) -> Result<Rendered, RenderError> {
+async fn render(
+    station: &Station,
+    job_id: &str,
+    booklet: &str,
+    dpi: Option<u32>,
+) -> Result<Rendered, RenderError> {
     let id = job_id.to_owned();
     let payload = station
         .db(move |s| s.payload(&id))
@@ -336,7 +347,7 @@ async fn render(station: &Station, job_id: &str, booklet: &str) -> Result<Render
         })?;
     let renderer = station.renderer.clone();
     let booklet = booklet.to_owned();
-    tokio::task::spawn_blocking(move || renderer.render(&payload, &booklet))
+    tokio::task::spawn_blocking(move || renderer.render(&payload, &booklet, dpi))
         .await
         .unwrap_or_else(|_| Err(render_cancelled()))
 }
@@ -373,7 +384,7 @@ async fn idle(station: &Station, shutdown: &CancellationToken, d: Duration) {
 
 impl PrinterView {
     fn from_parts_lost(code: &'static str) -> Self {
-        let mut v = Self::from_parts("stopped", vec!["offline-report"], "lost", None);
+        let mut v = Self::from_parts("stopped", vec!["offline-report".to_owned()], "lost", None);
         v.display = Some(code.to_owned());
         v
     }

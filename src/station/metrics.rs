@@ -14,7 +14,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::PrinterView;
-use crate::printer::pjl_driver::LinkBytes;
+use crate::printer::LinkBytes;
 use crate::store::{BookletState, JobState};
 
 /// A label set of one word.
@@ -35,7 +35,7 @@ pub struct SinkLabel {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
     /// The reason.
-    pub reason: &'static str,
+    pub reason: String,
 }
 
 /// An error code.
@@ -249,7 +249,9 @@ impl Metrics {
         self.printer_reasons.clear();
         for reason in &printer.reasons {
             self.printer_reasons
-                .get_or_create(&ReasonLabel { reason })
+                .get_or_create(&ReasonLabel {
+                    reason: reason.clone(),
+                })
                 .set(1);
         }
         self.link_up.set(i64::from(printer.link == "up"));

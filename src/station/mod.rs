@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::job::{self, ValidateOptions};
-use crate::printer::pjl_driver::{DriverSettings, Link, PrinterStatus};
+use crate::printer::{DriverSettings, Link, PrinterStatus};
 use crate::problem::Problems;
 use crate::store::{Action, JobRow, Store, StoreError, Submitted};
 
@@ -34,7 +34,7 @@ use crate::store::{Action, JobRow, Store, StoreError, Submitted};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Advice {
     /// The IPP reason it answers.
-    pub reason: &'static str,
+    pub reason: String,
     /// Bahasa Indonesia.
     pub id: &'static str,
     /// English.
@@ -43,9 +43,13 @@ pub struct Advice {
 
 /// The advice for a printer reason, if the operator can act on it
 /// (`printer::reasons` holds the words).
-pub fn advice(reason: &'static str) -> Option<Advice> {
+pub fn advice(reason: &str) -> Option<Advice> {
     let (id, en) = crate::printer::reasons::words(reason).advice?;
-    Some(Advice { reason, id, en })
+    Some(Advice {
+        reason: reason.to_owned(),
+        id,
+        en,
+    })
 }
 
 /// The printer as the operator sees it.
@@ -53,8 +57,8 @@ pub fn advice(reason: &'static str) -> Option<Advice> {
 pub struct PrinterView {
     /// `idle`, `processing` or `stopped`.
     pub state: &'static str,
-    /// IPP-style reasons.
-    pub reasons: Vec<&'static str>,
+    /// `printer-state-reasons` keywords.
+    pub reasons: Vec<String>,
     /// `up` or `lost`.
     pub link: &'static str,
     /// The printer's panel text.
@@ -68,16 +72,21 @@ pub struct PrinterView {
 impl PrinterView {
     /// Before the printer has been reached.
     pub fn connecting() -> Self {
-        Self::from_parts("stopped", vec!["connecting-to-device-report"], "lost", None)
+        Self::from_parts(
+            "stopped",
+            vec!["connecting-to-device-report".to_owned()],
+            "lost",
+            None,
+        )
     }
 
     fn from_parts(
         state: &'static str,
-        reasons: Vec<&'static str>,
+        reasons: Vec<String>,
         link: &'static str,
         display: Option<String>,
     ) -> Self {
-        let advice = reasons.iter().copied().filter_map(advice).collect();
+        let advice = reasons.iter().filter_map(|r| advice(r)).collect();
         Self {
             state,
             reasons,
@@ -90,24 +99,19 @@ impl PrinterView {
 
     /// Adds a reason (and its advice) the station itself concluded; an `-error` one means the
     /// printer cannot go on by itself: stopped.
-    pub fn add_reason(&mut self, reason: &'static str) {
+    pub fn add_reason(&mut self, reason: &str) {
         if reason.ends_with("-error") {
             self.state = "stopped";
         }
-        if !self.reasons.contains(&reason) {
-            self.reasons.push(reason);
+        if !self.reasons.iter().any(|r| r == reason) {
+            self.reasons.push(reason.to_owned());
             self.advice.extend(advice(reason));
         }
     }
 
     /// From the driver's status.
     pub fn from_status(s: &PrinterStatus) -> Self {
-        use pstation_pjl::status::PrinterState;
-        let state = match s.state {
-            PrinterState::Idle => "idle",
-            PrinterState::Processing => "processing",
-            PrinterState::Stopped => "stopped",
-        };
+        let state = s.state.as_str();
         let link = match s.link {
             Link::Up => "up",
             Link::Lost => "lost",
@@ -394,7 +398,7 @@ pub struct Station {
     current: Mutex<Option<(String, CancellationToken)>>,
     /// The printer's identity, read when the link opened and on a technician's request; its
     /// page counter read again after each job (none until the link opened).
-    identity: Mutex<Option<crate::printer::pjl_driver::Identity>>,
+    identity: Mutex<Option<crate::printer::Identity>>,
     /// Settings and driver timeouts.
     pub options: StationOptions,
     /// Cancelled when the station stops: the engine finishes its job, event streams end.
@@ -411,14 +415,14 @@ pub struct Station {
 
 impl Station {
     /// The printer's identity as read when its link last opened.
-    pub fn identity(&self) -> Option<crate::printer::pjl_driver::Identity> {
+    pub fn identity(&self) -> Option<crate::printer::Identity> {
         self.identity
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    pub(crate) fn set_identity(&self, id: Option<crate::printer::pjl_driver::Identity>) {
+    pub(crate) fn set_identity(&self, id: Option<crate::printer::Identity>) {
         *self.identity.lock().unwrap_or_else(|e| e.into_inner()) = id;
     }
 

@@ -1,10 +1,11 @@
 //! Turns a stored job into what the printer needs: the exact submitted bytes are parsed again,
 //! the booklet number the job prints on becomes the document number (a reprint's new booklet),
-//! the MRZ is generated and verified, the data page laid out as PDF and rasterised to 1 bit.
+//! the MRZ is generated and verified, the data page laid out as PDF and — for a printer that
+//! takes bitmaps — rasterised to 1 bit at the printer's resolution.
 
 use std::sync::Arc;
 
-use pstation_pjl::pcl::Raster;
+use pstation_printer_api::Bitmap;
 
 use crate::config::Settings;
 use crate::job::{self, ValidateOptions};
@@ -15,15 +16,33 @@ use crate::layout::raster::render_page;
 use crate::layout::template::Template;
 use crate::mrz;
 
-/// The printer's resolution.
-pub const DPI: u32 = 300;
-
 /// A job ready to print.
 pub struct Rendered {
     /// The data page as PDF (shown to the counter on request, never kept on disk).
     pub pdf: Vec<u8>,
-    /// The page at `DPI`, 1 bit.
-    pub raster: Raster,
+    /// The page as 1-bit bitmaps at `dpi` (none when the printer takes PDF only).
+    pub pages: Vec<Bitmap>,
+    /// The bitmaps' resolution (0 when there are none).
+    pub dpi: u32,
+}
+
+impl Rendered {
+    /// The print job for attempt `name` of job `job_id` on `booklet`.
+    pub fn job<'a>(
+        &'a self,
+        name: &'a str,
+        job_id: &'a str,
+        booklet: &'a str,
+    ) -> crate::printer::PrintJob<'a> {
+        crate::printer::PrintJob {
+            name,
+            job_id,
+            booklet,
+            pdf: &self.pdf,
+            pages: &self.pages,
+            dpi: self.dpi,
+        }
+    }
 }
 
 /// Everything rendering needs, shared by the engine's blocking tasks.
@@ -53,7 +72,7 @@ pub enum RenderError {
     Mrz(String),
     /// The page cannot be rasterised.
     #[error("raster: {0}")]
-    Raster(String),
+    Bitmap(String),
     /// The job's payload cannot be read from the store.
     #[error("store: {0}")]
     Store(#[source] crate::store::StoreError),
@@ -91,11 +110,28 @@ impl Renderer {
         &self.settings
     }
 
-    /// Renders the job submitted as `payload` on booklet `booklet`: the PDF and its raster.
-    pub fn render(&self, payload: &[u8], booklet: &str) -> Result<Rendered, RenderError> {
+    /// Renders the job submitted as `payload` on booklet `booklet`: the PDF, and its bitmap at
+    /// `dpi` when the printer takes bitmaps.
+    pub fn render(
+        &self,
+        payload: &[u8],
+        booklet: &str,
+        dpi: Option<u32>,
+    ) -> Result<Rendered, RenderError> {
         let pdf = self.pdf(payload, booklet)?;
-        let raster = render_page(&pdf, DPI).map_err(raster_error)?.mono();
-        Ok(Rendered { pdf, raster })
+        Self::rendered(pdf, dpi)
+    }
+
+    fn rendered(pdf: Vec<u8>, dpi: Option<u32>) -> Result<Rendered, RenderError> {
+        let pages = match dpi {
+            Some(dpi) => vec![render_page(&pdf, dpi).map_err(raster_error)?.mono()],
+            None => Vec::new(),
+        };
+        Ok(Rendered {
+            pdf,
+            pages,
+            dpi: dpi.unwrap_or(0),
+        })
     }
 
     /// Lays out the job submitted as `payload` on booklet `booklet` as a PDF data page.
@@ -121,14 +157,14 @@ impl Renderer {
     }
 
     /// The calibration page (rulers, zone outlines, the specimen MRZ, the offset in force) as
-    /// the printer prints it.
-    pub fn calibration_raster(&self) -> Result<Raster, RenderError> {
+    /// the printer prints it: PDF, and a bitmap at `dpi` for a printer that takes bitmaps.
+    pub fn calibration(&self, dpi: Option<u32>) -> Result<Rendered, RenderError> {
         let pdf = render_pdf(
             &self.layout().calibration_page(),
             &self.fonts,
             "calibration",
         );
-        Ok(render_page(&pdf, DPI).map_err(raster_error)?.mono())
+        Self::rendered(pdf, dpi)
     }
 
     /// The two MRZ lines the job prints with on booklet `booklet` (no page is laid out).
@@ -165,5 +201,5 @@ impl Renderer {
 }
 
 fn raster_error(e: crate::layout::raster::RasterError) -> RenderError {
-    RenderError::Raster(e.to_string())
+    RenderError::Bitmap(e.to_string())
 }

@@ -1,23 +1,23 @@
-//! A technician's requests to the printer while the daemon owns it: the calibration test page
-//! and read-only PJL commands (`INFO`, `INQUIRE`, `DINQUIRE`). The API queues a request; the
-//! engine — the printer's one owner — runs it between jobs and answers.
+//! A technician's requests to the printer while the daemon owns it: the calibration test page,
+//! the identity, and read-only commands on the raw console of families that have one (PJL
+//! `INFO`, `INQUIRE`, `DINQUIRE`). The API queues a request; the engine — the printer's one
+//! owner — runs it between jobs and answers.
 
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
 use super::Station;
-use super::render::{DPI, RenderError};
-use crate::printer::driver::PrinterDriver;
-use crate::printer::pjl_driver::PrintOutcome;
+use super::render::RenderError;
+use crate::printer::{PrintOutcome, PrinterDriver};
 
 /// What a technician asks of the printer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Print the calibration page (rulers, zones, the offset in force) on one sheet.
     TestPage,
-    /// A read-only PJL command, already checked by `check_pjl`.
-    Pjl(String),
+    /// A read-only command on the family's raw console, already checked by `check_console`.
+    Console(String),
     /// Read the printer's identity and counters again.
     Identity,
 }
@@ -41,7 +41,7 @@ pub enum Answer {
     /// What the printer answered, line by line as it sent them.
     Lines(Vec<String>),
     /// The printer's identity and counters, read just now.
-    Identity(crate::printer::pjl_driver::Identity),
+    Identity(crate::printer::Identity),
 }
 
 /// Why a request was not done. Each has a stable code (`code`).
@@ -49,9 +49,14 @@ pub enum Answer {
 pub enum TechError {
     /// The console takes read-only commands only.
     #[error(
-        "pjl-not-allowed: {0} — the console sends INFO, INQUIRE and DINQUIRE only; for anything else stop the daemon and use `pstation diag console`"
+        "pjl-not-allowed: {0} — the console sends read-only commands only (PJL: INFO, INQUIRE and DINQUIRE); for anything else stop the daemon and use `pstation diag console`"
     )]
     NotAllowed(String),
+    /// The printer's family has no raw command console.
+    #[error(
+        "no-console: printers of the {0} family have no raw command console — use the test page, the identity and `pstation diag status` instead"
+    )]
+    NoConsole(&'static str),
     /// The printer is not ready (a fault, or printing a job that will not end soon).
     #[error("printer-not-ready: {0} — clear the printer's fault and try again")]
     NotReady(String),
@@ -91,29 +96,18 @@ pub struct Request {
 /// The most a request waits for the engine (a job printing now is finished first).
 pub const WAIT: Duration = Duration::from_secs(180);
 
-/// Checks a console line: `[@PJL] INFO|INQUIRE|DINQUIRE <words>`, printable ASCII, at most 80
-/// characters. Returns the command without `@PJL`.
-pub fn check_pjl(line: &str) -> Result<String, TechError> {
-    let cmd = line.trim();
-    let cmd = cmd
-        .strip_prefix("@PJL")
-        .or_else(|| cmd.strip_prefix("@pjl"))
-        .unwrap_or(cmd)
-        .trim();
-    if cmd.is_empty() || cmd.len() > 80 || !cmd.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return Err(TechError::NotAllowed(
-            "a command is 1 to 80 printable ASCII characters".to_owned(),
-        ));
-    }
-    let verb = cmd
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_ascii_uppercase();
-    if !matches!(verb.as_str(), "INFO" | "INQUIRE" | "DINQUIRE") {
-        return Err(TechError::NotAllowed(format!("{verb:?} is not read-only")));
-    }
-    Ok(cmd.to_owned())
+/// Checks a console line for the configured printer's family: its raw console's read-only
+/// commands only. Returns the command as it will be sent.
+pub fn check_console(station: &Station, line: &str) -> Result<String, TechError> {
+    let uri = &station.options.settings.daemon.device;
+    let registry = crate::printer::registry();
+    let Some(console) = registry.console(uri) else {
+        let family = registry
+            .family(uri.scheme())
+            .map_or("unknown", |f| f.name());
+        return Err(TechError::NoConsole(family));
+    };
+    (console.read_only)(line).map_err(TechError::NotAllowed)
 }
 
 /// Runs `req` on the open printer (`ready`: its last status allows printing).
@@ -124,14 +118,17 @@ pub(super) async fn serve(
     req: Request,
 ) {
     let answer = match &req.command {
-        Command::Pjl(cmd) => {
-            tracing::info!(user = %req.actor, command = %cmd, "technician's PJL command");
-            driver
-                .command(cmd)
-                .await
-                .map(Answer::Lines)
-                .map_err(|e| TechError::Command(e.to_string()))
-        }
+        Command::Console(cmd) => match driver.console() {
+            Some(console) => {
+                tracing::info!(user = %req.actor, command = %cmd, language = console.language(), "technician's console command");
+                console
+                    .command(cmd)
+                    .await
+                    .map(Answer::Lines)
+                    .map_err(|e| TechError::Command(e.to_string()))
+            }
+            None => Err(TechError::NoConsole(driver.family())),
+        },
         Command::Identity => match driver.identity().await {
             Ok(id) => {
                 station.set_identity(Some(id.clone()));
@@ -153,7 +150,8 @@ async fn test_page(
     actor: &str,
 ) -> Result<Answer, TechError> {
     let renderer = station.renderer.clone();
-    let raster = tokio::task::spawn_blocking(move || renderer.calibration_raster())
+    let dpi = driver.capabilities().bitmap_dpi();
+    let page = tokio::task::spawn_blocking(move || renderer.calibration(dpi))
         .await
         .map_err(|_| TechError::ShuttingDown)?
         .map_err(TechError::Render)?;
@@ -164,11 +162,11 @@ async fn test_page(
     tracing::info!(user = %actor, job = %name, "technician's test page");
     let cancel = tokio_util::sync::CancellationToken::new();
     let outcome = driver
-        .print(&name, &[raster], DPI, &cancel, Box::new(|_| {}))
+        .print(page.job(&name, "", ""), &cancel, Box::new(|_| {}))
         .await;
     let (result, what) = match outcome {
-        PrintOutcome::Completed { pages } => (Ok(Answer::Printed { pages }), "test-page"),
-        PrintOutcome::NotStarted { reason } => {
+        PrintOutcome::Confirmed { pages } => (Ok(Answer::Printed { pages }), "test-page"),
+        PrintOutcome::FailedBeforeStart { reason } => {
             (Err(TechError::NotStarted(reason)), "test-page-not-started")
         }
         PrintOutcome::Unknown { reason } => {

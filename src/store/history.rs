@@ -4,12 +4,13 @@ use super::*;
 
 impl Store {
     /// Appends the printer's status to its history.
-    pub fn record_printer_status(
+    pub fn record_printer_status<S: AsRef<str>>(
         &mut self,
         state: &str,
-        reasons: &[&str],
+        reasons: &[S],
         link: &str,
     ) -> Result<(), StoreError> {
+        let reasons: Vec<&str> = reasons.iter().map(AsRef::as_ref).collect();
         self.conn.exec(
             "INSERT INTO printer_status (at, state, reasons, link) VALUES (?1, ?2, ?3, ?4)",
             params![now(), state, reasons.join(","), link],

@@ -1,6 +1,6 @@
 //! PCL 5 raster graphics: the page encoder the driver sends and the decoder the simulator uses.
 //!
-//! Design: a 1-bit page (`Raster`, rows packed MSB first, 1 = ink) becomes one raster block.
+//! Design: a 1-bit page (`Bitmap`, rows packed MSB first, 1 = ink) becomes one raster block.
 //! Every row is compressed with TIFF PackBits (mode 2) and with delta row (mode 3) against the
 //! seed row, and the shorter is sent, counting the 5-byte mode switch as a penalty (as
 //! Ghostscript's `ljet4` driver does). Runs of blank rows become one `ESC*b#Y` skip; the row
@@ -12,44 +12,7 @@ use thiserror::Error;
 const ESC: u8 = 0x1B;
 const FF: u8 = 0x0C;
 
-/// A 1-bit raster page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Raster {
-    /// Pixels across.
-    pub width: u32,
-    /// Rows.
-    pub height: u32,
-    /// Bytes per row (`width.div_ceil(8)`).
-    pub stride: usize,
-    /// `stride × height` bytes, MSB first, 1 = ink.
-    pub bits: Vec<u8>,
-}
-
-impl Raster {
-    /// A blank page.
-    pub fn blank(width: u32, height: u32) -> Self {
-        let stride = width.div_ceil(8) as usize;
-        Self {
-            width,
-            height,
-            stride,
-            bits: vec![0; stride * height as usize],
-        }
-    }
-
-    /// Row `y`.
-    pub fn row(&self, y: u32) -> &[u8] {
-        let start = y as usize * self.stride;
-        &self.bits[start..start + self.stride]
-    }
-
-    /// Whether pixel (x, y) is ink.
-    pub fn get(&self, x: u32, y: u32) -> bool {
-        self.bits
-            .get(y as usize * self.stride + (x / 8) as usize)
-            .is_some_and(|b| b & (0x80 >> (x % 8)) != 0)
-    }
-}
+pub use pstation_printer_api::Bitmap;
 
 /// TIFF PackBits (PCL compression mode 2).
 pub fn packbits(row: &[u8], out: &mut Vec<u8>) {
@@ -128,7 +91,7 @@ pub struct EncodeStats {
 }
 
 /// Encodes one page at `dpi` as a complete PCL page: reset, resolution, raster block, form feed.
-pub fn encode_page(page: &Raster, dpi: u32, out: &mut Vec<u8>) -> EncodeStats {
+pub fn encode_page(page: &Bitmap, dpi: u32, out: &mut Vec<u8>) -> EncodeStats {
     let mut stats = EncodeStats::default();
     out.extend_from_slice(&[ESC, b'E']);
     escape(out, b"&l", 0, b'O'); // portrait
@@ -191,7 +154,7 @@ pub fn encode_page(page: &Raster, dpi: u32, out: &mut Vec<u8>) -> EncodeStats {
 /// reset), and a final reset (`ESC E`) after the last form feed, so the job is bracketed by a
 /// reset at both ends as HP's PCL/PJL technical reference asks — nothing one job sets (mode,
 /// resolution, margins) is left for the next. The statistics are summed over the pages.
-pub fn encode_job(pages: &[Raster], dpi: u32, out: &mut Vec<u8>) -> EncodeStats {
+pub fn encode_job(pages: &[Bitmap], dpi: u32, out: &mut Vec<u8>) -> EncodeStats {
     let mut total = EncodeStats::default();
     for page in pages {
         let s = encode_page(page, dpi, out);
@@ -256,7 +219,7 @@ pub struct PclDecoder {
     rows: Vec<Vec<u8>>,
     y: usize,
     in_raster: bool,
-    pages: Vec<Raster>,
+    pages: Vec<Bitmap>,
 }
 
 impl PclDecoder {
@@ -303,7 +266,7 @@ impl PclDecoder {
             let n = row.len().min(stride);
             bits[y * stride..y * stride + n].copy_from_slice(&row[..n]);
         }
-        self.pages.push(Raster {
+        self.pages.push(Bitmap {
             width: self.width_px as u32,
             height: height as u32,
             stride,
@@ -314,7 +277,7 @@ impl PclDecoder {
     }
 
     /// Decodes a whole PCL stream and returns its pages.
-    pub fn decode(mut self, data: &[u8]) -> Result<Vec<Raster>, PclError> {
+    pub fn decode(mut self, data: &[u8]) -> Result<Vec<Bitmap>, PclError> {
         self.run(data)?;
         if !self.rows.is_empty() {
             self.finish_page();
@@ -325,7 +288,7 @@ impl PclDecoder {
     /// Decodes a stream that may have been cut off or damaged, as a printer does: every page
     /// decoded up to the first error, then the page in progress as far as it got (a PCL printer
     /// ejects a partly drawn page at the next reset), and the error if there was one.
-    pub fn decode_partial(mut self, data: &[u8]) -> (Vec<Raster>, Option<PclError>) {
+    pub fn decode_partial(mut self, data: &[u8]) -> (Vec<Bitmap>, Option<PclError>) {
         let error = self.run(data).err();
         if !self.rows.is_empty() {
             self.finish_page();
@@ -628,7 +591,7 @@ mod tests {
 
     #[test]
     fn a_page_golden_stream() {
-        let mut page = Raster::blank(16, 4);
+        let mut page = Bitmap::blank(16, 4);
         page.bits[2] = 0xF0; // row 1: F0 00
         page.bits[6] = 0xF0; // row 3: F0 00 (after one blank row)
         let mut out = Vec::new();
@@ -648,12 +611,12 @@ mod tests {
             }
         );
         let pages = PclDecoder::new().decode(&out).expect("decodes");
-        assert_eq!(pages, [Raster { height: 4, ..page }]);
+        assert_eq!(pages, [Bitmap { height: 4, ..page }]);
     }
 
     #[test]
     fn a_job_is_bracketed_by_a_reset_at_both_ends() {
-        let mut page = Raster::blank(16, 1);
+        let mut page = Bitmap::blank(16, 1);
         page.bits[0] = 0x80;
         let mut out = Vec::new();
         encode_job(&[page.clone(), page.clone()], 300, &mut out);
@@ -670,7 +633,7 @@ mod tests {
 
     #[test]
     fn similar_rows_use_delta_row() {
-        let mut page = Raster::blank(800, 3);
+        let mut page = Bitmap::blank(800, 3);
         for y in 0..3 {
             for x in 0..100 {
                 page.bits[y * 100 + x] = (x * 7) as u8 | 1;
@@ -687,7 +650,7 @@ mod tests {
 
     #[test]
     fn a_reset_without_a_form_feed_still_separates_pages() {
-        let mut a = Raster::blank(8, 1);
+        let mut a = Bitmap::blank(8, 1);
         a.bits[0] = 0x81;
         let mut one = Vec::new();
         encode_page(&a, 300, &mut one);
@@ -731,7 +694,7 @@ mod tests {
 
     #[test]
     fn a_cut_off_stream_yields_its_whole_pages_and_the_page_in_progress() {
-        let mut a = Raster::blank(16, 4);
+        let mut a = Bitmap::blank(16, 4);
         a.bits[0] = 0xFF;
         a.bits[6] = 0x0F;
         let mut stream = Vec::new();

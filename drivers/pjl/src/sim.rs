@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::pcl::{PclDecoder, Raster};
+use crate::pcl::{Bitmap, PclDecoder};
 use crate::pjl::UEL;
 
 /// An I/O channel (one host connection) of the printer.
@@ -107,7 +107,7 @@ pub struct JobRecord {
     /// The channel that sent it.
     pub channel: Channel,
     /// Pages that came out.
-    pub printed: Vec<Raster>,
+    pub printed: Vec<Bitmap>,
     /// Pages received (a page cut off mid-data counts: the printer ejects what it drew).
     pub pages_received: u32,
     /// PJL/PCL bytes received for the job.
@@ -180,7 +180,7 @@ struct ChannelState {
 struct ActiveJob {
     name: String,
     channel: Channel,
-    pages: Vec<Raster>,
+    pages: Vec<Bitmap>,
     bytes: usize,
     printed: usize,
     /// When the page being printed comes out.

@@ -4,16 +4,8 @@
 //! Design: the category (first two digits) decides first, exact codes refine it, so an unknown
 //! vendor code still lands in the right category. Device faults are states, not errors.
 
-/// `printer-state` (RFC 8011).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrinterState {
-    /// Ready, nothing printing.
-    Idle,
-    /// Printing.
-    Processing,
-    /// Cannot print until something changes (an operator, warm-up, the link).
-    Stopped,
-}
+/// `printer-state`, in the vocabulary every printer family shares.
+pub use pstation_printer_api::PrinterState;
 
 /// What one device code means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +184,30 @@ pub fn judge_canceled(expected_name: &str, end: &JobEnd) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_reason_the_device_codes_produce_has_words_and_the_faults_have_advice() {
+        use pstation_printer_api::reasons::{SETTLING, words};
+        let mut seen = std::collections::BTreeSet::new();
+        for code in 10_000..=59_999 {
+            if let Some(r) = classify(code).reason {
+                seen.insert(r);
+            }
+        }
+        for code in [10003, 10004, 10005, 10007] {
+            assert!(
+                classify(code).reason.is_some_and(|r| SETTLING.contains(&r)),
+                "{code}"
+            );
+        }
+        for r in seen {
+            let w = words(r);
+            assert_ne!(w.label, words("no-such-reason").label, "{r} has no words");
+            if r.ends_with("-error") {
+                assert!(w.advice.is_some(), "{r}: a fault says what to do");
+            }
+        }
+    }
 
     #[test]
     fn a_host_cancel_counts_only_when_no_sheet_came_out() {

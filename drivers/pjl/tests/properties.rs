@@ -2,10 +2,10 @@
 //! parser accept arbitrary bytes without panicking; replies split anywhere parse the same.
 
 use proptest::prelude::*;
-use pstation_pjl::pcl::{PclDecoder, Raster, encode_page};
+use pstation_pjl::pcl::{Bitmap, PclDecoder, encode_page};
 use pstation_pjl::pjl::{Message, ReplyParser};
 
-fn raster() -> impl Strategy<Value = Raster> {
+fn raster() -> impl Strategy<Value = Bitmap> {
     (1u32..200, 1u32..40).prop_flat_map(|(w, h)| {
         let stride = w.div_ceil(8) as usize;
         // Mostly blank or repetitive rows, like a real page, plus random ones.
@@ -24,7 +24,7 @@ fn raster() -> impl Strategy<Value = Raster> {
                     bits[y * stride + stride - 1] &= mask;
                 }
             }
-            Raster {
+            Bitmap {
                 width: w,
                 height: h,
                 stride,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use pstation_pjl::pcl::Raster;
+use pstation_pjl::pcl::Bitmap;
 use pstation_pjl::sim::{BadEnd, Channel, Fault, JobRecord, Output, SimConfig, SimPrinter};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Mutex, mpsc, watch};
@@ -352,7 +352,7 @@ impl Printer {
 }
 
 /// A 1-bit page as a PNG (ink black on white).
-pub fn raster_png(page: &Raster) -> Option<Vec<u8>> {
+pub fn raster_png(page: &Bitmap) -> Option<Vec<u8>> {
     let img = image::GrayImage::from_fn(page.width, page.height, |x, y| {
         image::Luma([if page.get(x, y) { 0 } else { 255 }])
     });
@@ -662,7 +662,7 @@ mod tests {
 
     #[test]
     fn a_page_becomes_a_black_on_white_png() {
-        let mut r = Raster::blank(16, 2);
+        let mut r = Bitmap::blank(16, 2);
         r.bits[0] = 0x80;
         let png = raster_png(&r).expect("png");
         let img = image::load_from_memory(&png).expect("decodes").to_luma8();

@@ -5,8 +5,8 @@ use crate::pcl::encode_page;
 use crate::pjl::{JobOptions, Message, ReplyParser, job};
 use crate::status::{Outcome, classify, judge_end};
 
-fn page() -> Raster {
-    let mut r = Raster::blank(64, 8);
+fn page() -> Bitmap {
+    let mut r = Bitmap::blank(64, 8);
     r.bits[9] = 0xFF;
     r
 }

@@ -138,26 +138,29 @@ pub fn words(reason: &str) -> Words {
 }
 
 /// The reasons as a technician's line: `cover open, ink low` (`ready` when there are none).
-pub fn describe(reasons: &[&str]) -> String {
+pub fn describe<S: AsRef<str>>(reasons: &[S]) -> String {
     if reasons.is_empty() {
         return "no condition reported".to_owned();
     }
     reasons
         .iter()
-        .map(|r| words(r).label)
+        .map(|r| words(r.as_ref()).label)
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// The reasons with their keywords, for technicians' lines and logs:
 /// `cover open (cover-open-error), ink low (toner-low-report)`.
-pub fn describe_with_keywords(reasons: &[&str]) -> String {
+pub fn describe_with_keywords<S: AsRef<str>>(reasons: &[S]) -> String {
     if reasons.is_empty() {
         return "no condition reported".to_owned();
     }
     reasons
         .iter()
-        .map(|r| format!("{} ({r})", words(r).label))
+        .map(|r| {
+            let r = r.as_ref();
+            format!("{} ({r})", words(r).label)
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -167,27 +170,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_reason_the_pjl_table_produces_has_words_and_the_faults_have_advice() {
-        let mut seen = std::collections::BTreeSet::new();
-        for code in 10_000..=59_999 {
-            if let Some(r) = pstation_pjl::status::classify(code).reason {
-                seen.insert(r);
-            }
-        }
-        for code in [10003, 10004, 10005, 10007] {
-            let c = pstation_pjl::status::classify(code);
-            assert!(c.reason.is_some_and(|r| SETTLING.contains(&r)), "{code}");
-        }
-        for r in seen {
-            let w = words(r);
-            assert_ne!(w.label, words("no-such-reason").label, "{r} has no words");
-            if r.ends_with("-error") {
-                assert!(w.advice.is_some(), "{r}: a fault says what to do");
-            }
-        }
+    fn reasons_read_as_words_with_or_without_their_keywords() {
         assert_eq!(
             describe(&["cover-open-error", "toner-low-report"]),
             "cover open, ink low"
         );
+        assert_eq!(
+            describe_with_keywords(&[String::from("media-jam-error")]),
+            "booklet jammed (media-jam-error)"
+        );
+        assert_eq!(describe::<&str>(&[]), "no condition reported");
+        assert!(words("media-jam-error").advice.is_some());
+        assert!(words("no-such-reason").advice.is_none());
     }
 }

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use pstation_pjl::pcl::{Raster, encode_job};
+use pstation_pjl::pcl::{Bitmap, encode_job};
 use pstation_pjl::pjl::{self, DeviceStatus, Frame, JobOptions, Message, ReplyParser};
 use pstation_pjl::status::{Outcome, PrinterState, classify, judge_canceled, judge_end};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -16,183 +16,12 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use pstation_printer_api::{
+    DriverError, DriverSettings, Identity, Link, LinkBytes, LinkTransfer, PrintOutcome,
+    PrinterStatus,
+};
+
 use super::transport::Stream;
-
-/// Timeouts and reporting of the driver.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DriverSettings {
-    /// A reply (up to its `ECHO`) must arrive within this.
-    pub reply_timeout: Duration,
-    /// One chunk of job data must be accepted within this.
-    pub write_timeout: Duration,
-    /// Time allowed per page, once the printer is ready, before the outcome becomes unknown.
-    pub page_timeout: Duration,
-    /// How long a job may stay paused by an operator condition (cover open, jam, no booklets).
-    pub max_pause: Duration,
-    /// `USTATUS TIMED` heartbeat (seconds); the printer counts as silent after three missed.
-    pub heartbeat_s: u16,
-}
-
-impl DriverSettings {
-    /// Defaults for a passport printer on a serial line.
-    pub const DEFAULT: Self = Self {
-        reply_timeout: Duration::from_secs(5),
-        write_timeout: Duration::from_secs(30),
-        page_timeout: Duration::from_secs(180),
-        max_pause: Duration::from_secs(3600),
-        heartbeat_s: 30,
-    };
-}
-
-/// The link to the printer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Link {
-    /// Talking.
-    Up,
-    /// Closed or failed: reported as `offline-report`.
-    Lost,
-}
-
-/// What the operator sees about the printer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrinterStatus {
-    /// idle / processing / stopped.
-    pub state: PrinterState,
-    /// IPP-style reasons (`cover-open-error`, `media-jam-error`, `offline-report` ...).
-    pub reasons: Vec<&'static str>,
-    /// The device codes last reported.
-    pub codes: Vec<u32>,
-    /// Panel text, for humans.
-    pub display: Option<String>,
-    /// The link.
-    pub link: Link,
-    /// A transient condition (warming up, self test, reset, cancelling) that ends by itself:
-    /// a job waits for it, nobody needs to act.
-    pub waiting: bool,
-}
-
-impl PrinterStatus {
-    fn unknown() -> Self {
-        Self {
-            state: PrinterState::Stopped,
-            reasons: vec!["connecting-to-device-report"],
-            codes: Vec::new(),
-            display: None,
-            link: Link::Up,
-            waiting: false,
-        }
-    }
-
-    fn from_device(s: &DeviceStatus, previous: PrinterState) -> Self {
-        let mut state = None;
-        let mut reasons = Vec::new();
-        let (mut waiting, mut passing) = (false, false);
-        for &code in &s.codes {
-            let c = classify(code);
-            if state.is_none() || c.state == Some(PrinterState::Stopped) {
-                state = c.state.or(state);
-            }
-            if let Some(r) = c.reason {
-                reasons.push(r);
-            }
-            waiting |= c.wait;
-            passing |= c.passing;
-        }
-        // A printer warming up (or asleep) says it is not online; it is not stopped.
-        if s.online == Some(false) && !passing && state != Some(PrinterState::Stopped) {
-            state = Some(PrinterState::Stopped);
-            if reasons.is_empty() {
-                reasons.push("offline-report");
-            }
-        }
-        // Warnings (toner low, a tray empty) set no state; online means it can print.
-        if state.is_none() && s.online == Some(true) && previous == PrinterState::Stopped {
-            state = Some(PrinterState::Idle);
-        }
-        Self {
-            state: state.unwrap_or(previous),
-            reasons,
-            codes: s.codes.clone(),
-            display: s.display.clone(),
-            link: Link::Up,
-            waiting: waiting && state != Some(PrinterState::Stopped),
-        }
-    }
-
-    /// Whether a job may start now.
-    pub fn ready(&self) -> bool {
-        self.link == Link::Up && self.state != PrinterState::Stopped && !self.waiting
-    }
-
-    /// Why a job cannot start now, in words with the reason keywords.
-    pub fn why_not_ready(&self) -> String {
-        let what = super::reasons::describe_with_keywords(&self.reasons);
-        if self.link == Link::Lost {
-            format!("the printer is not connected: {what}")
-        } else if self.settling() {
-            format!("the printer is busy and will be ready by itself: {what}")
-        } else {
-            format!("the printer is not ready: {what}")
-        }
-    }
-
-    /// Whether the printer will be ready by itself (warming up, ...): wait, do not report a
-    /// fault.
-    pub fn settling(&self) -> bool {
-        self.link == Link::Up && self.state != PrinterState::Stopped && self.waiting
-    }
-}
-
-/// Who the printer is.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Identity {
-    /// `INFO ID`.
-    pub model: String,
-    /// `INFO PAGECOUNT`.
-    pub page_count: Option<u64>,
-    /// `INFO CONFIG` lines.
-    pub config: Vec<String>,
-}
-
-/// The confirmed result of `print`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PrintOutcome {
-    /// Nothing was sent: safe to retry.
-    NotStarted {
-        /// Why.
-        reason: String,
-    },
-    /// `END` with our name, the page count sent and `RESULT=OK` (or none).
-    Completed {
-        /// Pages reported.
-        pages: u32,
-    },
-    /// Cancelled at the printer's panel.
-    CanceledAtDevice,
-    /// Cancelled by the host (the station) with no sheet out: nothing was printed.
-    CanceledByHost,
-    /// Cannot be known; an operator must look at the booklet. Never reprint automatically.
-    Unknown {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// A driver-level failure outside a print (identity and status queries).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DriverError {
-    /// No reply in time.
-    #[error(
-        "printer-timeout: no reply to {0} in time — check the cable, baud rate and flow control"
-    )]
-    Timeout(&'static str),
-    /// The link closed or failed.
-    #[error("link-lost: {0} — check the cable and power; the station reconnects by itself")]
-    LinkLost(String),
-    /// A job name or token the protocol cannot carry.
-    #[error("protocol: {0}")]
-    Protocol(String),
-}
 
 /// One printer, owned by one task.
 pub struct PjlPrinter {
@@ -211,32 +40,11 @@ pub struct PjlPrinter {
     last_transfer: Option<LinkTransfer>,
 }
 
-/// Bytes on the link since the driver attached to it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LinkBytes {
-    /// Host to printer.
-    pub written: u64,
-    /// Printer to host.
-    pub read: u64,
-}
-
-/// One job's data on the link, as `print` sent it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LinkTransfer {
-    /// Bytes the link accepted.
-    pub bytes: u64,
-    /// The transfer as the printer saw it: from the first byte written until the printer
-    /// echoed the token placed after the job's last byte (it had read the whole job). Over a
-    /// socket the kernel accepts a job long before the printer has read it, so the time of the
-    /// writes alone says nothing. `None` when the echo never came (cancelled, link lost, a fault).
-    pub read_by_printer: Option<Duration>,
-}
-
 impl PjlPrinter {
     /// Takes over an open stream.
     pub fn attach(stream: Box<dyn Stream>, settings: DriverSettings) -> Self {
         let (rd, wr) = tokio::io::split(stream);
-        let (status, _) = watch::channel(PrinterStatus::unknown());
+        let (status, _) = watch::channel(PrinterStatus::connecting());
         Self {
             rd,
             wr,
@@ -281,7 +89,7 @@ impl PjlPrinter {
         self.status.send_modify(|s| {
             s.link = Link::Lost;
             s.state = PrinterState::Stopped;
-            s.reasons = vec!["offline-report"];
+            s.reasons = vec!["offline-report".to_owned()];
             s.waiting = false;
         });
         DriverError::LinkLost(why.to_owned())
@@ -290,7 +98,7 @@ impl PjlPrinter {
     fn dispatch(&mut self, m: &Message) {
         if let Message::Device(s) | Message::Timed(s) | Message::InfoStatus(s) = m {
             let previous = self.status.borrow().state;
-            let next = PrinterStatus::from_device(s, previous);
+            let next = status_from_device(s, previous);
             self.status.send_if_modified(|cur| {
                 if *cur == next {
                     false
@@ -332,7 +140,7 @@ impl PjlPrinter {
         })
         .await
         {
-            Err(_) => Err(DriverError::Timeout("a write")),
+            Err(_) => Err(DriverError::Timeout("a write".to_owned())),
             Ok(Err(e)) => Err(self.lost(&format!("write failed: {e}"))),
             Ok(Ok(())) => {
                 self.bytes.written += bytes.len() as u64;
@@ -381,7 +189,7 @@ impl PjlPrinter {
                         got.push(f);
                     }
                 }
-                Err(ReadEnd::Timeout) => return Err(DriverError::Timeout(what)),
+                Err(ReadEnd::Timeout) => return Err(DriverError::Timeout(what.to_owned())),
                 Err(ReadEnd::Closed(why)) => return Err(self.lost(&why)),
             }
         }
@@ -429,27 +237,6 @@ impl PjlPrinter {
         Ok(self.last_status())
     }
 
-    /// Waits while the printer is settling (warming up, self test, reset, cancelling) — asking
-    /// its status once a second — for at most `limit`; `on_wait` hears each status seen while
-    /// waiting and how long it has waited. Returns the status at the end: ready, a fault, or
-    /// still settling when `limit` ran out.
-    pub async fn wait_while_settling(
-        &mut self,
-        limit: Duration,
-        mut on_wait: impl FnMut(&PrinterStatus, Duration),
-    ) -> Result<PrinterStatus, DriverError> {
-        let start = Instant::now();
-        loop {
-            let status = self.status().await?;
-            let waited = start.elapsed();
-            if !status.settling() || waited >= limit {
-                return Ok(status);
-            }
-            on_wait(&status, waited);
-            tokio::time::sleep(Duration::from_secs(1).min(limit - waited)).await;
-        }
-    }
-
     /// Prints `pages` as job `name` and returns the confirmed outcome. `progress` is called with
     /// the number of sheets delivered so far.
     ///
@@ -461,7 +248,7 @@ impl PjlPrinter {
     pub async fn print(
         &mut self,
         name: &str,
-        pages: &[Raster],
+        pages: &[Bitmap],
         dpi: u32,
         cancel: &CancellationToken,
         mut progress: impl FnMut(u32),
@@ -474,13 +261,13 @@ impl PjlPrinter {
         let status = match self.status().await {
             Ok(s) => s,
             Err(e) => {
-                return PrintOutcome::NotStarted {
+                return PrintOutcome::FailedBeforeStart {
                     reason: e.to_string(),
                 };
             }
         };
         if !status.ready() {
-            return PrintOutcome::NotStarted {
+            return PrintOutcome::FailedBeforeStart {
                 reason: status.why_not_ready(),
             };
         }
@@ -499,7 +286,7 @@ impl PjlPrinter {
         ) {
             Ok(j) => j,
             Err(e) => {
-                return PrintOutcome::NotStarted {
+                return PrintOutcome::FailedBeforeStart {
                     reason: e.to_string(),
                 };
             }
@@ -538,7 +325,7 @@ impl PjlPrinter {
                         let _ = self.lost(&why);
                         // Only a failure before any byte was accepted is safe to retry.
                         return if sent == 0 {
-                            PrintOutcome::NotStarted { reason: why }
+                            PrintOutcome::FailedBeforeStart { reason: why }
                         } else {
                             PrintOutcome::Unknown {
                                 reason: format!("link lost while sending after {sent} bytes"),
@@ -553,7 +340,7 @@ impl PjlPrinter {
                     }
                     Err(_) => {
                         return if sent == 0 {
-                            PrintOutcome::NotStarted {
+                            PrintOutcome::FailedBeforeStart {
                                 reason: "the printer accepted no data (write timed out)".to_owned(),
                             }
                         } else {
@@ -622,7 +409,7 @@ impl PjlPrinter {
             judge_end(name, expected, &end)
         };
         match outcome {
-            Outcome::Completed => PrintOutcome::Completed { pages: expected },
+            Outcome::Completed => PrintOutcome::Confirmed { pages: expected },
             Outcome::CanceledAtDevice => PrintOutcome::CanceledAtDevice,
             Outcome::CanceledByHost => PrintOutcome::CanceledByHost,
             Outcome::Unknown(reason) => PrintOutcome::Unknown { reason },
@@ -658,7 +445,9 @@ impl PjlPrinter {
                     return Err(PrintOutcome::Unknown {
                         reason: format!(
                             "the printer stayed stopped ({}) too long",
-                            super::reasons::describe_with_keywords(&self.last_status().reasons)
+                            pstation_printer_api::reasons::describe_with_keywords(
+                                &self.last_status().reasons
+                            )
                         ),
                     });
                 }
@@ -711,6 +500,43 @@ pub fn frames_as_sent(frames: &[Frame]) -> Vec<String> {
             _ => f.lines.clone(),
         })
         .collect()
+}
+
+/// The status a PJL device status report means, given the state before it.
+fn status_from_device(s: &DeviceStatus, previous: PrinterState) -> PrinterStatus {
+    let mut state = None;
+    let mut reasons = Vec::new();
+    let (mut waiting, mut passing) = (false, false);
+    for &code in &s.codes {
+        let c = classify(code);
+        if state.is_none() || c.state == Some(PrinterState::Stopped) {
+            state = c.state.or(state);
+        }
+        if let Some(r) = c.reason {
+            reasons.push(r.to_owned());
+        }
+        waiting |= c.wait;
+        passing |= c.passing;
+    }
+    // A printer warming up (or asleep) says it is not online; it is not stopped.
+    if s.online == Some(false) && !passing && state != Some(PrinterState::Stopped) {
+        state = Some(PrinterState::Stopped);
+        if reasons.is_empty() {
+            reasons.push("offline-report".to_owned());
+        }
+    }
+    // Warnings (toner low, a tray empty) set no state; online means it can print.
+    if state.is_none() && s.online == Some(true) && previous == PrinterState::Stopped {
+        state = Some(PrinterState::Idle);
+    }
+    PrinterStatus {
+        state: state.unwrap_or(previous),
+        reasons,
+        codes: s.codes.iter().map(u32::to_string).collect(),
+        display: s.display.clone(),
+        link: Link::Up,
+        waiting: waiting && state != Some(PrinterState::Stopped),
+    }
 }
 
 enum ReadEnd {

@@ -6,25 +6,15 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::uri::{DeviceUri, Flow, Parity};
+use pstation_printer_api::OpenError;
+
+use super::link::{Flow, LinkUri, Parity};
 
 /// Anything the driver can talk through.
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
-/// A transport that could not be opened.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message} — {hint}")]
-pub struct TransportError {
-    /// Stable code.
-    pub code: &'static str,
-    /// What happened.
-    pub message: String,
-    /// What a technician can try.
-    pub hint: &'static str,
-}
-
-fn from_io(what: &str, e: &std::io::Error) -> TransportError {
+fn from_io(what: &str, e: &std::io::Error) -> OpenError {
     use std::io::ErrorKind::*;
     let (code, hint) = match e.kind() {
         PermissionDenied => (
@@ -45,7 +35,7 @@ fn from_io(what: &str, e: &std::io::Error) -> TransportError {
         ),
         _ => ("device-io", "check the cable, power and the device URI"),
     };
-    TransportError {
+    OpenError {
         code,
         message: format!("{what}: {e}"),
         hint,
@@ -53,10 +43,10 @@ fn from_io(what: &str, e: &std::io::Error) -> TransportError {
 }
 
 /// Opens the transport of `uri` (exclusive for serial ports), bounded by `timeout`.
-pub async fn open(uri: &DeviceUri, timeout: Duration) -> Result<Box<dyn Stream>, TransportError> {
+pub async fn open(uri: &LinkUri, timeout: Duration) -> Result<Box<dyn Stream>, OpenError> {
     let opened = tokio::time::timeout(timeout, open_inner(uri)).await;
     opened.unwrap_or_else(|_| {
-        Err(TransportError {
+        Err(OpenError {
             code: "device-timeout",
             message: format!(
                 "opening the device took longer than {} s",
@@ -125,11 +115,11 @@ fn usblp(path: &std::path::Path) -> std::io::Result<Box<dyn Stream>> {
 /// device re-enumerating — until `give_up` has passed. Permission and URI problems fail at once
 /// (retrying cannot fix them).
 pub async fn open_with_backoff(
-    uri: &DeviceUri,
+    uri: &LinkUri,
     per_attempt: Duration,
     max_delay: Duration,
     give_up: Duration,
-) -> Result<Box<dyn Stream>, TransportError> {
+) -> Result<Box<dyn Stream>, OpenError> {
     let deadline = tokio::time::Instant::now() + give_up;
     let mut delay = Duration::from_millis(100);
     loop {
@@ -153,9 +143,9 @@ pub async fn open_with_backoff(
     }
 }
 
-async fn open_inner(uri: &DeviceUri) -> Result<Box<dyn Stream>, TransportError> {
+async fn open_inner(uri: &LinkUri) -> Result<Box<dyn Stream>, OpenError> {
     match uri {
-        DeviceUri::Serial {
+        LinkUri::Serial {
             path,
             baud,
             flow,
@@ -198,10 +188,10 @@ async fn open_inner(uri: &DeviceUri) -> Result<Box<dyn Stream>, TransportError> 
                 }
             }
         }
-        DeviceUri::Usblp { path } => {
+        LinkUri::Usblp { path } => {
             usblp(path).map_err(|e| from_io(&path.display().to_string(), &e))
         }
-        DeviceUri::Tcp { addr } => tokio::net::TcpStream::connect(addr)
+        LinkUri::Tcp { addr } => tokio::net::TcpStream::connect(addr)
             .await
             .map(|s| {
                 let _ = s.set_nodelay(true);
@@ -209,4 +199,53 @@ async fn open_inner(uri: &DeviceUri) -> Result<Box<dyn Stream>, TransportError> 
             })
             .map_err(|e| from_io(addr, &e)),
     }
+}
+
+/// Sends a pattern and reads it back through a loopback plug; returns bytes per second.
+pub async fn loopback(uri: &LinkUri, bytes: usize) -> Result<f64, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = open(uri, Duration::from_secs(10))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    // Every byte value, in an order that is not a simple counter, so swapped or dropped bytes
+    // show up.
+    let pattern: Vec<u8> = (0..bytes)
+        .map(|i| ((i * 7 + i / 256) % 256) as u8)
+        .collect();
+    let start = std::time::Instant::now();
+    let expected = pattern.clone();
+    let writer = tokio::spawn(async move {
+        for chunk in pattern.chunks(1024) {
+            wr.write_all(chunk).await?;
+        }
+        wr.flush().await?;
+        Ok::<_, std::io::Error>(wr)
+    });
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 4096];
+    while got < bytes {
+        let n = match tokio::time::timeout(Duration::from_secs(5), rd.read(&mut buf)).await {
+            Err(_) => {
+                return Err(format!(
+                    "loopback-timeout: {got} of {bytes} bytes came back — fit the loopback plug (TX to RX, RTS to CTS) and check the baud rate"
+                ));
+            }
+            Ok(Err(e)) => return Err(format!("link-lost: {e}")),
+            Ok(Ok(0)) => return Err("link-lost: the device closed (read 0 bytes)".to_owned()),
+            Ok(Ok(n)) => n,
+        };
+        for (i, &b) in buf[..n].iter().enumerate() {
+            let at = got + i;
+            if expected.get(at) != Some(&b) {
+                return Err(format!(
+                    "loopback-mismatch: byte {at}: sent 0x{:02x}, got 0x{b:02x} — check parity, data bits and flow control (never XON/XOFF)",
+                    expected.get(at).copied().unwrap_or(0)
+                ));
+            }
+        }
+        got += n;
+    }
+    let _ = writer.await;
+    Ok(bytes as f64 / start.elapsed().as_secs_f64().max(1e-9))
 }

@@ -1,5 +1,5 @@
-//! Device URIs: `serial:///dev/ttyUSB0?baud=115200&flow=rtscts`, `usblp:///dev/usb/lp0`,
-//! `tcp://host:9100`, validated with errors that name the part and say what to try.
+//! The PJL family's links: `serial:///dev/ttyUSB0?baud=115200&flow=rtscts`, `usblp:///dev/usb/lp0`,
+//! `tcp://host:9100`, checked with errors that name the part and say what to try.
 
 use std::path::PathBuf;
 
@@ -23,9 +23,9 @@ pub enum Parity {
     Odd,
 }
 
-/// Where the printer is.
+/// Where a PJL printer is: the byte link it is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeviceUri {
+pub enum LinkUri {
     /// RS-232 or USB CDC-ACM, also a PTY.
     Serial {
         /// The device node.
@@ -53,17 +53,7 @@ pub enum DeviceUri {
     },
 }
 
-/// A URI that cannot be used, with what to try.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "device-uri: {what}; expected serial:///dev/ttyUSB0?baud=115200&flow=rtscts, usblp:///dev/usb/lp0 or tcp://host:9100"
-)]
-pub struct UriError {
-    /// What is wrong.
-    pub what: String,
-}
-
-impl DeviceUri {
+impl LinkUri {
     /// A short name for logs and spans: `serial:/dev/ttyUSB0`, `usblp:/dev/usb/lp0`,
     /// `tcp:host:9100`.
     pub fn name(&self) -> String {
@@ -75,8 +65,8 @@ impl DeviceUri {
     }
 
     /// Parses and validates a device URI.
-    pub fn parse(s: &str) -> Result<DeviceUri, UriError> {
-        let err = |what: String| UriError { what };
+    pub fn parse(s: &str) -> Result<LinkUri, String> {
+        let err = |what: String| what;
         let (scheme, rest) = s
             .split_once("://")
             .ok_or_else(|| err(format!("{s:?} has no scheme")))?;
@@ -145,7 +135,7 @@ impl DeviceUri {
                         other => return Err(err(format!("unknown serial option {other:?}"))),
                     }
                 }
-                Ok(DeviceUri::Serial {
+                Ok(LinkUri::Serial {
                     path: PathBuf::from(path),
                     baud,
                     flow,
@@ -160,7 +150,7 @@ impl DeviceUri {
                         "usblp path {rest:?} must be an absolute device path"
                     )));
                 }
-                Ok(DeviceUri::Usblp {
+                Ok(LinkUri::Usblp {
                     path: PathBuf::from(rest),
                 })
             }
@@ -172,7 +162,7 @@ impl DeviceUri {
                 if host.is_empty() || port.parse::<u16>().ok().filter(|p| *p > 0).is_none() {
                     return Err(err(format!("{rest:?} is not host:port")));
                 }
-                Ok(DeviceUri::Tcp {
+                Ok(LinkUri::Tcp {
                     addr: format!("{host}:{port}"),
                 })
             }
@@ -188,8 +178,8 @@ mod tests {
     #[test]
     fn parses_the_three_schemes_with_defaults_and_options() {
         assert_eq!(
-            DeviceUri::parse("serial:///dev/ttyUSB0?baud=9600&flow=none&parity=even&stop=2"),
-            Ok(DeviceUri::Serial {
+            LinkUri::parse("serial:///dev/ttyUSB0?baud=9600&flow=none&parity=even&stop=2"),
+            Ok(LinkUri::Serial {
                 path: "/dev/ttyUSB0".into(),
                 baud: 9600,
                 flow: Flow::None,
@@ -199,22 +189,22 @@ mod tests {
             })
         );
         assert!(matches!(
-            DeviceUri::parse("serial:///dev/pts/3"),
-            Ok(DeviceUri::Serial {
+            LinkUri::parse("serial:///dev/pts/3"),
+            Ok(LinkUri::Serial {
                 baud: 115_200,
                 flow: Flow::RtsCts,
                 ..
             })
         ));
         assert_eq!(
-            DeviceUri::parse("usblp:///dev/usb/lp0"),
-            Ok(DeviceUri::Usblp {
+            LinkUri::parse("usblp:///dev/usb/lp0"),
+            Ok(LinkUri::Usblp {
                 path: "/dev/usb/lp0".into()
             })
         );
         assert_eq!(
-            DeviceUri::parse("tcp://127.0.0.1:9100"),
-            Ok(DeviceUri::Tcp {
+            LinkUri::parse("tcp://127.0.0.1:9100"),
+            Ok(LinkUri::Tcp {
                 addr: "127.0.0.1:9100".into()
             })
         );
@@ -232,7 +222,7 @@ mod tests {
             ("tcp://:9100", "host:port"),
             ("lpt://x", "scheme"),
         ] {
-            let e = DeviceUri::parse(uri).expect_err(uri);
+            let e = LinkUri::parse(uri).expect_err(uri);
             assert!(e.to_string().contains(words), "{uri}: {e}");
         }
     }
