@@ -4,6 +4,7 @@ mod cli;
 mod console;
 mod daemon;
 mod differential;
+mod families;
 mod fixtures;
 mod layout;
 mod nats;

@@ -195,7 +195,7 @@ fn signed_config(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 }
 
 /// A lab configuration with booklet confirmation off (so a job prints as soon as it is queued).
-fn config_without_confirmation(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn config_without_confirmation(dir: &Path) -> std::path::PathBuf {
     let text = lab_toml().replace(
         "require_booklet_confirmation = true",
         "require_booklet_confirmation = false",

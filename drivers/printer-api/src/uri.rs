@@ -103,8 +103,8 @@ mod tests {
 
     #[test]
     fn a_uri_splits_into_scheme_authority_path_and_query_and_its_name_hides_credentials() {
-        let u =
-            DeviceUri::parse_syntax("ipps://op:secret@printer.local:631/ipp/print?x=1").expect("ok");
+        let u = DeviceUri::parse_syntax("ipps://op:secret@printer.local:631/ipp/print?x=1")
+            .expect("ok");
         assert_eq!(u.scheme(), "ipps");
         assert_eq!(u.authority(), "printer.local:631");
         assert_eq!(u.path(), "/ipp/print");
