@@ -9,6 +9,7 @@
 //! could not be reached or did not confirm (diagnostics); 5 the station daemon could not be
 //! reached (operator commands).
 
+mod adapter;
 mod bundle;
 mod check;
 mod client;
@@ -108,7 +109,14 @@ pub enum Command {
         #[command(subcommand)]
         action: client::PrinterCommand,
     },
-    /// Technician diagnostics: ports, probe, status, test page, raw PJL console.
+    /// Printer adapters for vendor SDKs: `adapter test -- PROGRAM ARGS` runs the protocol's
+    /// conformance cases against one.
+    Adapter {
+        /// What to do.
+        #[command(subcommand)]
+        action: adapter::AdapterCommand,
+    },
+    /// Technician diagnostics: ports, probe, status, test page, raw console (PJL).
     Diag {
         /// What to do.
         #[command(subcommand)]
@@ -191,6 +199,7 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Job { action } => client::job(action, out, err),
         Command::Booklets { action } => client::booklets(action, out, err),
         Command::Printer { action } => client::printer(action, out, err),
+        Command::Adapter { action } => adapter::run(action, out, err),
         Command::Diag { action } => diag::run(action, out, err),
         Command::Keys { action } => keys::keys(action, out, err),
         Command::Sign(a) => keys::sign(&a.job, &a.key, a.expires_in, a.out, out, err),

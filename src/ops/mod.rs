@@ -3,4 +3,5 @@
 //! contents (`bundle`, nothing personal).
 
 pub mod bundle;
+pub mod conformance;
 pub mod doctor;

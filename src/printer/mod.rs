@@ -2,10 +2,12 @@
 //! `pstation-printer-api` crate (`PrinterDriver`, `Registry`). The station, the API, doctor and
 //! diagnostics open printers through `registry()` and never name a family.
 //!
-//! Families: `pjl` (PJL + PCL over serial, USB printer class, raw TCP), `ipp` (IPP Everywhere).
+//! Families: `pjl` (PJL + PCL over serial, USB printer class, raw TCP), `ipp` (IPP Everywhere),
+//! `adapter` (an external program speaking the adapter protocol, for vendor SDKs).
 //! Boundary: a new family is a new module here implementing `Family` and `PrinterDriver`, and
 //! one line in `registry`.
 
+pub mod adapter;
 pub mod ipp;
 pub mod pjl;
 
@@ -20,7 +22,12 @@ pub use pstation_printer_api::{
 /// Every family this station knows, keyed by URI scheme.
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(|| Registry::new().with(pjl::PjlFamily).with(ipp::IppFamily))
+    REGISTRY.get_or_init(|| {
+        Registry::new()
+            .with(pjl::PjlFamily)
+            .with(ipp::IppFamily)
+            .with(adapter::AdapterFamily)
+    })
 }
 
 /// Parses and checks a device URI with the family of its scheme.

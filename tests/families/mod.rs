@@ -8,6 +8,7 @@
 //! twice for one booklet, even when the answer to it is lost; opening a dead printer ends in
 //! bounded time with a code.
 
+mod adapter;
 mod ipp;
 mod pjl;
 
