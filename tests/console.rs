@@ -19,7 +19,7 @@ use crate::daemon::{Proc, control, start_serve, start_sim, until};
 use crate::util::new_token;
 
 /// A W3C WebDriver session in chromedriver.
-struct Browser {
+pub(crate) struct Browser {
     base: String,
     session: String,
     agent: ureq::Agent,
@@ -30,7 +30,7 @@ struct Browser {
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Browser {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
             l.local_addr().expect("addr").port()
@@ -96,12 +96,12 @@ impl Browser {
         )
     }
 
-    fn go(&self, url: &str) {
+    pub(crate) fn go(&self, url: &str) {
         self.call("POST", "/url", Some(json!({ "url": url })));
     }
 
     /// Runs `script` (a function body; `arguments` are `args`) in the page; its return value.
-    fn js(&self, script: &str, args: Value) -> Value {
+    pub(crate) fn js(&self, script: &str, args: Value) -> Value {
         self.call(
             "POST",
             "/execute/sync",
@@ -127,20 +127,20 @@ impl Browser {
         v[ELEMENT].as_str().expect("an element").to_owned()
     }
 
-    fn exists(&self, css: &str) -> bool {
+    pub(crate) fn exists(&self, css: &str) -> bool {
         self.js(
             "const e = document.querySelector(arguments[0]); return !!e && !e.closest('[hidden]');",
             json!([css]),
         ) == json!(true)
     }
 
-    fn click(&self, css: &str) {
+    pub(crate) fn click(&self, css: &str) {
         let id = self.find(css);
         self.call("POST", &format!("/element/{id}/click"), None);
     }
 
     /// Types `text` into the element, as a keyboard (or a barcode scanner) would.
-    fn type_in(&self, css: &str, text: &str) {
+    pub(crate) fn type_in(&self, css: &str, text: &str) {
         let id = self.find(css);
         self.call(
             "POST",
@@ -182,7 +182,7 @@ impl Browser {
         panic!("Tab never reached {css}");
     }
 
-    fn text(&self, css: &str) -> String {
+    pub(crate) fn text(&self, css: &str) -> String {
         self.js(
             "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';",
             json!([css]),
@@ -192,7 +192,7 @@ impl Browser {
         .to_owned()
     }
 
-    fn wait_text(&self, what: &str, css: &str, want: &str) {
+    pub(crate) fn wait_text(&self, what: &str, css: &str, want: &str) {
         until(what, || self.text(css).contains(want));
     }
 
@@ -293,7 +293,7 @@ fn job(id: &str, number: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-fn login(b: &Browser, token: &str) {
+pub(crate) fn login(b: &Browser, token: &str) {
     until("the login form", || b.exists("#login-token"));
     b.type_in("#login-token", &format!("{token}\u{E007}"));
     until("logged in", || b.exists("#nav"));

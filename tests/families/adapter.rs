@@ -245,3 +245,43 @@ fn a_station_survives_an_adapter_that_dies_mid_job_and_prints_the_next_job_throu
         JobState::NeedsVerification
     );
 }
+
+#[test]
+fn diag_probes_and_prints_a_test_page_through_an_adapter() {
+    let uri = format!("adapter://{}?ok", misbehaving().display());
+    let (code, out, err) =
+        crate::util::run(crate::util::pstation().args(["diag", "probe", "--device", &uri]));
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "family adapter",
+        "model Imaginary Booklet Printer",
+        "printer ready",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    let (code, out, err) =
+        crate::util::run(crate::util::pstation().args(["diag", "test-page", "--device", &uri]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("completed: 1 page(s)"), "{out}");
+    // An adapter that is not there: a code and what to do.
+    let (code, _, err) = crate::util::run(crate::util::pstation().args([
+        "diag",
+        "probe",
+        "--device",
+        "adapter:///nonexistent/adapter",
+    ]));
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("device-not-found"), "{err}");
+    // A URI of no family: invalid input naming the forms that work.
+    let (code, _, err) = crate::util::run(crate::util::pstation().args([
+        "diag",
+        "probe",
+        "--device",
+        "lpd://host/queue",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no printer family serves \"lpd\"") && err.contains("ipp://"),
+        "{err}"
+    );
+}

@@ -559,3 +559,80 @@ fn a_station_on_an_ipp_printer_shows_it_stuck_and_resumes_by_itself_when_it_reco
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(rig.received(), 2);
 }
+
+#[test]
+fn the_technicians_console_on_an_ipp_printer_prints_a_test_page_and_offers_no_raw_console() {
+    use crate::console::{Browser, login};
+    use crate::daemon::{start_serve, until};
+    let rig = Ipp::start("");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (technician, line) = crate::util::new_token("teknisi", "technician");
+    let config = dir.path().join("station.toml");
+    std::fs::write(
+        &config,
+        crate::util::default_toml()
+            .replace("require_signed_jobs = true", "require_signed_jobs = false")
+            .replace("users = []", &format!("users = [{line}]")),
+    )
+    .expect("config");
+    let (_serve, base, _) = start_serve(&dir.path().join("data"), &rig.uri(), &config);
+    let b = Browser::start();
+    b.go(&format!("{base}/"));
+    login(&b, &technician);
+    b.go(&format!("{base}/console/#/technician"));
+    until("the printer's identity", || {
+        b.text("#view").contains("TD3 Passport")
+    });
+    assert_eq!(b.text("#family"), "ipp");
+    assert!(
+        b.exists("#no-console"),
+        "a family without a raw console says so"
+    );
+    assert!(!b.exists("#pjl-form"), "and offers no console form");
+    b.click("#test-page");
+    b.wait_text("the test page", "#test-page-result", "✓");
+    until("the printer received it", || rig.received() == 1);
+}
+
+#[test]
+fn diag_probes_watches_and_prints_a_test_page_on_an_ipp_printer() {
+    let rig = Ipp::start("");
+    let uri = rig.uri();
+    let (code, out, err) =
+        crate::util::run(crate::util::pstation().args(["diag", "probe", "--device", &uri]));
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "family ipp",
+        "model pstation-test TD3 Passport",
+        "printer ready",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    let (code, out, err) =
+        crate::util::run(crate::util::pstation().args(["diag", "status", "--device", &uri]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("printer ready"), "{out}");
+    let (code, out, err) =
+        crate::util::run(crate::util::pstation().args(["diag", "test-page", "--device", &uri]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("completed: 1 page(s) confirmed by the printer"),
+        "{out}"
+    );
+    assert_eq!(rig.received(), 1);
+    // No raw console in this family: said, with what to use instead.
+    let (code, _, err) =
+        crate::util::run(crate::util::pstation().args(["diag", "console", "--device", &uri]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no-console"), "{err}");
+    // A fault: the test page is refused before anything is sent, with the reason in words.
+    rig.set("lie");
+    let _ = crate::util::run(crate::util::pstation().args(["diag", "test-page", "--device", &uri]));
+    let (code, out, err) =
+        crate::util::run(crate::util::pstation().args(["diag", "test-page", "--device", &uri]));
+    assert_eq!(code, 4, "{out}{err}");
+    assert!(
+        err.contains("not-started") && err.contains("out of booklets"),
+        "{err}"
+    );
+}

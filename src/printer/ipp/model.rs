@@ -281,7 +281,11 @@ pub fn identity(attrs: &Attrs) -> Identity {
         "printer-firmware-string-version",
         "document-format-supported",
     ] {
-        let values = attrs.texts(name);
+        let values: Vec<String> = attrs
+            .texts(name)
+            .into_iter()
+            .filter(|v| !v.trim().is_empty())
+            .collect();
         if !values.is_empty() {
             config.push(format!("{name}={}", values.join(",")));
         }
