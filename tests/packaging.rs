@@ -71,6 +71,11 @@ fn the_debian_package_holds_the_binary_unit_service_user_config_and_udev_rule() 
             "-rw-r--r--",
         ),
         ("/usr/share/doc/pstation/operations.md", "-rw-r--r--"),
+        ("/usr/share/doc/pstation/adapters.md", "-rw-r--r--"),
+        (
+            "/usr/lib/pstation/adapters/pstation-adapter-ipptool",
+            "-rwxr-xr-x",
+        ),
         ("/usr/share/doc/pstation/README.md", "-rw-r--r--"),
         ("/usr/share/doc/pstation/copyright", "-rw-r--r--"),
     ] {

@@ -6,7 +6,7 @@
 //! `ippeveprinter` needs a system D-Bus and `avahi-daemon` even with `-r off`; `services()`
 //! starts them when they are not running (the suite runs as root in CI).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Once;
 use std::time::Duration;
@@ -16,39 +16,17 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Fault, Rig};
 
-/// Starts the system D-Bus and avahi-daemon once, when they are not running.
+/// Starts the system D-Bus and avahi-daemon once, when they are not running
+/// (`scripts/start-ipp-services`).
 fn services() {
     static START: Once = Once::new();
     START.call_once(|| {
-        let bus = Path::new("/run/dbus/system_bus_socket");
-        if std::os::unix::net::UnixStream::connect(bus).is_err() {
-            let _ = std::fs::create_dir_all("/run/dbus");
-            let _ = std::fs::remove_file("/run/dbus/pid");
-            let _ = std::fs::remove_file(bus);
-            let ok = Command::new("dbus-daemon")
-                .args(["--system", "--fork"])
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(
-                ok,
-                "ippeveprinter needs the system D-Bus: run the suite as root (scripts/test), or start `dbus-daemon --system`"
-            );
-        }
-        let running = Command::new("avahi-daemon")
-            .arg("--check")
-            .status()
-            .is_ok_and(|s| s.success());
-        if !running {
-            let _ = std::fs::remove_file("/run/avahi-daemon/pid");
-            let ok = Command::new("avahi-daemon")
-                .args(["-D", "--no-rlimits"])
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(
-                ok,
-                "ippeveprinter needs avahi-daemon: run the suite as root (scripts/test), or start `avahi-daemon -D`"
-            );
-        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/start-ipp-services");
+        let ok = Command::new(script).status().is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "ippeveprinter needs the system D-Bus and avahi-daemon: run the suite as root (scripts/test), or run {script} as root"
+        );
     });
 }
 
