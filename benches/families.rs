@@ -38,16 +38,22 @@ fn main() {
     println!("confirm → printer's confirmation, {jobs} job(s) per family (ms: median / worst)");
     pjl(&runtime, jobs);
     let ipp = Ipp::start();
-    run_family(&runtime, "IPP → ippeveprinter", &ipp.uri(), jobs, |i| ipp.engine_ms(i));
+    run_family(&runtime, "IPP → ippeveprinter", &ipp.uri(), jobs, |i| {
+        ipp.engine_ms(i)
+    });
     drop(ipp);
     let ipp = Ipp::start();
     let adapter = format!(
         "adapter://{ROOT}/drivers/adapters/ipptool/pstation-adapter-ipptool?printer=ipp%3A%2F%2F127.0.0.1%3A{}%2Fipp%2Fprint&poll_ms=100",
         ipp.port
     );
-    run_family(&runtime, "adapter (Python) → ippeveprinter", &adapter, jobs, |i| {
-        ipp.engine_ms(i)
-    });
+    run_family(
+        &runtime,
+        "adapter (Python) → ippeveprinter",
+        &adapter,
+        jobs,
+        |i| ipp.engine_ms(i),
+    );
 }
 
 fn settings(dir: &Path, device: &str) -> Settings {
@@ -190,10 +196,16 @@ fn pjl(runtime: &tokio::runtime::Runtime, jobs: usize) {
                 .push((r.ended_ms - r.started_ms) as f64);
         }
     });
-    run_family(runtime, "PJL → simulator, PTY 115,200 baud", &device, jobs, |i| {
-        // The record arrives as the END goes out, before the station has read it.
-        times.lock().expect("times").get(i).copied().unwrap_or(0.0)
-    });
+    run_family(
+        runtime,
+        "PJL → simulator, PTY 115,200 baud",
+        &device,
+        jobs,
+        |i| {
+            // The record arrives as the END goes out, before the station has read it.
+            times.lock().expect("times").get(i).copied().unwrap_or(0.0)
+        },
+    );
 }
 
 /// `ippeveprinter` with the test engine, recording the engine's own time per page.
@@ -216,10 +228,23 @@ impl Ipp {
         let child = Command::new("ippeveprinter")
             .args(["-p", &port.to_string(), "-d"])
             .arg(&spool)
-            .args(["-r", "off", "-n", "localhost", "-f", "application/pdf,image/pwg-raster"])
+            .args([
+                "-r",
+                "off",
+                "-n",
+                "localhost",
+                "-f",
+                "application/pdf,image/pwg-raster",
+            ])
             .arg("-c")
             .arg(PathBuf::from(ROOT).join("fixtures/ipp/engine.sh"))
-            .args(["-M", "pstation-bench", "-m", "TD3 Passport", "pstation-bench"])
+            .args([
+                "-M",
+                "pstation-bench",
+                "-m",
+                "TD3 Passport",
+                "pstation-bench",
+            ])
             .env("PSTATION_IPP_TIMES", dir.path().join("times"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

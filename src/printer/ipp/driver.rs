@@ -356,8 +356,8 @@ impl IppPrinter {
                         job.dpi
                     ));
                 }
-                let media = self.caps.media.first().map_or("", String::as_str);
-                Ok((pwg::encode(job.pages, dpi, kind, media), "image/pwg-raster"))
+                // The page size is in each page's header; no media name is claimed.
+                Ok((pwg::encode(job.pages, dpi, kind, ""), "image/pwg-raster"))
             }
         }
     }
