@@ -10,12 +10,14 @@
 //! smoke test. It needs `ippeveprinter` (cups-ipp-utils) and, started by
 //! `scripts/start-ipp-services`, the system D-Bus and avahi-daemon.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{job_with, settings};
 use pstation::cli::daemon;
-use pstation::config::Settings;
 use pstation::printer::DriverSettings;
 use pstation::station::StationEvent;
 use pstation::store::JobState;
@@ -56,29 +58,6 @@ fn main() {
     );
 }
 
-fn settings(dir: &Path, device: &str) -> Settings {
-    let mut s = Settings::default_settings().expect("settings");
-    s.daemon.data_dir = dir.to_owned();
-    s.daemon.key_file = dir.with_extension("key");
-    if !s.daemon.key_file.exists() {
-        pstation::store::StoreKey::generate(&s.daemon.key_file).expect("store key");
-    }
-    s.daemon.listen = "127.0.0.1:0".parse().expect("addr");
-    s.daemon.device = pstation::printer::parse_uri(device).expect("uri");
-    s.daemon.require_booklet_confirmation = true;
-    s.central.require_signed_jobs = false;
-    s.api.require_tokens = false;
-    s
-}
-
-fn job_with(id: &str, number: &str) -> Vec<u8> {
-    std::fs::read_to_string(format!("{ROOT}/fixtures/jobs/valid/santoso-budi.json"))
-        .expect("fixture")
-        .replace("SMD-2026-000123", id)
-        .replace("X1234567", number)
-        .into_bytes()
-}
-
 fn stats(name: &str, what: &str, mut ms: Vec<f64>) {
     ms.sort_by(f64::total_cmp);
     let median = ms[ms.len() / 2];
@@ -96,9 +75,11 @@ fn run_family(
     device_ms: impl Fn(usize) -> f64,
 ) {
     let dir = tempfile::tempdir().expect("tempdir");
+    let fixture =
+        std::fs::read(format!("{ROOT}/fixtures/jobs/valid/santoso-budi.json")).expect("fixture");
     let running = runtime
         .block_on(daemon::start(
-            settings(&dir.path().join("data"), device),
+            settings(&dir.path().join("data"), device, true),
             DriverSettings::DEFAULT,
             None,
         ))
@@ -122,7 +103,7 @@ fn run_family(
             let (id, number) = (format!("F-{i:06}"), format!("X{:07}", 5_000_000 + i));
             station
                 .submit(
-                    pstation::station::Submission::Unsigned(job_with(&id, &number)),
+                    pstation::station::Submission::Unsigned(job_with(&fixture, &id, &number)),
                     "bench",
                 )
                 .await

@@ -15,7 +15,7 @@ use pstation_sim::{Control, Printer, SimOptions, parse_control, serve};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-fn fast() -> SimOptions {
+pub(crate) fn fast() -> SimOptions {
     SimOptions {
         printer: SimConfig {
             model: "PSTATION SIMULATED PASSPORT PRINTER".into(),

@@ -47,3 +47,30 @@ pub fn budi_mono_300() -> Bitmap {
         render_page(&pdf, 300).expect("raster").mono()
     })
 }
+
+/// The fixture job under another id and passport number.
+pub fn job_with(fixture: &[u8], id: &str, number: &str) -> Vec<u8> {
+    let text = std::str::from_utf8(fixture).expect("utf-8");
+    text.replace("SMD-2026-000123", id)
+        .replace("X1234567", number)
+        .into_bytes()
+}
+
+/// Station settings for a benchmark: data in `dir`, the printer at `device`, booklet
+/// confirmation as `confirm`, unsigned jobs and no API tokens (a lab).
+pub fn settings(dir: &std::path::Path, device: &str, confirm: bool) -> pstation::config::Settings {
+    let mut s = pstation::config::Settings::default_settings().expect("settings");
+    s.daemon.data_dir = dir.to_owned();
+    // The store key beside the data folder (made the first time, as a station's installer does).
+    s.daemon.key_file = dir.with_extension("key");
+    if !s.daemon.key_file.exists() {
+        pstation::store::StoreKey::generate(&s.daemon.key_file).expect("store key");
+    }
+    s.daemon.listen = "127.0.0.1:0".parse().expect("addr");
+    s.daemon.device = pstation::printer::parse_uri(device).expect("uri");
+    s.daemon.require_booklet_confirmation = confirm;
+    // Lab: unsigned jobs, no API tokens (the submit bench's production run adds both).
+    s.central.require_signed_jobs = false;
+    s.api.require_tokens = false;
+    s
+}

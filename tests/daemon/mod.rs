@@ -6,7 +6,7 @@ mod api;
 mod central;
 mod crashes;
 mod ops;
-mod printing;
+pub(crate) mod printing;
 mod storage;
 
 use std::io::{BufRead, BufReader};

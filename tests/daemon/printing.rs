@@ -169,7 +169,7 @@ fn printer_reasons(base: &str) -> Vec<String> {
         .reasons
 }
 
-fn submit_numbered(base: &str, id: &str, number: &str) {
+pub(crate) fn submit_numbered(base: &str, id: &str, number: &str) {
     let mut job: Value = serde_json::from_slice(
         &std::fs::read(fixture("jobs/valid/santoso-budi.json")).expect("fixture"),
     )

@@ -55,30 +55,7 @@ impl Rig for Adapter {
     }
 }
 
-#[tokio::test]
-async fn adapter_a_job_is_confirmed_and_received_once() {
-    super::a_job_is_confirmed_and_received_once(&mut Adapter::start()).await;
-}
-
-#[tokio::test]
-async fn adapter_a_jam_mid_job_is_seen_and_never_confirmed() {
-    super::a_jam_mid_job_is_seen_and_never_confirmed(&mut Adapter::start()).await;
-}
-
-#[tokio::test]
-async fn adapter_a_device_claiming_done_without_the_page_is_never_confirmed() {
-    super::a_device_claiming_done_without_the_page_is_never_confirmed(&mut Adapter::start()).await;
-}
-
-#[tokio::test]
-async fn adapter_an_engine_fault_mid_job_is_unknown() {
-    super::an_engine_fault_mid_job_is_unknown(&mut Adapter::start()).await;
-}
-
-#[tokio::test]
-async fn adapter_a_cancel_before_the_start_sends_nothing() {
-    super::a_cancel_before_the_start_sends_nothing(&mut Adapter::start()).await;
-}
+super::outcome_cases!(Adapter::start());
 
 fn kit(program: &std::path::Path, args: &[&str]) -> (i32, String) {
     let (code, out, err) = crate::util::run(
@@ -219,16 +196,8 @@ fn a_station_survives_an_adapter_that_dies_mid_job_and_prints_the_next_job_throu
     let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
     let api = crate::util::client(&base, None);
     api.receive_batch("X6000000", "X6000009").expect("batch");
-    let submit = |id: &str, number: &str| {
-        let mut job: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(crate::util::fixture("jobs/valid/santoso-budi.json")).expect("fixture"),
-        )
-        .expect("json");
-        job["job_id"] = serde_json::json!(id);
-        job["document"]["number"] = serde_json::json!(number);
-        api.submit(&serde_json::to_vec(&job).expect("json"))
-            .expect("submitted");
-    };
+    let submit =
+        |id: &str, number: &str| crate::daemon::printing::submit_numbered(&base, id, number);
     submit("SMD-2026-000911", "X6000001");
     until("the job in doubt", || {
         api.job("SMD-2026-000911").expect("job").job.state == JobState::NeedsVerification

@@ -164,30 +164,7 @@ impl Rig for Ipp {
     }
 }
 
-#[tokio::test]
-async fn ipp_a_job_is_confirmed_and_received_once() {
-    super::a_job_is_confirmed_and_received_once(&mut Ipp::start("")).await;
-}
-
-#[tokio::test]
-async fn ipp_a_jam_mid_job_is_seen_and_never_confirmed() {
-    super::a_jam_mid_job_is_seen_and_never_confirmed(&mut Ipp::start("")).await;
-}
-
-#[tokio::test]
-async fn ipp_a_device_claiming_done_without_the_page_is_never_confirmed() {
-    super::a_device_claiming_done_without_the_page_is_never_confirmed(&mut Ipp::start("")).await;
-}
-
-#[tokio::test]
-async fn ipp_an_engine_fault_mid_job_is_unknown() {
-    super::an_engine_fault_mid_job_is_unknown(&mut Ipp::start("")).await;
-}
-
-#[tokio::test]
-async fn ipp_a_cancel_before_the_start_sends_nothing() {
-    super::a_cancel_before_the_start_sends_nothing(&mut Ipp::start("")).await;
-}
+super::outcome_cases!(Ipp::start(""));
 
 /// The fixture job's data page as the station renders it for `driver`, and its MRZ.
 fn data_page(dpi: Option<u32>) -> (pstation::station::render::Rendered, [String; 2]) {
@@ -471,16 +448,8 @@ fn a_station_on_an_ipp_printer_shows_it_stuck_and_resumes_by_itself_when_it_reco
     // The printer runs out of booklets and still says the job completed: the job is in doubt,
     // and the printer is shown stuck, with what to do, on the console and in /metrics.
     rig.set("lie");
-    let submit = |id: &str, number: &str| {
-        let mut job: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(crate::util::fixture("jobs/valid/santoso-budi.json")).expect("fixture"),
-        )
-        .expect("json");
-        job["job_id"] = serde_json::json!(id);
-        job["document"]["number"] = serde_json::json!(number);
-        api.submit(&serde_json::to_vec(&job).expect("json"))
-            .expect("submitted");
-    };
+    let submit =
+        |id: &str, number: &str| crate::daemon::printing::submit_numbered(&base, id, number);
     submit("SMD-2026-000901", "X6000001");
     until("the first job in doubt", || {
         api.job("SMD-2026-000901").expect("job").job.state == JobState::NeedsVerification

@@ -12,6 +12,37 @@ mod adapter;
 mod ipp;
 mod pjl;
 
+/// The shared outcome cases as tests of one family, each on a fresh rig made by `$rig`.
+macro_rules! outcome_cases {
+    ($rig:expr) => {
+        #[tokio::test]
+        async fn a_job_is_confirmed_and_received_once() {
+            super::a_job_is_confirmed_and_received_once(&mut $rig).await;
+        }
+
+        #[tokio::test]
+        async fn a_jam_mid_job_is_seen_and_never_confirmed() {
+            super::a_jam_mid_job_is_seen_and_never_confirmed(&mut $rig).await;
+        }
+
+        #[tokio::test]
+        async fn a_device_claiming_done_without_the_page_is_never_confirmed() {
+            super::a_device_claiming_done_without_the_page_is_never_confirmed(&mut $rig).await;
+        }
+
+        #[tokio::test]
+        async fn an_engine_fault_mid_job_is_unknown() {
+            super::an_engine_fault_mid_job_is_unknown(&mut $rig).await;
+        }
+
+        #[tokio::test]
+        async fn a_cancel_before_the_start_sends_nothing() {
+            super::a_cancel_before_the_start_sends_nothing(&mut $rig).await;
+        }
+    };
+}
+use outcome_cases;
+
 use std::time::Duration;
 
 use pstation::printer::{DriverSettings, PrintOutcome, PrinterDriver, PrinterState, PrinterStatus};

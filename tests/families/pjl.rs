@@ -5,8 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use pstation_pjl::sim::SimConfig;
-use pstation_sim::{Printer, SimOptions, parse_control, serve};
+use pstation_sim::{Printer, parse_control, serve};
 
 use super::{Fault, Rig};
 
@@ -19,18 +18,8 @@ pub struct Pjl {
 
 impl Pjl {
     pub async fn start() -> Self {
-        let opts = SimOptions {
-            printer: SimConfig {
-                model: "PSTATION SIMULATED PASSPORT PRINTER".into(),
-                warm_up_ms: 50,
-                page_ms: 100,
-                hopper: 10,
-                page_count: 7,
-                io_timeout_ms: 15_000,
-            },
-            baud: 0,
-            out_dir: None,
-        };
+        // 50 ms warm-up, 100 ms a booklet, no pacing: the shared fast simulator.
+        let opts = crate::printer::fast();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -91,28 +80,4 @@ impl Rig for Pjl {
     }
 }
 
-#[tokio::test]
-async fn pjl_a_job_is_confirmed_and_received_once() {
-    super::a_job_is_confirmed_and_received_once(&mut Pjl::start().await).await;
-}
-
-#[tokio::test]
-async fn pjl_a_jam_mid_job_is_seen_and_never_confirmed() {
-    super::a_jam_mid_job_is_seen_and_never_confirmed(&mut Pjl::start().await).await;
-}
-
-#[tokio::test]
-async fn pjl_a_device_claiming_done_without_the_page_is_never_confirmed() {
-    super::a_device_claiming_done_without_the_page_is_never_confirmed(&mut Pjl::start().await)
-        .await;
-}
-
-#[tokio::test]
-async fn pjl_an_engine_fault_mid_job_is_unknown() {
-    super::an_engine_fault_mid_job_is_unknown(&mut Pjl::start().await).await;
-}
-
-#[tokio::test]
-async fn pjl_a_cancel_before_the_start_sends_nothing() {
-    super::a_cancel_before_the_start_sends_nothing(&mut Pjl::start().await).await;
-}
+super::outcome_cases!(Pjl::start().await);

@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use bitmap::Bitmap;
 pub use print::{
-    Capabilities, DocumentFormat, DriverError, DriverSettings, OpenError, PrintJob, PrintOutcome,
+    Capabilities, DocumentFormat, DriverError, DriverSettings, JobClock, OpenError, Overrun,
+    PrintJob, PrintOutcome,
 };
 pub use status::{Identity, Link, LinkBytes, LinkTransfer, PrinterState, PrinterStatus};
 pub use uri::{DeviceUri, UriError};
@@ -204,6 +205,27 @@ impl Registry {
     /// The raw console of the family serving `uri`, when it has one.
     pub fn console(&self, uri: &DeviceUri) -> Option<ConsoleSpec> {
         self.family(uri.scheme()).and_then(Family::console)
+    }
+}
+
+/// What every family checks before the first byte of a job: a job cancelled already is
+/// `CanceledByHost`; a printer whose `status` fails or is not ready makes the job
+/// `FailedBeforeStart` (nothing was sent: safe to retry). Returns the ready status otherwise.
+pub async fn preflight(
+    cancel: &CancellationToken,
+    status: impl Future<Output = Result<PrinterStatus, DriverError>>,
+) -> Result<PrinterStatus, PrintOutcome> {
+    if cancel.is_cancelled() {
+        return Err(PrintOutcome::CanceledByHost);
+    }
+    match status.await {
+        Err(e) => Err(PrintOutcome::FailedBeforeStart {
+            reason: e.to_string(),
+        }),
+        Ok(s) if !s.ready() => Err(PrintOutcome::FailedBeforeStart {
+            reason: s.why_not_ready(),
+        }),
+        Ok(s) => Ok(s),
     }
 }
 

@@ -171,9 +171,93 @@ pub struct OpenError {
     pub hint: &'static str,
 }
 
+impl OpenError {
+    /// A device URI its family refused (`device-uri`).
+    pub fn bad_uri(what: String) -> Self {
+        Self {
+            code: "device-uri",
+            message: what,
+            hint: "correct the device URI",
+        }
+    }
+}
+
+/// How a job's time ran out (see `JobClock`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overrun {
+    /// The printer stayed stopped (an operator condition) longer than `max_pause`.
+    Paused,
+    /// The printer could print and the job did not end within its pages' time.
+    Budget,
+}
+
+/// The time a job may take, the same in every family: `page_timeout` per page, counted only
+/// while the printer can print; while it is stopped (a jam, an open cover, no booklets) the
+/// clock pauses, for at most `max_pause`. Each driver ticks it whenever it looks at the job.
+#[derive(Debug, Clone)]
+pub struct JobClock {
+    budget: Duration,
+    paused: Duration,
+    max_pause: Duration,
+    last: tokio::time::Instant,
+}
+
+impl JobClock {
+    /// The clock of a job of `pages` pages, starting now.
+    pub fn new(settings: &DriverSettings, pages: u32) -> Self {
+        Self {
+            budget: settings.page_timeout * pages.max(1),
+            paused: Duration::ZERO,
+            max_pause: settings.max_pause,
+            last: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Counts the time since the last tick against the job: as a pause when the printer is
+    /// `stopped`, else against its pages' time. `Err` once either runs out.
+    pub fn tick(&mut self, stopped: bool) -> Result<(), Overrun> {
+        let now = tokio::time::Instant::now();
+        let elapsed = now - self.last;
+        self.last = now;
+        if stopped {
+            self.paused += elapsed;
+            if self.paused > self.max_pause {
+                return Err(Overrun::Paused);
+            }
+        } else if let Some(left) = self.budget.checked_sub(elapsed) {
+            self.budget = left;
+        } else {
+            return Err(Overrun::Budget);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_jobs_clock_runs_only_while_the_printer_can_print_and_pauses_only_so_long() {
+        let settings = DriverSettings {
+            page_timeout: Duration::from_secs(10),
+            max_pause: Duration::from_secs(30),
+            ..DriverSettings::DEFAULT
+        };
+        let mut clock = JobClock::new(&settings, 2);
+        tokio::time::advance(Duration::from_secs(15)).await;
+        assert_eq!(clock.tick(false), Ok(()));
+        // Stopped for 25 s: a pause, not the pages' time.
+        tokio::time::advance(Duration::from_secs(25)).await;
+        assert_eq!(clock.tick(true), Ok(()));
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(clock.tick(false), Ok(()));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(clock.tick(false), Err(Overrun::Budget));
+        let mut clock = JobClock::new(&settings, 1);
+        tokio::time::advance(Duration::from_secs(31)).await;
+        assert_eq!(clock.tick(true), Err(Overrun::Paused));
+    }
 
     #[test]
     fn bitmaps_are_rendered_only_for_a_printer_that_takes_them() {

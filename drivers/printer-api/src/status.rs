@@ -103,6 +103,15 @@ impl PrinterStatus {
         self.link == Link::Up && self.state != PrinterState::Stopped && self.waiting
     }
 
+    /// Why a job paused by this status ran out of time: `the printer stayed stopped (booklet
+    /// jammed (media-jam-error)) too long`.
+    pub fn stopped_too_long(&self) -> String {
+        format!(
+            "the printer stayed stopped ({}) too long",
+            crate::reasons::describe_with_keywords(&self.reasons)
+        )
+    }
+
     /// Whether `reason` is among the reasons.
     pub fn has(&self, reason: &str) -> bool {
         self.reasons.iter().any(|r| r == reason)

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use pstation_printer_api::{
-    BoxFuture, Capabilities, DocumentFormat, DriverError, DriverSettings, Identity, LinkBytes,
-    LinkTransfer, OpenError, PrintJob, PrintOutcome, PrinterDriver, PrinterState, PrinterStatus,
-    Progress,
+    BoxFuture, Capabilities, DocumentFormat, DriverError, DriverSettings, Identity, JobClock,
+    LinkBytes, LinkTransfer, OpenError, Overrun, PrintJob, PrintOutcome, PrinterDriver,
+    PrinterState, PrinterStatus, Progress,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
@@ -372,21 +372,8 @@ impl AdapterPrinter {
         mut progress: Progress<'_>,
     ) -> PrintOutcome {
         self.last_transfer = None;
-        if cancel.is_cancelled() {
-            return PrintOutcome::CanceledByHost;
-        }
-        let status = match self.read_status().await {
-            Ok(s) => s,
-            Err(e) => {
-                return PrintOutcome::FailedBeforeStart {
-                    reason: e.to_string(),
-                };
-            }
-        };
-        if !status.ready() {
-            return PrintOutcome::FailedBeforeStart {
-                reason: status.why_not_ready(),
-            };
+        if let Err(outcome) = pstation_printer_api::preflight(cancel, self.read_status()).await {
+            return outcome;
         }
         let (req, expected) = match self.print_request(&job) {
             Ok(r) => r,
@@ -424,32 +411,18 @@ impl AdapterPrinter {
         size: u64,
     ) -> PrintOutcome {
         let heartbeat = Duration::from_secs(u64::from(self.settings.heartbeat_s.max(1)));
-        let mut budget = self.settings.page_timeout * expected;
-        let mut paused = Duration::ZERO;
-        let mut last_tick = Instant::now();
+        let mut clock = JobClock::new(&self.settings, expected);
         let mut next_poll = Instant::now() + heartbeat;
         let mut pending: Option<(u64, Instant)> = None;
         loop {
             let now = Instant::now();
-            let elapsed = now - last_tick;
-            last_tick = now;
-            if self.status.borrow().state == PrinterState::Stopped {
-                paused += elapsed;
-                if paused > self.settings.max_pause {
-                    return PrintOutcome::Unknown {
-                        reason: format!(
-                            "the printer stayed stopped ({}) too long",
-                            pstation_printer_api::reasons::describe_with_keywords(
-                                &self.status.borrow().reasons
-                            )
-                        ),
-                    };
-                }
-            } else if let Some(left) = budget.checked_sub(elapsed) {
-                budget = left;
-            } else {
+            let stopped = self.status.borrow().state == PrinterState::Stopped;
+            if let Err(over) = clock.tick(stopped) {
                 return PrintOutcome::Unknown {
-                    reason: "the adapter did not end the job in time".to_owned(),
+                    reason: match over {
+                        Overrun::Paused => self.status.borrow().stopped_too_long(),
+                        Overrun::Budget => "the adapter did not end the job in time".to_owned(),
+                    },
                 };
             }
             if let Some((_, deadline)) = pending

@@ -102,11 +102,7 @@ impl Family for AdapterFamily {
         settings: &'a DriverSettings,
     ) -> BoxFuture<'a, Result<Box<dyn PrinterDriver>, OpenError>> {
         Box::pin(async move {
-            let target = AdapterUri::parse(uri).map_err(|what| OpenError {
-                code: "device-uri",
-                message: what,
-                hint: "correct the device URI",
-            })?;
+            let target = AdapterUri::parse(uri).map_err(OpenError::bad_uri)?;
             let printer =
                 AdapterPrinter::open(target.program, target.args, settings.clone()).await?;
             Ok(Box::new(printer) as Box<dyn PrinterDriver>)

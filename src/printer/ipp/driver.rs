@@ -9,8 +9,9 @@ use std::time::Duration;
 use ipp::model::{DelimiterTag, Operation, StatusCode};
 use ipp::prelude::{IppRequestResponse, IppValue};
 use pstation_printer_api::{
-    BoxFuture, Capabilities, DriverError, DriverSettings, Identity, LinkBytes, LinkTransfer,
-    OpenError, PrintJob, PrintOutcome, PrinterDriver, PrinterState, PrinterStatus, Progress,
+    BoxFuture, Capabilities, DriverError, DriverSettings, Identity, JobClock, LinkBytes,
+    LinkTransfer, OpenError, Overrun, PrintJob, PrintOutcome, PrinterDriver, PrinterState,
+    PrinterStatus, Progress,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -369,21 +370,8 @@ impl IppPrinter {
         mut progress: Progress<'_>,
     ) -> PrintOutcome {
         self.last_transfer = None;
-        if cancel.is_cancelled() {
-            return PrintOutcome::CanceledByHost;
-        }
-        let status = match self.read_status().await {
-            Ok(s) => s,
-            Err(e) => {
-                return PrintOutcome::FailedBeforeStart {
-                    reason: e.to_string(),
-                };
-            }
-        };
-        if !status.ready() {
-            return PrintOutcome::FailedBeforeStart {
-                reason: status.why_not_ready(),
-            };
+        if let Err(outcome) = pstation_printer_api::preflight(cancel, self.read_status()).await {
+            return outcome;
         }
         let (document, format) = match self.document(&job) {
             Ok(d) => d,
@@ -468,9 +456,7 @@ impl IppPrinter {
         progress: &mut Progress<'_>,
     ) -> PrintOutcome {
         let silence = Duration::from_secs(u64::from(self.settings.heartbeat_s.max(5)) * 3);
-        let mut budget = self.settings.page_timeout * expected;
-        let mut paused = Duration::ZERO;
-        let mut last_tick = Instant::now();
+        let mut clock = JobClock::new(&self.settings, expected);
         let mut last_heard = Instant::now();
         let mut canceled = false;
         let mut delivered = 0u32;
@@ -492,8 +478,6 @@ impl IppPrinter {
                 }
             }
             let now = Instant::now();
-            let elapsed = now - last_tick;
-            last_tick = now;
             match self.job_attributes(job_id).await {
                 Ok(view) => {
                     last_heard = now;
@@ -535,25 +519,14 @@ impl IppPrinter {
                 }
                 Err(_) => false,
             };
-            if stopped {
-                paused += elapsed;
-                if paused > self.settings.max_pause {
-                    return PrintOutcome::Unknown {
-                        reason: format!(
-                            "the printer stayed stopped ({}) too long",
-                            pstation_printer_api::reasons::describe_with_keywords(
-                                &self.status.borrow().reasons
-                            )
-                        ),
-                    };
-                }
-            } else if let Some(left) = budget.checked_sub(elapsed) {
-                budget = left;
-            } else {
+            if let Err(over) = clock.tick(stopped) {
                 return PrintOutcome::Unknown {
-                    reason: format!(
-                        "the printer did not end the job in time ({delivered} of {expected} impressions reported)"
-                    ),
+                    reason: match over {
+                        Overrun::Paused => self.status.borrow().stopped_too_long(),
+                        Overrun::Budget => format!(
+                            "the printer did not end the job in time ({delivered} of {expected} impressions reported)"
+                        ),
+                    },
                 };
             }
         }

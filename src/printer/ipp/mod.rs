@@ -144,11 +144,7 @@ impl Family for IppFamily {
         settings: &'a DriverSettings,
     ) -> BoxFuture<'a, Result<Box<dyn PrinterDriver>, OpenError>> {
         Box::pin(async move {
-            let target = IppUri::parse(uri).map_err(|what| OpenError {
-                code: "device-uri",
-                message: what,
-                hint: "correct the device URI",
-            })?;
+            let target = IppUri::parse(uri).map_err(OpenError::bad_uri)?;
             let printer = IppPrinter::open(target, settings.clone()).await?;
             Ok(Box::new(printer) as Box<dyn PrinterDriver>)
         })

@@ -17,8 +17,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use pstation_printer_api::{
-    DriverError, DriverSettings, Identity, Link, LinkBytes, LinkTransfer, PrintOutcome,
-    PrinterStatus,
+    DriverError, DriverSettings, Identity, JobClock, Link, LinkBytes, LinkTransfer, Overrun,
+    PrintOutcome, PrinterStatus,
 };
 
 use super::transport::Stream;
@@ -254,22 +254,9 @@ impl PjlPrinter {
         mut progress: impl FnMut(u32),
     ) -> PrintOutcome {
         self.last_transfer = None;
-        if cancel.is_cancelled() {
-            return PrintOutcome::CanceledByHost;
-        }
         // Before the first byte of the job: anything that fails is safe to retry.
-        let status = match self.status().await {
-            Ok(s) => s,
-            Err(e) => {
-                return PrintOutcome::FailedBeforeStart {
-                    reason: e.to_string(),
-                };
-            }
-        };
-        if !status.ready() {
-            return PrintOutcome::FailedBeforeStart {
-                reason: status.why_not_ready(),
-            };
+        if let Err(outcome) = pstation_printer_api::preflight(cancel, self.status()).await {
+            return outcome;
         }
         let mut pcl = Vec::new();
         encode_job(pages, dpi, &mut pcl);
@@ -426,9 +413,7 @@ impl PjlPrinter {
         progress: &mut impl FnMut(u32),
     ) -> Result<pstation_pjl::status::JobEnd, PrintOutcome> {
         let silence = Duration::from_secs(u64::from(self.settings.heartbeat_s.max(5)) * 3);
-        let mut budget = self.settings.page_timeout * expected.max(1);
-        let mut paused = Duration::ZERO;
-        let mut last_tick = Instant::now();
+        let mut clock = JobClock::new(&self.settings, expected);
         let mut last_heard = Instant::now();
         loop {
             if let Some(end) = tracker.end.take() {
@@ -437,28 +422,16 @@ impl PjlPrinter {
             let until = Instant::now() + silence.min(Duration::from_secs(1).max(silence / 10));
             let result = self.read_some(until).await;
             let now = Instant::now();
-            let elapsed = now - last_tick;
-            last_tick = now;
-            if self.last_status().state == PrinterState::Stopped {
-                paused += elapsed;
-                if paused > self.settings.max_pause {
-                    return Err(PrintOutcome::Unknown {
-                        reason: format!(
-                            "the printer stayed stopped ({}) too long",
-                            pstation_printer_api::reasons::describe_with_keywords(
-                                &self.last_status().reasons
-                            )
-                        ),
-                    });
-                }
-            } else if let Some(left) = budget.checked_sub(elapsed) {
-                budget = left;
-            } else {
+            let status = self.last_status();
+            if let Err(over) = clock.tick(status.state == PrinterState::Stopped) {
                 return Err(PrintOutcome::Unknown {
-                    reason: format!(
-                        "no end of job from the printer in time ({} of {expected} sheets reported)",
-                        tracker.delivered
-                    ),
+                    reason: match over {
+                        Overrun::Paused => status.stopped_too_long(),
+                        Overrun::Budget => format!(
+                            "no end of job from the printer in time ({} of {expected} sheets reported)",
+                            tracker.delivered
+                        ),
+                    },
                 });
             }
             match result {

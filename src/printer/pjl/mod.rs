@@ -57,11 +57,7 @@ impl Family for PjlFamily {
         settings: &'a DriverSettings,
     ) -> BoxFuture<'a, Result<Box<dyn PrinterDriver>, OpenError>> {
         Box::pin(async move {
-            let link = LinkUri::parse(uri.as_str()).map_err(|what| OpenError {
-                code: "device-uri",
-                message: what,
-                hint: "correct the device URI",
-            })?;
+            let link = LinkUri::parse(uri.as_str()).map_err(OpenError::bad_uri)?;
             let stream = transport::open(&link, settings.connect_timeout).await?;
             Ok(Box::new(PjlPrinter::attach(stream, settings.clone())) as Box<dyn PrinterDriver>)
         })
