@@ -181,6 +181,27 @@ fn data_page(dpi: Option<u32>) -> (pstation::station::render::Rendered, [String;
     )
 }
 
+/// Prints `page` as attempt `name`, expects it confirmed, and returns the one document the
+/// printer received (its bytes and its file).
+async fn print_the_one_document(
+    rig: &Ipp,
+    d: &mut dyn pstation::printer::PrinterDriver,
+    page: &pstation::station::render::Rendered,
+    name: &str,
+) -> (Vec<u8>, PathBuf) {
+    let outcome = d
+        .print(
+            page.job(name, "J", "X1234567"),
+            &CancellationToken::new(),
+            Box::new(|_| {}),
+        )
+        .await;
+    assert_eq!(outcome, PrintOutcome::Confirmed { pages: 1 });
+    let docs = rig.documents();
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    (std::fs::read(&docs[0]).expect("document"), docs[0].clone())
+}
+
 #[tokio::test]
 async fn the_pdf_the_printer_received_is_the_page_we_meant_and_its_mrz_reads_back() {
     let rig = Ipp::start("");
@@ -189,17 +210,7 @@ async fn the_pdf_the_printer_received_is_the_page_we_meant_and_its_mrz_reads_bac
     assert_eq!(d.family(), "ipp");
     assert_eq!(d.capabilities().bitmap_dpi(), None, "PDF is preferred");
     let (page, mrz) = data_page(None);
-    let outcome = d
-        .print(
-            page.job("P-1", "J-1", "X1234567"),
-            &CancellationToken::new(),
-            Box::new(|_| {}),
-        )
-        .await;
-    assert_eq!(outcome, PrintOutcome::Confirmed { pages: 1 });
-    let docs = rig.documents();
-    assert_eq!(docs.len(), 1, "{docs:?}");
-    let received = std::fs::read(&docs[0]).expect("document");
+    let (received, doc) = print_the_one_document(&rig, d.as_mut(), &page, "P-1").await;
     assert_eq!(
         received, page.pdf,
         "the printer received our PDF byte for byte"
@@ -207,7 +218,7 @@ async fn the_pdf_the_printer_received_is_the_page_we_meant_and_its_mrz_reads_bac
     // Read it back as a reader would: the text the printer's interpreter sees…
     let text = std::process::Command::new("pdftotext")
         .args(["-layout"])
-        .arg(&docs[0])
+        .arg(&doc)
         .arg("-")
         .output()
         .expect("pdftotext (poppler-utils)");
@@ -240,17 +251,7 @@ async fn pwg_raster_goes_at_the_printers_resolution_and_reads_back_pixel_for_pix
         "ippeveprinter offers 300 and 600 dpi; the best is taken"
     );
     let (page, _) = data_page(dpi);
-    let outcome = d
-        .print(
-            page.job("P-2", "J-2", "X1234567"),
-            &CancellationToken::new(),
-            Box::new(|_| {}),
-        )
-        .await;
-    assert_eq!(outcome, PrintOutcome::Confirmed { pages: 1 });
-    let docs = rig.documents();
-    assert_eq!(docs.len(), 1, "{docs:?}");
-    let received = std::fs::read(&docs[0]).expect("document");
+    let (received, _) = print_the_one_document(&rig, d.as_mut(), &page, "P-2").await;
     let pages = pstation::printer::ipp::pwg::decode(&received).expect("PWG raster");
     assert_eq!(pages.len(), 1);
     assert_eq!(pages[0].dpi, (600, 600));
