@@ -13,6 +13,7 @@ mod packaging;
 mod printer;
 mod privacy;
 mod properties;
+mod readback;
 mod readme;
 mod store;
 mod tidy;

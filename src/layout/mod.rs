@@ -10,5 +10,6 @@ pub mod page;
 pub mod pdf;
 pub mod portrait;
 pub mod raster;
+pub mod readback;
 pub mod settings;
 pub mod template;
