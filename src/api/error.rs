@@ -45,6 +45,11 @@ pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// See `MAX_HEADER_BYTES`.
 pub const MAX_HEADERS: usize = 100;
 
+/// How much of a body declared too large is read and dropped before the refusal, at most.
+const LINGER_BYTES: usize = 4 * super::MAX_BODY;
+/// How long that reading may take, at most.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The one gate every request and answer passes: an oversized header block is refused (431)
 /// before any handler runs, and an error answered by the framework itself rather than by an
 /// `ApiError` (a 405 for a method a path does not have, a 413 for a body over `MAX_BODY`, a
@@ -70,8 +75,38 @@ pub(super) async fn errors_as_json(
         )
         .into_response();
     }
-    // (A body over the limit is read up to the limit and then refused, not refused from its
-    // Content-Length: a client still writing would see its connection reset, not the answer.)
+    // A body declared over the limit is read to its end and dropped before the refusal (a
+    // lingering close, bounded): a client still writing would otherwise see its connection
+    // reset, not the answer. A body with no declared length is read up to the limit and refused.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > super::MAX_BODY as u64) {
+        let mut body = req.into_body().into_data_stream();
+        let mut drained = 0usize;
+        let drain = async {
+            while let Some(Ok(chunk)) = body.next().await {
+                drained += chunk.len();
+                if drained > LINGER_BYTES {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER, drain).await;
+        let mut resp = ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code::BODY_TOO_LARGE,
+            format!("the request body is over {} bytes", super::MAX_BODY),
+        )
+        .into_response();
+        resp.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        return resp;
+    }
     let resp = next.run(req).await;
     let status = resp.status();
     let json = resp
