@@ -17,6 +17,7 @@ pub mod policy;
 pub mod printer;
 pub mod privacy;
 pub mod problem;
+pub mod reader;
 pub mod retry;
 pub mod station;
 pub mod store;

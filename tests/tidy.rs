@@ -56,6 +56,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("layout", &["job", "mrz", "problem", "fsio"]),
     ("store", &["job", "problem", "fsio", "clock"]),
     ("printer", &["problem", "fsio", "retry"]),
+    ("reader", &["mrz", "problem", "fsio", "retry"]),
     ("central", &["job", "store", "problem", "fsio", "retry"]),
     ("privacy", &["central"]),
     // The configuration: the file parsed and validated into typed settings, below everything
@@ -64,13 +65,14 @@ const LAYERS: &[(&str, &[&str])] = &[
         "config",
         &[
             "central", "clock", "job", "layout", "mrz", "policy", "printer", "problem", "fsio",
+            "reader",
         ],
     ),
     (
         "station",
         &[
             "store", "central", "printer", "layout", "job", "mrz", "policy", "problem", "fsio",
-            "clock", "privacy", "retry", "config",
+            "clock", "privacy", "retry", "config", "reader",
         ],
     ),
     // The HTTP API over the station's use cases: the store's types (states, rows) pass
@@ -78,7 +80,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "api",
         &[
-            "station", "central", "store", "printer", "privacy", "clock", "fsio",
+            "station", "central", "store", "printer", "privacy", "clock", "fsio", "reader",
         ],
     ),
     // The one client of the API: its wire types only (`the_client_knows_only_the_wire_format`).
@@ -88,6 +90,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "ops",
         &[
             "api", "client", "config", "station", "store", "central", "printer", "fsio", "clock",
+            "reader",
         ],
     ),
 ];

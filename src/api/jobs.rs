@@ -187,6 +187,53 @@ pub(super) async fn job_mrz(
         .into_response())
 }
 
+/// The second authorised person of a dual-control action: with tokens required, the holder of
+/// the supervisor's token (their name from it, not from the body); in a lab, the name given.
+fn second_person(
+    st: &Station,
+    headers: &HeaderMap,
+    named: Option<String>,
+    actor: &str,
+    id: &str,
+    peer: std::net::SocketAddr,
+    what: &str,
+) -> Result<String, ApiError> {
+    if st.options.settings.api.require_tokens {
+        let Some(u) = user_of(st, headers, "x-pstation-supervisor-token")
+            .filter(|u| matches!(u.role, Role::Supervisor | Role::Admin))
+        else {
+            tracing::warn!(code = code::SECOND_PERSON_REQUIRED, user = %actor, job = %id, peer = %peer, action = what, "refused: no supervisor's token");
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                code::SECOND_PERSON_REQUIRED,
+                format!("{what} needs a supervisor's token in X-Pstation-Supervisor-Token"),
+            ));
+        };
+        Ok(u.name.clone())
+    } else {
+        named.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                code::MISSING_FIELD,
+                format!("{what} needs \"supervisor\" in the body"),
+            )
+        })
+    }
+}
+
+/// Logs a dual-control action the store refused because one person approved it alone.
+fn refused_second_person(e: &StationError, actor: &str, id: &str, peer: std::net::SocketAddr) {
+    if let StationError::Store(StoreError::SecondPerson(_)) = e {
+        tracing::warn!(
+            code = code::SECOND_PERSON_REQUIRED,
+            user = %actor,
+            job = %id,
+            peer = %peer,
+            "refused: approved by the person asking for it"
+        );
+    }
+}
+
 pub(super) async fn job_action(
     State(st): State<Arc<Station>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
@@ -209,6 +256,24 @@ pub(super) async fn job_action(
         "hold" => st.act(&id, Action::Hold, &actor.name, b.reason).await?,
         "release" => st.act(&id, Action::Release, &actor.name, b.reason).await?,
         "cancel" => st.act(&id, Action::Cancel, &actor.name, b.reason).await?,
+        // With a supervisor (a reader gates the booklet, or a person saw what it cannot): verify
+        // by hand, with a reason.
+        "verify"
+            if b.supervisor.is_some() || headers.contains_key("x-pstation-supervisor-token") =>
+        {
+            let sup = second_person(
+                &st,
+                &headers,
+                b.supervisor,
+                &actor.name,
+                &id,
+                peer,
+                "verifying by hand",
+            )?;
+            st.verify_by_hand(&id, &actor.name, sup, b.reason)
+                .await
+                .inspect_err(|e| refused_second_person(e, &actor.name, &id, peer))?
+        }
         "verify" => st.act(&id, Action::Verify, &actor.name, b.reason).await?,
         "spoil" => st.act(&id, Action::Spoil, &actor.name, b.reason).await?,
         "confirm-booklet" => {
@@ -217,36 +282,18 @@ pub(super) async fn job_action(
         }
         "reprint" => {
             let n = b.booklet.ok_or_else(|| missing("booklet"))?;
-            let sup = if st.options.settings.api.require_tokens {
-                // The second person proves presence with their own token; their name is taken
-                // from it, not from the body.
-                let Some(u) = user_of(&st, &headers, "x-pstation-supervisor-token")
-                    .filter(|u| matches!(u.role, Role::Supervisor | Role::Admin))
-                else {
-                    tracing::warn!(code = code::SECOND_PERSON_REQUIRED, user = %actor.name, job = %id, peer = %peer, "refused: reprint without a supervisor's token");
-                    return Err(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        code::SECOND_PERSON_REQUIRED,
-                        "a reprint needs a supervisor's token in X-Pstation-Supervisor-Token",
-                    ));
-                };
-                u.name.clone()
-            } else {
-                b.supervisor.ok_or_else(|| missing("supervisor"))?
-            };
+            let sup = second_person(
+                &st,
+                &headers,
+                b.supervisor,
+                &actor.name,
+                &id,
+                peer,
+                "a reprint",
+            )?;
             st.reprint(&id, n, &actor.name, sup, b.reason)
                 .await
-                .inspect_err(|e| {
-                    if let StationError::Store(StoreError::SecondPerson(_)) = e {
-                        tracing::warn!(
-                            code = code::SECOND_PERSON_REQUIRED,
-                            user = %actor.name,
-                            job = %id,
-                            peer = %peer,
-                            "refused: a reprint approved by the person asking for it"
-                        );
-                    }
-                })?
+                .inspect_err(|e| refused_second_person(e, &actor.name, &id, peer))?
         }
         _ => {
             return Err(ApiError::new(

@@ -21,6 +21,7 @@ pub(super) async fn printer(
             .to_owned(),
         console: registry.console(uri).map(|c| c.language.to_owned()),
         identity: st.identity().map(Into::into),
+        reader: (&st.reader()).into(),
         history: history
             .into_iter()
             .map(|(at, state, reasons, link)| wire::PrinterRecord {

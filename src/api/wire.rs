@@ -458,6 +458,54 @@ pub struct PrinterAnswer {
     pub history: Vec<PrinterRecord>,
     /// The calibration in force.
     pub calibration: Calibration,
+    /// The document reader that checks each printed booklet.
+    pub reader: Reader,
+}
+
+/// The document reader as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Reader {
+    /// Whether a reader is configured (without one, handover is verified by hand).
+    pub configured: bool,
+    /// Its device and framing, e.g. `serial:/dev/ttyUSB1 (cute)`.
+    pub device: Option<String>,
+    /// `none`, `connecting`, `connected` or `down`.
+    pub state: String,
+    /// Why it is down (stable code: `reader-missing`, `reader-permission`, `reader-busy`,
+    /// `reader-io`, `reader-closed`).
+    pub code: Option<String>,
+    /// What happened and what to try.
+    pub message: Option<String>,
+    /// The newest read.
+    pub last: Option<LastRead>,
+}
+
+/// The newest read, for the reader panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LastRead {
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// `match`, `mismatch`, `unreadable`, `other-booklet`, `unexpected` or `garbled`.
+    pub result: String,
+    /// The job it was matched to.
+    pub job_id: Option<String>,
+}
+
+impl From<&crate::station::reading::ReaderView> for Reader {
+    fn from(v: &crate::station::reading::ReaderView) -> Self {
+        Self {
+            configured: v.configured,
+            device: v.device.clone(),
+            state: v.state.clone(),
+            code: v.code.clone(),
+            message: v.message.clone(),
+            last: v.last.as_ref().map(|l| LastRead {
+                at: l.at.clone(),
+                result: l.result.clone(),
+                job_id: l.job_id.clone(),
+            }),
+        }
+    }
 }
 
 /// One recorded printer status.
@@ -564,6 +612,8 @@ pub enum Notice {
         /// Sheets in the job.
         of: u32,
     },
+    /// The document reader's state, or its last read, changed.
+    Reader(Reader),
 }
 
 impl From<&crate::station::StationEvent> for Notice {
@@ -580,6 +630,7 @@ impl From<&crate::station::StationEvent> for Notice {
                 reason: reason.clone(),
             },
             E::Printer(view) => Self::Printer(view.into()),
+            E::Reader(view) => Self::Reader(view.into()),
             E::Progress {
                 job_id,
                 attempt_id,
@@ -596,12 +647,13 @@ impl From<&crate::station::StationEvent> for Notice {
 }
 
 impl Notice {
-    /// The SSE event name: `job`, `printer` or `progress`.
+    /// The SSE event name: `job`, `printer`, `progress` or `reader`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Job { .. } => "job",
             Self::Printer(_) => "printer",
             Self::Progress { .. } => "progress",
+            Self::Reader(_) => "reader",
         }
     }
 }

@@ -743,6 +743,14 @@ pub(super) fn printer_status(
                 wire::Notice::Progress {
                     job_id, sheets, of, ..
                 } => Some(format!("{job_id}: sheet {sheets} of {of} out")),
+                wire::Notice::Reader(r) => Some(format!(
+                    "reader {}{}",
+                    r.state,
+                    r.last
+                        .as_ref()
+                        .map(|l| format!(" (last read: {})", l.result))
+                        .unwrap_or_default()
+                )),
                 wire::Notice::Job { .. } => None,
             }
         };

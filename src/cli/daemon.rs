@@ -143,10 +143,20 @@ pub async fn start(
     };
     let db = data.join("station.db");
     let max_store_mb = settings.daemon.max_store_mb;
+    let gate = settings.reader.device.is_some();
     let (store, recovered) = tokio::task::spawn_blocking(move || {
         let mut store = Store::open(&db, &key)?;
         store.set_size_limit(max_store_mb * 1024 * 1024)?;
         let recovered = store.recover()?;
+        // With a document reader configured, booklets printed before wait for their read too.
+        store.set_read_gate(gate);
+        let gated = store.gate_printed()?;
+        if gated > 0 {
+            tracing::info!(
+                jobs = gated,
+                "printed jobs now wait for the document reader"
+            );
+        }
         Ok::<_, crate::store::StoreError>((store, recovered))
     })
     .await
@@ -189,10 +199,17 @@ pub async fn start(
     // Status back to the central office, when it has given a webhook; jobs from and status to
     // its NATS server, when it has one.
     let central = &station.options.settings.central;
-    let mut background = vec![tokio::spawn(crate::station::retention::run(
-        station.clone(),
-        shutdown.clone(),
-    ))];
+    let mut background = vec![
+        tokio::spawn(crate::station::retention::run(
+            station.clone(),
+            shutdown.clone(),
+        )),
+        // The document reader, when one is configured.
+        tokio::spawn(crate::station::reading::run(
+            station.clone(),
+            shutdown.clone(),
+        )),
+    ];
     if let Some(hook) = central.webhook.clone() {
         background.push(tokio::spawn(crate::station::outbox::run(
             station.clone(),

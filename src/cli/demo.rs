@@ -483,6 +483,13 @@ fn follow_events(url: &str, token: &str, tx: mpsc::Sender<String>) {
                     wire::Notice::Progress {
                         job_id, sheets, of, ..
                     } => format!("[printer] sheet {sheets} of {of} out for {job_id}"),
+                    wire::Notice::Reader(r) => format!(
+                        "[reader] {}{}",
+                        r.state,
+                        r.last
+                            .map(|l| format!(": last read {}", l.result))
+                            .unwrap_or_default()
+                    ),
                 };
                 tx.send(text).is_ok()
             });

@@ -21,6 +21,7 @@ mod keys;
 mod ops;
 mod render;
 mod sim;
+mod sim_reader;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -63,6 +64,10 @@ pub enum Command {
     /// Run the simulated passport printer on a PTY and/or TCP (control words on stdin).
     #[command(after_help = pstation_sim::control_help())]
     Sim(sim::SimArgs),
+    /// A simulated MRZ document reader on a PTY: reads the printer simulator's page images with
+    /// its own OCR-B reader and sends the lines in a reader's framing; faults on stdin.
+    #[command(name = "sim-reader", after_help = format!("Control words (stdin, or --fault): {}", sim_reader::CONTROL_WORDS))]
+    SimReader(sim_reader::SimReaderArgs),
     /// Run the station daemon: durable queue, print engine and HTTP API (SIGTERM stops safely).
     Serve(daemon::ServeArgs),
     /// Self-check: configuration, data folder, store, clock and printer, each OK or PROBLEM with
@@ -187,6 +192,7 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Config { action } => check::config(action, out, err),
         Command::Render(a) => render::run(a, out, err),
         Command::Sim(a) => sim::run(a, out, err),
+        Command::SimReader(a) => sim_reader::run(a, out, err),
         Command::Serve(a) => daemon::run(a, out, err),
         Command::Doctor(a) => doctor::run(a, out, err),
         Command::SupportBundle(a) => bundle::run(a, out, err),

@@ -27,7 +27,7 @@ pub(super) fn syntax_message(text: &str, e: &toml::de::Error) -> String {
 
 /// The sections of the file.
 pub(super) const SECTIONS: &[&str] = &[
-    "station", "mrz", "policy", "render", "daemon", "central", "api",
+    "station", "mrz", "policy", "render", "daemon", "central", "api", "reader",
 ];
 
 /// The keys a table of the configuration may hold, by its path (array elements as `[]`).
@@ -44,6 +44,7 @@ pub(super) fn known_keys(path: &str) -> Option<&'static [&'static str]> {
         "central.keys[]" => fields_of::<RawKey>(),
         "api" => fields_of::<RawApi>(),
         "api.users[]" => fields_of::<RawUser>(),
+        "reader" => fields_of::<crate::reader::RawReader>(),
         _ => return None,
     })
 }

@@ -56,6 +56,9 @@ pub struct Settings {
     pub central: CentralSettings,
     /// Who may use the HTTP API.
     pub api: ApiSettings,
+    /// The document reader that checks each printed booklet before handover (none: manual
+    /// verify).
+    pub reader: crate::reader::ReaderSettings,
 }
 
 /// Why a configuration could not be loaded.
@@ -139,6 +142,7 @@ impl Settings {
         let daemon = section::<RawDaemon>(&doc, "daemon", false, &mut problems);
         let central = section::<RawCentral>(&doc, "central", true, &mut problems);
         let api = section::<RawApi>(&doc, "api", true, &mut problems);
+        let reader = section::<crate::reader::RawReader>(&doc, "reader", true, &mut problems);
         let mut bad = |path: &str, message: String| {
             problems.push(Problem::new(path, "config-value", message));
         };
@@ -149,7 +153,10 @@ impl Settings {
         let daemon = daemon.and_then(|d| d.validate(&mut bad));
         let central = central.and_then(|c| c.validate(&mut bad));
         let api = api.and_then(|a| a.validate(&mut bad));
-        match (utc_offset, mrz, policy, render, daemon, central, api) {
+        let reader = reader.and_then(|r| r.validate(&mut bad));
+        match (
+            utc_offset, mrz, policy, render, daemon, central, api, reader,
+        ) {
             (
                 Some(utc_offset),
                 Some(mrz),
@@ -158,6 +165,7 @@ impl Settings {
                 Some(daemon),
                 Some(central),
                 Some(api),
+                Some(reader),
             ) if problems.is_empty() => Ok(Settings {
                 utc_offset,
                 mrz,
@@ -166,6 +174,7 @@ impl Settings {
                 daemon,
                 central,
                 api,
+                reader,
             }),
             _ => Err(ConfigError::Invalid(Problems(problems))),
         }

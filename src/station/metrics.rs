@@ -1,7 +1,8 @@
 //! The station's Prometheus metrics (`GET /metrics`, OpenMetrics text): counts read from the
 //! store at scrape time (jobs by state, booklets by state, the status outbox's backlog), the
 //! printer's state, reasons and link from its live view, print and transfer durations and link
-//! bytes observed by the engine, and API errors by code. Labels hold only fixed vocabulary
+//! bytes observed by the engine, document reads by result and how fast they were decided, and
+//! API errors by code. Labels hold only fixed vocabulary
 //! words — never a job id, a name or a number.
 
 use std::sync::LazyLock;
@@ -59,6 +60,13 @@ pub struct DirectionLabel {
     pub direction: &'static str,
 }
 
+/// A document read's result.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    /// `match`, `mismatch`, `unreadable`, `other-booklet`, `unexpected` or `garbled`.
+    pub result: &'static str,
+}
+
 /// API errors by code, counted where every API error becomes a response (process-wide).
 pub static API_ERRORS: LazyLock<Family<CodeLabel, Counter>> = LazyLock::new(Family::default);
 
@@ -68,6 +76,11 @@ const PRINTER_STATES: [&str; 3] = ["idle", "processing", "stopped"];
 fn print_buckets() -> Histogram {
     // 0.5 s to about 4 minutes: a booklet takes seconds; a slow link or a jam much longer.
     Histogram::new(exponential_buckets(0.5, 2.0, 10))
+}
+
+fn read_buckets() -> Histogram {
+    // 1 ms to about 1 s: a read is decided in milliseconds (the target is 50 ms).
+    Histogram::new(exponential_buckets(0.001, 2.0, 11))
 }
 
 fn transfer_buckets() -> Histogram {
@@ -91,6 +104,12 @@ pub struct Metrics {
     pub transfer_seconds: Histogram,
     /// Bytes on the printer link, by direction.
     pub link_bytes: Family<DirectionLabel, Counter>,
+    /// Reads from the document reader, by result.
+    pub reads: Family<ResultLabel, Counter>,
+    /// Seconds from a read's last byte to the job's state change recorded.
+    pub read_seconds: Histogram,
+    /// 1 when the document reader's line is open.
+    pub reader_up: Gauge,
 }
 
 impl Default for Metrics {
@@ -166,6 +185,24 @@ impl Metrics {
             "Bytes on the printer link, by direction (written to the printer, read from it)",
             link_bytes.clone(),
         );
+        let reads = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "reads",
+            "MRZ reads from the document reader, by result (match, mismatch, unreadable, other-booklet, unexpected, garbled)",
+            reads.clone(),
+        );
+        let read_seconds = read_buckets();
+        registry.register(
+            "read_decision_seconds",
+            "Time from a read's last byte on the reader line to the job's state change recorded",
+            read_seconds.clone(),
+        );
+        let reader_up = Gauge::default();
+        registry.register(
+            "reader_link_up",
+            "1 when the document reader's line is open (0 also when no reader is configured)",
+            reader_up.clone(),
+        );
         registry.register(
             "api_errors",
             "API requests refused, by error code",
@@ -183,6 +220,9 @@ impl Metrics {
             print_seconds,
             transfer_seconds,
             link_bytes,
+            reads,
+            read_seconds,
+            reader_up,
         }
     }
 

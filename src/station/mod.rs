@@ -11,6 +11,7 @@ pub mod engine;
 pub mod metrics;
 pub mod nats;
 pub mod outbox;
+pub mod reading;
 pub mod render;
 pub mod retention;
 pub mod session;
@@ -135,6 +136,8 @@ pub enum StationEvent {
     },
     /// The printer's status changed.
     Printer(PrinterView),
+    /// The document reader's state, or its last read, changed.
+    Reader(reading::ReaderView),
     /// Sheets delivered for the job printing now.
     Progress {
         /// The job.
@@ -231,6 +234,7 @@ impl StationError {
                 | StoreError::StaleAttempt(_)
                 | StoreError::Booklet(_) => Failure::Conflict,
                 StoreError::SecondPerson(_) => Failure::Forbidden,
+                StoreError::ReadRequired => Failure::Conflict,
                 StoreError::Full(_) => Failure::Full,
                 StoreError::ReadOnly(_) => Failure::Unavailable,
                 StoreError::Purged(_) => Failure::Gone,
@@ -394,6 +398,7 @@ pub struct Station {
     submits: std::sync::mpsc::Sender<SubmitRequest>,
     events: broadcast::Sender<StationEvent>,
     printer: watch::Sender<PrinterView>,
+    reader: watch::Sender<reading::ReaderView>,
     wake: Notify,
     current: Mutex<Option<(String, CancellationToken)>>,
     /// The printer's identity, read when the link opened and on a technician's request; its
@@ -439,8 +444,11 @@ impl Station {
     }
 
     /// A station over an open store.
-    pub fn new(store: Store, options: StationOptions, renderer: render::Renderer) -> Arc<Self> {
+    pub fn new(mut store: Store, options: StationOptions, renderer: render::Renderer) -> Arc<Self> {
         let (events, _) = broadcast::channel(1024);
+        // With a document reader, printed booklets wait for their read before handover.
+        store.set_read_gate(options.settings.reader.device.is_some());
+        let reader = watch::channel(reading::ReaderView::initial(&options.settings.reader)).0;
         let store = Arc::new(Mutex::new(store));
         let (submits, rx) = std::sync::mpsc::channel();
         let writer_store = store.clone();
@@ -456,6 +464,7 @@ impl Station {
             submits,
             events,
             printer: watch::channel(PrinterView::connecting()).0,
+            reader,
             wake: Notify::new(),
             current: Mutex::new(None),
             identity: Mutex::new(None),

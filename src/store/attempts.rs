@@ -69,8 +69,23 @@ impl Store {
         }
         match end {
             AttemptEnd::Printed => {
-                Self::step(&tx, &job, Action::PrintConfirmed, "engine", None)?;
+                let to = Self::step(&tx, &job, Action::PrintConfirmed, "engine", None)?;
                 Self::set_booklet(&tx, &job.booklet, BookletState::Issued, Some(job_id), None)?;
+                if self.read_gate {
+                    // The booklet goes to the reader before handover (same transaction: a
+                    // printed job is never left ungated).
+                    let printed = JobRow {
+                        state: to,
+                        ..job.clone()
+                    };
+                    Self::step(
+                        &tx,
+                        &printed,
+                        Action::AwaitRead,
+                        "engine",
+                        Some("lay the booklet on the document reader"),
+                    )?;
+                }
             }
             AttemptEnd::NotSent(_) if job.cancel_requested => {
                 // The operator asked to cancel and nothing was sent: cancelled, not requeued.

@@ -231,6 +231,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let job = Self::job_in(&tx, job_id)?;
+        Self::check_read_gate(self.read_gate, job.state, action)?;
         let booklet = Self::booklet_state(&tx, &job.booklet)?;
         let plan = lifecycle::plan(job.state, booklet, action, reason).map_err(|r| match r {
             Refusal::Transition(e) => StoreError::Transition(e),

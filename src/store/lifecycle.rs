@@ -8,7 +8,9 @@
 //!                          │ (booklet not in stock: held, reason booklet-not-in-stock)
 //!                          ▼
 //!     engine: start ─► printing ──END ok──► printed ──verify──► completed
-//!                        │  │                  │
+//!                        │  │                  │  └─(a reader is configured)─► reading ──read matches──► completed
+//!                        │  │                  │       (reading: a read that differs ─► needs-verification;
+//!                        │  │                  │        verify by hand needs a supervisor and a reason)
 //!        nothing sent ◄──┘  └─unknown─► needs-verification ──verify──► completed
 //!        (back to queued,                      ├──release (booklet blank)──► queued
 //!         or failed)                           └──spoil──► spoiled ──reprint (2nd person)──► queued
@@ -33,6 +35,9 @@ pub enum JobState {
     Printing,
     /// The printer confirmed the page came out (END with our name and page count).
     Printed,
+    /// Printed, and a document reader is configured: the booklet waits for its MRZ to be read
+    /// back before handover.
+    Reading,
     /// An operator checked the booklet and handed it over. Terminal.
     Completed,
     /// Cancelled before anything came out. Terminal.
@@ -49,12 +54,13 @@ pub enum JobState {
 
 impl JobState {
     /// Every state, in lifecycle order.
-    pub const ALL: [JobState; 10] = [
+    pub const ALL: [JobState; 11] = [
         Self::Received,
         Self::Queued,
         Self::Held,
         Self::Printing,
         Self::Printed,
+        Self::Reading,
         Self::Completed,
         Self::Canceled,
         Self::Failed,
@@ -70,6 +76,7 @@ impl JobState {
             Self::Held => "held",
             Self::Printing => "printing",
             Self::Printed => "printed",
+            Self::Reading => "reading",
             Self::Completed => "completed",
             Self::Canceled => "canceled",
             Self::Failed => "failed",
@@ -160,6 +167,12 @@ pub enum Action {
     CanceledWhilePrinting,
     /// Engine or recovery: the outcome cannot be known.
     OutcomeUnknown,
+    /// Engine: the page is printed and a reader is configured; the booklet waits for a read.
+    AwaitRead,
+    /// Reader: the MRZ read back equals the one printed, every check digit right.
+    ReadMatched,
+    /// Reader: the read differs, has unreadable characters or is another booklet's.
+    ReadFailed,
     /// Operator: the booklet is good (after printed or needs-verification).
     Verify,
     /// Operator: the booklet is ruined.
@@ -184,6 +197,9 @@ impl Action {
             Self::Fail => "fail",
             Self::CanceledWhilePrinting => "canceled-while-printing",
             Self::OutcomeUnknown => "outcome-unknown",
+            Self::AwaitRead => "await-read",
+            Self::ReadMatched => "read-matched",
+            Self::ReadFailed => "read-failed",
             Self::Verify => "verify",
             Self::Spoil => "spoil",
             Self::Reprint => "reprint",
@@ -235,8 +251,12 @@ pub fn next(from: JobState, action: Action) -> Result<JobState, InvalidTransitio
         (S::Printing | S::Queued, A::Fail) => S::Failed,
         (S::Printing, A::CanceledWhilePrinting) => S::Canceled,
         (S::Printing, A::OutcomeUnknown) => S::NeedsVerification,
-        (S::Printed | S::NeedsVerification, A::Verify) => S::Completed,
-        (S::Printed | S::NeedsVerification, A::Spoil) => S::Spoiled,
+        (S::Printed, A::AwaitRead) => S::Reading,
+        // A matching read also settles a job in doubt: the instrument saw the page.
+        (S::Reading | S::NeedsVerification, A::ReadMatched) => S::Completed,
+        (S::Reading, A::ReadFailed) => S::NeedsVerification,
+        (S::Printed | S::Reading | S::NeedsVerification, A::Verify) => S::Completed,
+        (S::Printed | S::Reading | S::NeedsVerification, A::Spoil) => S::Spoiled,
         (S::Spoiled, A::Reprint) => S::Queued,
         _ => {
             return Err(InvalidTransition {
@@ -489,6 +509,9 @@ mod tests {
             Action::Fail,
             Action::CanceledWhilePrinting,
             Action::OutcomeUnknown,
+            Action::AwaitRead,
+            Action::ReadMatched,
+            Action::ReadFailed,
             Action::Verify,
             Action::Spoil,
             Action::Reprint,
@@ -522,6 +545,40 @@ mod tests {
             next(JobState::Spoiled, Action::Reprint),
             Ok(JobState::Queued)
         );
+    }
+
+    #[test]
+    fn a_booklet_waiting_for_its_read_leaves_only_by_a_read_or_a_person() {
+        use Action as A;
+        use JobState as S;
+        assert_eq!(next(S::Printed, A::AwaitRead), Ok(S::Reading));
+        assert_eq!(next(S::Reading, A::ReadMatched), Ok(S::Completed));
+        assert_eq!(next(S::Reading, A::ReadFailed), Ok(S::NeedsVerification));
+        assert_eq!(next(S::NeedsVerification, A::ReadMatched), Ok(S::Completed));
+        // A failed read of a job already in doubt changes nothing; nothing but a read or a
+        // person moves a job that waits for its read.
+        assert!(next(S::NeedsVerification, A::ReadFailed).is_err());
+        for a in [
+            A::Queue,
+            A::HoldBySystem,
+            A::Hold,
+            A::Release,
+            A::Cancel,
+            A::StartPrinting,
+            A::PrintConfirmed,
+            A::NotSent,
+            A::OutcomeUnknown,
+            A::AwaitRead,
+            A::Reprint,
+        ] {
+            assert!(next(S::Reading, a).is_err(), "{a:?}");
+        }
+        // Reads act only on printed booklets.
+        for s in JobState::ALL {
+            if !matches!(s, S::Reading | S::NeedsVerification) {
+                assert!(next(s, A::ReadMatched).is_err(), "{s}");
+            }
+        }
     }
 
     #[test]

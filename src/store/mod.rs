@@ -10,7 +10,7 @@
 //!
 //! One `Store`, its methods by concern: `schema` (open, migrations, key adoption), `rows` (the
 //! row types), `events` (the append-only log and its hash chain, the lifecycle step), `jobs`,
-//! `attempts`, `booklets`, `outbox`, `privacy` (access records, retention purge), `history`
+//! `attempts`, `booklets`, `outbox`, `reads` (the reader's gate), `privacy` (access records, retention purge), `history`
 //! (printer status); `crypt` (the store key, sealing), `backup`, `audit` (the chain's check)
 //! and `lifecycle` (the pure rules).
 
@@ -25,6 +25,7 @@ mod jobs;
 pub mod lifecycle;
 mod outbox;
 mod privacy;
+mod reads;
 mod rows;
 mod schema;
 
@@ -35,6 +36,7 @@ use sha2::{Digest, Sha256};
 
 pub use crypt::{KeyError, StoreKey};
 pub use lifecycle::{Action, BookletState, InvalidTransition, JobState, Plan, Refusal};
+pub use reads::{NewRead, READ_RESULTS, ReadRow};
 pub use rows::*;
 pub use schema::SCHEMA_VERSION;
 
@@ -111,9 +113,15 @@ pub enum StoreError {
     /// A booklet rule was broken.
     #[error(transparent)]
     Booklet(#[from] BookletError),
-    /// A reprint without a second authorised person.
-    #[error("second-person-required: a reprint needs a supervisor other than {0:?}")]
+    /// A reprint, or a verify by hand of a booklet the reader gates, without a second
+    /// authorised person.
+    #[error("second-person-required: this needs a supervisor other than {0:?}")]
     SecondPerson(String),
+    /// A verify of a booklet the reader gates, without a read.
+    #[error(
+        "read-required: a document reader checks this booklet: lay it on the reader; if the reader is faulty, verify by hand with a supervisor and a reason"
+    )]
+    ReadRequired,
     /// A backup could not be taken, checked or restored.
     #[error("backup: {0}")]
     Backup(String),
@@ -200,6 +208,8 @@ pub struct Store {
     submit_limit_pages: Option<i64>,
     /// The key the payloads are sealed with (`None` for read-only tools: no personal data).
     key: Option<StoreKey>,
+    /// A document reader gates handover (`reads`): printed jobs wait for a read.
+    read_gate: bool,
 }
 
 /// Now, as the store writes times (RFC 3339, UTC).

@@ -1,5 +1,6 @@
 //! Personal data over time: who opened a page or logged in (recorded as events), and the
-//! retention purge that empties a payload once its job has ended long enough ago.
+//! retention purge that empties a payload (and the lines a reader read of it) once its job has
+//! ended long enough ago.
 
 use super::*;
 
@@ -55,6 +56,11 @@ impl Store {
                 "UPDATE jobs SET payload = X'', purged_at = ?2 WHERE job_id = ?1",
                 params![job.job_id, now()],
             )?;
+            // What the document reader read of it goes with it.
+            tx.exec(
+                "UPDATE reads SET lines = NULL WHERE job_id = ?1",
+                params![job.job_id],
+            )?;
             Self::append_event(
                 &tx,
                 NewEvent {
@@ -69,6 +75,11 @@ impl Store {
                 },
             )?;
         }
+        // Reads nobody expected belong to no job: they go after the same period.
+        tx.exec(
+            "UPDATE reads SET lines = NULL WHERE job_id IS NULL AND lines IS NOT NULL AND at < ?1",
+            [ended_before],
+        )?;
         tx.commit()?;
         Ok(due.into_iter().map(|j| j.job_id).collect())
     }

@@ -9,8 +9,8 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Every schema change this project shipped, in order: migration `i` (0-based) takes a store from
 /// schema `i` to `i + 1`. Never edit a shipped entry — append a new one (and freeze a fixture
 /// store of the schema it replaces under `fixtures/store/`, see the fixtures README).
-pub(super) const MIGRATIONS: [&str; 7] = [
-    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
+pub(super) const MIGRATIONS: [&str; 8] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
 ];
 
 const SCHEMA_V1: &str = r#"
@@ -155,6 +155,24 @@ CREATE TABLE store_key (
 );
 "#;
 
+/// Schema 8: the document reader's reads (`reads`): each with the job it was matched to (or
+/// none), its result, the document number read, the lines read sealed with the store key
+/// (`read:SEQ` as associated data) and the differing positions. Jobs need no change: the new
+/// state `reading` is a word in `jobs.state`.
+const SCHEMA_V8: &str = r#"
+CREATE TABLE reads (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          TEXT NOT NULL,
+    job_id      TEXT,
+    result      TEXT NOT NULL CHECK (result IN ('match', 'mismatch', 'unreadable', 'other-booklet', 'unexpected', 'garbled')),
+    number      TEXT,
+    lines       BLOB,
+    differences TEXT,
+    detail      TEXT
+);
+CREATE INDEX reads_job ON reads(job_id);
+"#;
+
 impl Store {
     /// Opens (creating if needed) the store at `path`, in WAL mode with full sync, and brings
     /// its schema up to date.
@@ -174,6 +192,7 @@ impl Store {
             conn,
             submit_limit_pages: None,
             key: None,
+            read_gate: false,
         };
         store.migrate(path)?;
         store.adopt_key(key)?;
@@ -196,6 +215,7 @@ impl Store {
             conn,
             submit_limit_pages: None,
             key: None,
+            read_gate: false,
         })
     }
 

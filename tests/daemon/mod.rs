@@ -7,6 +7,7 @@ mod central;
 mod crashes;
 mod ops;
 pub(crate) mod printing;
+mod reading;
 mod storage;
 
 use std::io::{BufRead, BufReader};

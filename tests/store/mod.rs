@@ -3,6 +3,7 @@
 
 mod audit;
 mod migrations;
+mod reads;
 
 use pstation::store::Action;
 use pstation::store::{AttemptEnd, BookletState, JobState, Store, StoreError, Submitted};

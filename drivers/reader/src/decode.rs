@@ -298,7 +298,7 @@ impl Decoder {
             self.state = State::Skip;
             return;
         }
-        if b < 0x20 || b >= 0x7F {
+        if !(0x20..0x7F).contains(&b) {
             self.binary = true;
         }
         self.frame.push(b);

