@@ -54,15 +54,20 @@ impl SimReader {
     /// Sends a control word and waits for the reader's answer to it (its reports of pages read
     /// meanwhile are passed over).
     fn say(&mut self, word: &str) -> String {
-        let stdin = self.proc.0.stdin.as_mut().expect("stdin");
-        writeln!(stdin, "{word}").expect("control word");
-        stdin.flush().expect("flush");
+        self.send(word);
         loop {
             let line = self.next_line();
             if !line.starts_with("read ") {
                 return line;
             }
         }
+    }
+
+    /// Sends a control word without waiting for an answer.
+    fn send(&mut self, word: &str) {
+        let stdin = self.proc.0.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{word}").expect("control word");
+        stdin.flush().expect("flush");
     }
 
     fn next_line(&mut self) -> String {
@@ -230,4 +235,48 @@ fn a_reader_verifies_the_booklets_it_reads_right_and_parks_each_fault() {
     assert!(!metrics_text(&base).contains("SANTOSO"));
     let (_, detail) = get(&base, "/api/jobs/R-F0");
     assert!(!detail.to_string().contains("SANTOSO"), "{detail}");
+}
+
+#[test]
+fn kill_9_while_a_booklet_waits_for_its_read_loses_nothing_and_verifies_nothing_unread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &["--baud", "0"]);
+    // No --watch: the operator lays the booklet on the reader when the test says so.
+    let mut reader = SimReader::start(dir.path(), "rte", None);
+    let config = config_with_reader(dir.path(), "rte");
+    let data = dir.path().join("data");
+    let (serve, base, _) = start_serve(&data, &device, &config);
+    let api = client(&base, None);
+    api.receive_batch("X7100000", "X7100009").expect("batch");
+    submit_numbered(&base, "K-1", "X7100000");
+    until("K-1 printed and waiting for its read", || {
+        state(&base, "K-1") == "reading"
+    });
+    let page = pages.join("K-1-a1-page1.png");
+    until("the page out of the printer", || page.is_file());
+
+    // kill -9 while it waits; the restarted station still waits for the read.
+    drop(serve);
+    let (_serve, base, _) = start_serve(&data, &device, &config);
+    assert_eq!(state(&base, "K-1"), "reading");
+    let api = client(&base, None);
+    until("the reader connected again", || {
+        api.printer().expect("printer").reader.state == "connected"
+    });
+    assert_eq!(
+        state(&base, "K-1"),
+        "reading",
+        "nothing verified without a read"
+    );
+    reader.send(&format!("read={}", page.display()));
+    reader.wait_read("K-1");
+    until("K-1 verified by its read", || {
+        state(&base, "K-1") == "completed"
+    });
+    let (actor, action, _) = last_event(&base, "K-1");
+    assert_eq!(
+        (actor.as_str(), action.as_str()),
+        ("reader", "read-matched")
+    );
 }

@@ -250,7 +250,7 @@ async fn pwg_raster_goes_at_the_printers_resolution_and_reads_back_pixel_for_pix
         Some(600),
         "ippeveprinter offers 300 and 600 dpi; the best is taken"
     );
-    let (page, _) = data_page(dpi);
+    let (page, mrz) = data_page(dpi);
     let (received, _) = print_the_one_document(&rig, d.as_mut(), &page, "P-2").await;
     let pages = pstation::printer::ipp::pwg::decode(&received).expect("PWG raster");
     assert_eq!(pages.len(), 1);
@@ -259,6 +259,10 @@ async fn pwg_raster_goes_at_the_printers_resolution_and_reads_back_pixel_for_pix
         pages[0].bitmap, page.pages[0],
         "the printed pixels are ours"
     );
+    // Read as a document reader would: OCR-B off the pixels the printer received.
+    let fonts = pstation::layout::fonts::Fonts::shared().expect("fonts");
+    let reader = pstation::layout::readback::MrzReader::new(&fonts, 600).expect("reader");
+    assert_eq!(reader.read(&pages[0].bitmap), mrz.to_vec());
 }
 
 #[tokio::test]
