@@ -51,6 +51,19 @@ pub enum DiagCommand {
         #[arg(long)]
         device: String,
     },
+    /// A document reader's raw reads: the bytes as they come (control bytes named), each
+    /// document decoded from them, and what was garbled; until --count reads or --seconds.
+    Reader {
+        /// The reader's device URI (serial:///dev/NODE?baud=9600&framing=plain|cute|rte).
+        #[arg(long)]
+        device: String,
+        /// Stop after this many reads (documents or garbled bytes).
+        #[arg(long)]
+        count: Option<u32>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        seconds: Option<u64>,
+    },
     /// Serial loopback test (TX wired to RX): data integrity and throughput.
     Loopback {
         /// Device URI.
@@ -177,6 +190,11 @@ pub(super) fn run(action: DiagCommand, out: &mut dyn Write, err: &mut dyn Write)
     rt.block_on(async move {
         match action {
             DiagCommand::Ports => Ok(Exit::Ok),
+            DiagCommand::Reader {
+                device,
+                count,
+                seconds,
+            } => reader(&device, count, seconds, out, err).await,
             DiagCommand::Loopback { device: uri, bytes } => {
                 let Some(uri) = parse(&uri, err)? else {
                     return Ok(Exit::InvalidInput);
@@ -416,4 +434,109 @@ pub(super) fn run(action: DiagCommand, out: &mut dyn Write, err: &mut dyn Write)
             }
         }
     })
+}
+
+/// `diag reader`: the reader's link with its raw bytes shown.
+async fn reader(
+    device: &str,
+    count: Option<u32>,
+    seconds: Option<u64>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    use crate::reader::link::{self, LinkState, ReaderMsg};
+    let uri = match crate::reader::ReaderUri::parse(device) {
+        Ok(u) => u,
+        Err(e) => {
+            writeln!(err, "--device: config-value: {e}")?;
+            return Ok(Exit::InvalidInput);
+        }
+    };
+    writeln!(out, "reader {}", uri.name())?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let task = tokio::spawn(link::run(
+        uri,
+        std::time::Duration::from_millis(150),
+        true,
+        tx,
+        stop.clone(),
+    ));
+    let deadline = seconds.map(|s| tokio::time::Instant::now() + std::time::Duration::from_secs(s));
+    let (mut reads, mut connected, mut last_down) = (0u32, false, None);
+    let exit = loop {
+        let msg = match deadline {
+            Some(d) => match tokio::time::timeout_at(d, rx.recv()).await {
+                Ok(m) => m,
+                Err(_) => break None,
+            },
+            None => tokio::select! {
+                m = rx.recv() => m,
+                _ = tokio::signal::ctrl_c() => break None,
+            },
+        };
+        let Some(msg) = msg else { break None };
+        match msg {
+            ReaderMsg::State(LinkState::Connecting) => {}
+            ReaderMsg::State(LinkState::Connected) => {
+                connected = true;
+                writeln!(out, "reader connected")?;
+            }
+            ReaderMsg::State(LinkState::Down { code, message }) => {
+                if last_down.as_deref() != Some(code) {
+                    writeln!(out, "reader down {code}: {message}")?;
+                }
+                last_down = Some(code.to_owned());
+            }
+            ReaderMsg::Raw(bytes) => writeln!(out, "raw {}", shown(&bytes))?,
+            ReaderMsg::Event { event, .. } => {
+                reads += 1;
+                match event {
+                    crate::reader::Event::Document(doc) => {
+                        writeln!(
+                            out,
+                            "document: {} line(s), {} unreadable{}",
+                            doc.lines.len(),
+                            doc.unreadable(),
+                            doc.flag
+                                .map(|f| format!(", flag {}", shown(&[f])))
+                                .unwrap_or_default()
+                        )?;
+                        for line in &doc.lines {
+                            writeln!(out, "  {line}")?;
+                        }
+                    }
+                    crate::reader::Event::Garbled(g) => {
+                        writeln!(out, "garbled {}: {g}", g.kind.code())?;
+                    }
+                }
+                if count.is_some_and(|c| reads >= c) {
+                    break Some(Exit::Ok);
+                }
+            }
+        }
+        out.flush()?;
+    };
+    stop.cancel();
+    let _ = task.await;
+    out.flush()?;
+    Ok(exit.unwrap_or(if connected { Exit::Ok } else { Exit::Device }))
+}
+
+/// Bytes as a technician reads them: text as it is, control bytes by name (`<STX>`).
+fn shown(bytes: &[u8]) -> String {
+    const NAMES: [&str; 32] = [
+        "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "HT", "LF", "VT", "FF", "CR",
+        "SO", "SI", "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM", "SUB",
+        "ESC", "FS", "GS", "RS", "US",
+    ];
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x20..=0x7E => char::from(b).to_string(),
+            _ => NAMES
+                .get(usize::from(b))
+                .map_or_else(|| format!("<{b:02X}>"), |n| format!("<{n}>")),
+        })
+        .collect()
 }

@@ -280,3 +280,77 @@ fn kill_9_while_a_booklet_waits_for_its_read_loses_nothing_and_verifies_nothing_
         ("reader", "read-matched")
     );
 }
+
+#[test]
+fn diag_reader_shows_a_technician_the_raw_bytes_and_the_document_in_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A page as the printer simulator keeps it: the fixture job at 300 dpi, as PNG.
+    let renderer = pstation::station::render::Renderer::new(
+        pstation::config::Settings::default_settings().expect("settings"),
+    )
+    .expect("renderer");
+    let payload = std::fs::read(crate::util::fixture("jobs/valid/partini.json")).expect("fixture");
+    let rendered = renderer
+        .render(&payload, "X7200000", Some(300))
+        .expect("render");
+    let page = dir.path().join("page.png");
+    std::fs::write(
+        &page,
+        pstation_sim::raster_png(&rendered.pages[0]).expect("png"),
+    )
+    .expect("page");
+    let mrz = renderer.mrz(&payload, "X7200000").expect("mrz");
+
+    let mut reader = SimReader::start(dir.path(), "cute", None);
+    let mut diag = Proc(
+        std::process::Command::new(pstation().get_program())
+            .args([
+                "diag",
+                "reader",
+                "--count",
+                "1",
+                "--seconds",
+                "120",
+                "--device",
+            ])
+            .arg(format!(
+                "serial://{}?framing=cute",
+                dir.path().join("reader").display()
+            ))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn diag"),
+    );
+    let mut lines = BufReader::new(diag.0.stdout.take().expect("stdout")).lines();
+    let mut shown = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        shown.push(line.clone());
+        if line == "reader connected" {
+            break;
+        }
+    }
+    reader.send(&format!("read={}", page.display()));
+    shown.extend(lines.map_while(Result::ok));
+    let status = diag.0.wait().expect("diag ends after one read");
+    assert!(status.success(), "{shown:?}");
+    let text = shown.join("\n");
+    assert!(text.contains("raw <FS><STX>P<IDN"), "{text}");
+    assert!(text.contains("document: 2 line(s), 0 unreadable"), "{text}");
+    for line in &mrz {
+        assert!(text.contains(&format!("  {line}")), "{line} in {text}");
+    }
+
+    // A reader that is not there: said with its code, exit 4.
+    let (code, out, _) = crate::util::run(pstation().args([
+        "diag",
+        "reader",
+        "--seconds",
+        "1",
+        "--device",
+        "serial:///dev/no-such-reader?framing=rte",
+    ]));
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("reader down reader-missing"), "{out}");
+}
