@@ -453,6 +453,9 @@ fn wire_schemas() -> serde_json::Map<String, Value> {
     generator.subschema_for::<wire::BatchBody>();
     generator.subschema_for::<wire::PjlBody>();
     generator.subschema_for::<wire::LoginBody>();
+    generator.subschema_for::<wire::ReadList>();
+    generator.subschema_for::<wire::ReadBody>();
+    generator.subschema_for::<wire::ReadAnswer>();
     generator.take_definitions(true)
 }
 
@@ -506,6 +509,8 @@ fn the_documented_schemas_are_the_wire_types() {
         ("get", "/api/jobs", "200", "JobList"),
         ("get", "/api/jobs/{id}", "200", "JobDetail"),
         ("get", "/api/jobs/{id}/mrz", "200", "Lines"),
+        ("get", "/api/jobs/{id}/reads", "200", "ReadList"),
+        ("post", "/api/reader/read", "200", "ReadAnswer"),
         ("post", "/api/jobs/{id}/{action}", "200", "JobAnswer"),
         ("get", "/api/session", "200", "Session"),
         ("post", "/api/session", "200", "Session"),

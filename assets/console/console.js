@@ -26,6 +26,14 @@ const T = {
     "state.received": "diterima", "state.queued": "antri", "state.held": "ditahan", "state.printing": "mencetak",
     "state.printed": "tercetak", "state.completed": "selesai", "state.canceled": "dibatalkan",
     "state.failed": "gagal", "state.needs-verification": "perlu diperiksa", "state.spoiled": "rusak",
+    "state.reading": "menunggu pembaca",
+    "reader.title": "Pembaca MRZ", "reader.none": "tidak ada (periksa manual)", "reader.connecting": "menghubungkan",
+    "reader.connected": "terhubung", "reader.down": "terputus", "reader.last": "Bacaan terakhir",
+    "read.title": "Hasil baca MRZ", "read.expected": "Tercetak", "read.read": "Terbaca", "read.differs": "posisi berbeda",
+    "read.match": "cocok", "read.mismatch": "tidak cocok", "read.unreadable": "tidak terbaca", "read.other-booklet": "buku lain",
+    "read.unexpected": "tidak diharapkan", "read.garbled": "rusak",
+    "read.wedge": "Pembaca keyboard: letakkan buku pada pembaca (atau ketik kedua baris MRZ), lalu Enter",
+    "read.send": "Kirim bacaan", "act.verifyhand": "Periksa manual (pembaca rusak): alasan dan supervisor",
     "pstate.idle": "Siap", "pstate.processing": "Mencetak", "pstate.stopped": "Berhenti",
     "pstate.warming-up-report": "Pemanasan", "pstate.self-test-report": "Uji mandiri",
     "pstate.resetting-report": "Diatur ulang", "pstate.canceling-job-report": "Membatalkan",
@@ -63,6 +71,14 @@ const T = {
     "state.received": "received", "state.queued": "queued", "state.held": "held", "state.printing": "printing",
     "state.printed": "printed", "state.completed": "completed", "state.canceled": "canceled",
     "state.failed": "failed", "state.needs-verification": "needs verification", "state.spoiled": "spoiled",
+    "state.reading": "waiting for the reader",
+    "reader.title": "MRZ reader", "reader.none": "none (manual verify)", "reader.connecting": "connecting",
+    "reader.connected": "connected", "reader.down": "disconnected", "reader.last": "Last read",
+    "read.title": "MRZ read back", "read.expected": "Printed", "read.read": "Read", "read.differs": "positions differ",
+    "read.match": "match", "read.mismatch": "mismatch", "read.unreadable": "unreadable", "read.other-booklet": "another booklet",
+    "read.unexpected": "not expected", "read.garbled": "garbled",
+    "read.wedge": "Keyboard reader: lay the booklet on the reader (or type both MRZ lines), then Enter",
+    "read.send": "Send the read", "act.verifyhand": "Verify by hand (reader faulty): reason and supervisor",
     "pstate.idle": "Ready", "pstate.processing": "Printing", "pstate.stopped": "Stopped",
     "pstate.warming-up-report": "Warming up", "pstate.self-test-report": "Self test",
     "pstate.resetting-report": "Resetting", "pstate.canceling-job-report": "Cancelling",
@@ -81,7 +97,7 @@ const T = {
   },
 };
 
-const STATES = ["queued", "held", "printing", "printed", "needs-verification", "spoiled",
+const STATES = ["queued", "held", "printing", "printed", "reading", "needs-verification", "spoiled",
   "failed", "completed", "canceled", "received"];
 const COUNTER = ["operator", "supervisor", "admin"];
 const WATCHERS = ["operator", "supervisor", "technician", "admin"];
@@ -91,6 +107,7 @@ let me = null;          // {name, role}
 let clock = { offset: 0, zone: "UTC" };  // the station's UTC offset (minutes) and zone name
 let events = null;      // EventSource
 let printer = null;     // the last printer view
+let reader = null;      // the last document reader view
 const progress = {};    // job id -> "n/m"
 const preview = { key: null, url: null, mrz: null, loading: Promise.resolve() };  // the job shown
 
@@ -219,6 +236,8 @@ function watch() {
   if (events) events.close();
   events = new EventSource("/api/events");
   events.addEventListener("printer", (m) => { printer = JSON.parse(m.data); renderPrinter(); });
+  events.addEventListener("reader", (m) => { reader = JSON.parse(m.data); renderReader(); });
+  api("GET", "/api/printer").then((p) => { if (!reader) { reader = p.reader; renderReader(); } }).catch(() => {});
   events.addEventListener("progress", (m) => {
     const p = JSON.parse(m.data); progress[p.job_id] = `${p.sheets}/${p.of}`; renderPrinter();
   });
@@ -248,6 +267,38 @@ function renderPrinter() {
   $("#printer-advice").replaceChildren(...(printer.advice || []).map((a) =>
     el("li", { "data-reason": a.reason, lang: lang }, lang === "id" ? `${a.id} / ${a.en}` : `${a.en} / ${a.id}`)));
   $("#printer-reasons").textContent = (printer.reasons || []).join(", ") + (printer.display ? ` — ${printer.display}` : "");
+}
+
+function renderReader() {
+  if (!reader) return;
+  const state = reader.configured ? reader.state : "none";
+  const badge = $("#reader-state");
+  badge.className = "badge " + (state === "connected" ? "idle" : state === "down" ? "stopped" : "processing");
+  badge.dataset.state = state;
+  badge.textContent = t("reader." + state);
+  $("#reader-detail").textContent = [
+    reader.message || "",
+    reader.last ? `${t("reader.last")}: ${t("read." + reader.last.result)}${reader.last.job_id ? " (" + reader.last.job_id + ")" : ""}` : "",
+  ].filter(Boolean).join(" — ");
+}
+
+// The newest read beside the lines printed, each differing position marked.
+function readBack(list) {
+  const r = list.reads[0];
+  if (!r) return null;
+  const marked = new Set(r.differences.map((d) => `${d.line}:${d.position}`));
+  const row = (text, line) => el("div", { class: "mrz-line" }, [...text].map((c, i) =>
+    marked.has(`${line}:${i + 1}`) ? el("mark", { class: "diff", "data-pos": `${line}:${i + 1}` }, c) : c));
+  // A read of one line: the line its differences are on (line 2 when none says otherwise).
+  const only = r.differences.some((d) => d.line === 1) && !r.differences.some((d) => d.line === 2) ? 1 : 2;
+  const lines = (texts, read) => texts.map((x, i) => row(x, read && texts.length === 1 ? only : i + 1));
+  return el("section", { id: "readback", "aria-label": t("read.title") },
+    el("h2", {}, t("read.title")),
+    el("p", {}, el("span", { class: "badge " + (r.result === "match" ? "idle" : "stopped"), id: "read-result", "data-result": r.result },
+      t("read." + r.result)),
+      r.differences.length ? `  ${r.differences.length} ${t("read.differs")}` : "", r.detail ? el("span", { class: "muted" }, "  — " + r.detail) : null),
+    el("h3", {}, t("read.expected")), el("pre", { class: "mrz", id: "read-expected" }, lines(list.expected, false)),
+    el("h3", {}, t("read.read")), el("pre", { class: "mrz", id: "read-lines" }, lines(r.lines, true)));
 }
 
 // ---- screens ------------------------------------------------------------------------------
@@ -326,7 +377,7 @@ const ASK = {
 // Which actions each state offers (the station's lifecycle decides; a refusal is shown).
 const OFFER = {
   queued: ["hold", "cancel"], held: ["release", "cancel"], printing: ["cancel"],
-  printed: ["verify", "spoil"], "needs-verification": ["verify", "spoil", "release"],
+  printed: ["verify", "spoil"], reading: ["verify", "spoil"], "needs-verification": ["verify", "spoil", "release"],
   failed: ["release", "cancel"], spoiled: ["reprint"],
 };
 
@@ -356,6 +407,12 @@ async function act(id, action, body, headers) {
     await api("POST", `/api/jobs/${encodeURIComponent(id)}/${action}`, body, headers);
     await showJob(id);
   } catch (e) {
+    // A reader checks this booklet: verifying without its read takes a reason and a supervisor.
+    if (e.code === "read-required" && action === "verify") {
+      const a = await ask("act.verifyhand", [["reason", "act.reason", "text"], ["supervisor", "act.supervisor", "password"]]);
+      if (a) act(id, "verify", { reason: a.reason }, { "x-pstation-supervisor-token": a.supervisor });
+      return;
+    }
     const msg = e.status === 403 && e.code === "forbidden" ? t("act.notallowed") : errText(e);
     const out = $("#action-error"); if (out) out.textContent = msg;
   }
@@ -415,6 +472,29 @@ async function showJob(id) {
       if (preview.mrz) mrz.textContent = preview.mrz;
     });
   }
+  // What the reader read, when it has read this booklet (a recorded view of personal data).
+  const reads = el("div", {});
+  if (counter && !job.purged_at && v.events.some((e) => e.action.startsWith("read-"))) {
+    api("GET", `/api/jobs/${encodeURIComponent(id)}/reads`).then((list) => {
+      if (my === nav) reads.replaceChildren(...[readBack(list)].filter(Boolean));
+    }).catch(() => {});
+  }
+  // A keyboard-wedge reader types both lines into this field.
+  const wedge = counter && job.state === "reading"
+    ? el("form", { id: "wedge-form", on: { submit: async (e) => {
+      e.preventDefault();
+      const lines = $("#wedge").value.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+      try { await api("POST", "/api/reader/read", { lines }); await showJob(id); }
+      catch (err) { $("#action-error").textContent = errText(err); }
+    } } },
+    el("label", { for: "wedge" }, t("read.wedge")),
+    el("textarea", { id: "wedge", rows: "2", cols: "46", autocomplete: "off", spellcheck: "false", class: "mrz",
+      on: { keydown: (e) => {
+        // The wedge ends each line with Enter: the second one sends the read.
+        if (e.key === "Enter" && e.target.value.trim().split(/\r?\n/).length >= 2) { e.preventDefault(); $("#wedge-form").requestSubmit(); }
+      } } }),
+    " ", el("button", { type: "submit" }, t("read.send")))
+    : null;
   const history = el("table", { "aria-label": t("job.history") },
     el("thead", {}, el("tr", {}, ["col.at", "col.action", "col.actor", "col.state", "col.reason"].map((k) => el("th", { scope: "col" }, t(k))))),
     el("tbody", {}, v.events.map((e) => el("tr", {},
@@ -423,10 +503,11 @@ async function showJob(id) {
   screen(`${t("job.title")} ${job.job_id}`,
     el("p", { "data-job": job.job_id }, stateBadge(job.state), "  ", t("col.booklet"), ": ", el("b", {}, job.booklet),
       job.reason ? el("span", { class: "muted" }, "  — " + job.reason) : null),
-    confirm, actions, el("p", { id: "action-error", class: "error", role: "alert" }),
+    confirm, wedge, actions, el("p", { id: "action-error", class: "error", role: "alert" }),
+    reads,
     el("div", { class: "detail" }, left, el("div", {}, el("h2", {}, t("job.history")), history)),
     el("p", {}, el("a", { href: "#/queue" }, "← " + t("job.back"))));
-  const input = $("#confirm-number"); if (input) input.focus();
+  const input = $("#confirm-number") || $("#wedge"); if (input) input.focus();
 }
 
 async function showBooklets() {

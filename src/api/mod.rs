@@ -13,6 +13,7 @@ mod error;
 mod jobs;
 mod login;
 mod printer;
+mod reads;
 mod request;
 pub mod serve;
 mod status;
@@ -56,7 +57,9 @@ pub fn router(station: Arc<Station>) -> Router {
         .route("/api/jobs/{id}/page.pdf", get(jobs::job_page))
         .route("/api/jobs/{id}/page.png", get(jobs::job_preview))
         .route("/api/jobs/{id}/mrz", get(jobs::job_mrz))
+        .route("/api/jobs/{id}/reads", get(reads::job_reads))
         .route("/api/jobs/{id}/{action}", post(jobs::job_action))
+        .route("/api/reader/read", post(reads::typed_read))
         .route("/api/printer", get(printer::printer))
         .route("/api/printer/test-page", post(printer::test_page))
         .route("/api/printer/pjl", post(printer::console_command))

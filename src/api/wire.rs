@@ -657,3 +657,76 @@ impl Notice {
         }
     }
 }
+
+/// `GET /api/jobs/{id}/reads`: what the document reader read of the job's booklet, beside what
+/// was printed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReadList {
+    /// The two lines the job printed with.
+    pub expected: Vec<String>,
+    /// Its reads, newest first.
+    pub reads: Vec<Read>,
+}
+
+/// One read of a booklet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Read {
+    /// Its sequence number.
+    pub seq: i64,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// `match`, `mismatch`, `unreadable`, `other-booklet`, `unexpected` or `garbled`.
+    pub result: String,
+    /// The document number read (`?` where unread).
+    pub number: Option<String>,
+    /// The lines read, top to bottom (`?` where unread; none once purged).
+    pub lines: Vec<String>,
+    /// Where it differs from what was printed.
+    pub differences: Vec<Position>,
+    /// What was wrong, in words.
+    pub detail: Option<String>,
+}
+
+/// A position in the MRZ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Position {
+    /// 1 or 2.
+    pub line: u8,
+    /// 1 to 44.
+    pub position: usize,
+}
+
+impl From<store::ReadRow> for Read {
+    fn from(r: store::ReadRow) -> Self {
+        Self {
+            seq: r.seq,
+            at: r.at,
+            result: r.result,
+            number: r.number,
+            lines: r.lines,
+            differences: r
+                .differences
+                .into_iter()
+                .map(|(line, position)| Position { line, position })
+                .collect(),
+            detail: r.detail,
+        }
+    }
+}
+
+/// `POST /api/reader/read`: the lines a keyboard-wedge reader typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadBody {
+    /// The MRZ lines, top to bottom (one to three).
+    pub lines: Vec<String>,
+}
+
+/// `POST /api/reader/read`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReadAnswer {
+    /// `match`, `mismatch`, `unreadable`, `other-booklet` or `unexpected`.
+    pub result: String,
+    /// The job it was matched to, as it is now.
+    pub job: Option<Job>,
+}

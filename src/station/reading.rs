@@ -166,7 +166,7 @@ impl Station {
         let waiting = self.db(|s| s.awaiting_read()).await?;
         let target = target(&waiting, number.as_deref());
         let Some(job) = target else {
-            let lines = doc.lines.clone();
+            let (lines, who) = (doc.lines.clone(), source.to_owned());
             let (seq, _) = self
                 .db(move |s| {
                     s.record_read(
@@ -177,6 +177,7 @@ impl Station {
                             lines: &lines,
                             differences: &[],
                             detail: Some("no job waits for this booklet's read"),
+                            actor: &who,
                         },
                         None,
                     )
@@ -197,6 +198,7 @@ impl Station {
                 // stays where it is for a person to look at.
                 tracing::error!(job = %job.job_id, code = %e.code(), "a read's job cannot be rendered to judge it");
                 let (job_id, lines) = (job.job_id.clone(), doc.lines.clone());
+                let who = source.to_owned();
                 let detail = format!("the job's MRZ cannot be made to compare ({})", e.code());
                 let (seq, _) = self
                     .db(move |s| {
@@ -208,6 +210,7 @@ impl Station {
                                 lines: &lines,
                                 differences: &[],
                                 detail: Some(&detail),
+                                actor: &who,
                             },
                             None,
                         )
@@ -242,7 +245,7 @@ impl Station {
             ),
         };
         let job_id = job.job_id.clone();
-        let lines = doc.lines.clone();
+        let (lines, who) = (doc.lines.clone(), source.to_owned());
         let (seq, moved) = self
             .db(move |s| {
                 s.record_read(
@@ -253,6 +256,7 @@ impl Station {
                         lines: &lines,
                         differences: &differences,
                         detail: detail.as_deref(),
+                        actor: &who,
                     },
                     action,
                 )
@@ -275,6 +279,7 @@ impl Station {
                         lines: &[],
                         differences: &[],
                         detail: Some(&detail),
+                        actor: "reader",
                     },
                     None,
                 )
@@ -310,6 +315,50 @@ impl Station {
             self.publish_job(row);
         }
         ReadOutcome { seq, result, job }
+    }
+
+    /// A job's reads, newest first (their lines opened: the caller shows them to a counter
+    /// role and records the view).
+    pub async fn reads(
+        &self,
+        job_id: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::store::ReadRow>, StationError> {
+        let id = job_id.to_owned();
+        self.db(move |s| {
+            s.job(&id)?;
+            s.reads(Some(&id), limit)
+        })
+        .await
+    }
+
+    /// The two lines a keyboard-wedge reader typed into the console, read as a document:
+    /// surrounding blanks dropped, anything outside `A-Z0-9<` unreadable.
+    pub async fn typed_read(
+        &self,
+        lines: &[String],
+        actor: &str,
+    ) -> Result<ReadOutcome, StationError> {
+        let doc = Document {
+            lines: lines
+                .iter()
+                .map(|l| {
+                    l.trim()
+                        .chars()
+                        .map(|c| {
+                            if c.is_ascii_uppercase() || c.is_ascii_digit() || c == '<' {
+                                c
+                            } else {
+                                '?'
+                            }
+                        })
+                        .collect()
+                })
+                .filter(|l: &String| !l.is_empty())
+                .collect(),
+            flag: None,
+        };
+        self.read_document(doc, &format!("keyboard:{actor}")).await
     }
 
     /// Verifies by hand, with a supervisor, a job the reader gates (the reader is faulty, or

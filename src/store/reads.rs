@@ -23,6 +23,9 @@ pub struct NewRead<'a> {
     pub differences: &'a [(u8, usize)],
     /// For the operator and technician: what was wrong (no personal data).
     pub detail: Option<&'a str>,
+    /// Who read it, as the event log names it: `reader`, or `keyboard:NAME` for a
+    /// keyboard-wedge reader at the console of user NAME.
+    pub actor: &'a str,
 }
 
 /// A recorded read.
@@ -147,7 +150,7 @@ impl Store {
             (Some(job_id), Some(action)) => {
                 let job = Self::job_in(&tx, job_id)?;
                 let why = read_reason(read);
-                Self::step(&tx, &job, action, "reader", Some(&why))?;
+                Self::step(&tx, &job, action, read.actor, Some(&why))?;
                 if action == Action::ReadMatched {
                     Self::set_booklet(&tx, &job.booklet, BookletState::Issued, Some(job_id), None)?;
                 }

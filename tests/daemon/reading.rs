@@ -354,3 +354,107 @@ fn diag_reader_shows_a_technician_the_raw_bytes_and_the_document_in_them() {
     assert_eq!(code, 4, "{out}");
     assert!(out.contains("reader down reader-missing"), "{out}");
 }
+
+#[test]
+fn the_console_shows_the_read_back_with_the_differing_position_and_takes_a_keyboard_reader() {
+    use crate::console::{Browser, login};
+    use crate::util::new_token;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &["--baud", "0"]);
+    let mut reader = SimReader::start(dir.path(), "cute", Some(&pages));
+    let (central, l1) = new_token("central-office", "central");
+    let (operator, l2) = new_token("ani", "operator");
+    let config = dir.path().join("station.toml");
+    std::fs::write(
+        &config,
+        crate::util::default_toml()
+            .replace("require_signed_jobs = true", "require_signed_jobs = false")
+            .replace(
+                "require_booklet_confirmation = true",
+                "require_booklet_confirmation = false",
+            )
+            .replace("users = []", &format!("users = [{l1}, {l2}]"))
+            .replace(
+                "device = \"\"",
+                &format!(
+                    "device = \"serial://{}?framing=cute\"",
+                    dir.path().join("reader").display()
+                ),
+            ),
+    )
+    .expect("config");
+    let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
+    let counter = client(&base, Some(&operator));
+    counter
+        .receive_batch("X7300000", "X7300009")
+        .expect("batch");
+    let submit = |id: &str, number: &str| {
+        let mut job: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(crate::util::fixture("jobs/valid/santoso-budi.json")).expect("fixture"),
+        )
+        .expect("json");
+        job["job_id"] = id.into();
+        job["document"]["number"] = number.into();
+        client(&base, Some(&central))
+            .submit(&serde_json::to_vec(&job).expect("json"))
+            .expect("submitted");
+    };
+    let state = |id: &str| {
+        counter
+            .job(id)
+            .map(|d| d.job.state.as_str().to_owned())
+            .unwrap_or_default()
+    };
+    // One booklet read with a wrong character in its date of birth, one the reader stays silent on.
+    assert_eq!(reader.say("substitute=2:20"), "ok substitute=2:20");
+    submit("C-1", "X7300000");
+    until("C-1 parked", || state("C-1") == "needs-verification");
+    assert_eq!(reader.say("silence"), "ok silence");
+    submit("C-2", "X7300001");
+    reader.wait_read("C-2");
+    assert_eq!(state("C-2"), "reading");
+
+    let b = Browser::start();
+    b.go(&format!("{base}/"));
+    login(&b, &operator);
+    until("the reader panel", || {
+        b.js(
+            "return document.querySelector('#reader-state').dataset.state || ''",
+            serde_json::json!([]),
+        ) == "connected"
+    });
+    b.go(&format!("{base}/#/job/C-1"));
+    until("the read-back", || b.exists("#read-result"));
+    assert_eq!(
+        b.js(
+            "return document.querySelector('#read-result').dataset.result",
+            serde_json::json!([])
+        ),
+        "mismatch"
+    );
+    let marked = b.js(
+        "return [...document.querySelectorAll('#read-lines mark.diff')].map(m => m.dataset.pos)",
+        serde_json::json!([]),
+    );
+    assert_eq!(
+        marked,
+        serde_json::json!(["2:20"]),
+        "the differing position is marked"
+    );
+
+    // The keyboard-wedge reader types both lines (each ended by Enter) into the job's field.
+    let mrz = counter.mrz("C-2").expect("mrz").lines;
+    b.go(&format!("{base}/#/job/C-2"));
+    until("the wedge field", || b.exists("#wedge"));
+    b.type_in("#wedge", &format!("{}\u{E007}{}\u{E007}", mrz[0], mrz[1]));
+    until("C-2 verified by the typed read", || {
+        state("C-2") == "completed"
+    });
+    let events = counter.job("C-2").expect("job").events;
+    let last = events.last().expect("event");
+    assert_eq!(
+        (last.actor.as_str(), last.action.as_str()),
+        ("keyboard:ani", "read-matched")
+    );
+}

@@ -25,6 +25,7 @@ fn read<'a>(job: Option<&'a str>, result: &'a str, lines: &'a [String]) -> NewRe
         lines,
         differences: &[],
         detail: None,
+        actor: "reader",
     }
 }
 
