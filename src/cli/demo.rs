@@ -1,10 +1,13 @@
 //! `pstation demo`: the main job on the embedded defaults, end to end. It starts the station
 //! daemon (store, print engine, HTTP API) on a fresh data folder with the simulated passport
-//! printer on a pseudo-terminal, then plays the counter operator over the HTTP API: receives
-//! booklet stock, submits the sample jobs (some are refused, and it shows why), confirms each
-//! loaded booklet's number, follows the printing live, verifies each printed booklet, and
-//! reconciles the stock. It ends by naming the folders holding the PDFs and the printer's page
-//! PNGs; exit 0 only if every accepted job completed.
+//! printer and the simulated MRZ document reader on pseudo-terminals, then plays the counter
+//! operator over the HTTP API: receives booklet stock, submits the sample jobs (some are
+//! refused, and it shows why), confirms each loaded booklet's number and follows the printing
+//! live; the reader reads each printed page (its own OCR-B reading of the printer's bitmap) and
+//! verifies the booklet. One page is smudged on purpose: the reader catches it, the demo shows
+//! the differing position, spoils it and reprints it with a supervisor's approval. It
+//! reconciles the stock and names the folders holding the PDFs and the printer's page PNGs;
+//! exit 0 only if every accepted job completed.
 
 use std::io::Write;
 use std::path::Path;
@@ -12,6 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::client::ClientArgs;
+use super::sim_reader::{Control, Fault};
 use crate::api::wire;
 use crate::client::{Client, ClientError, Credentials};
 use crate::config::Settings;
@@ -129,6 +133,25 @@ pub(super) fn run(
             return Ok(super::Exit::Internal);
         }
     };
+    // The simulated document reader beside it: it reads each page the printer prints, with its
+    // own OCR-B reader, and sends the lines as a DESKO (IATA CUTE) reader does.
+    let reader_link = out_dir.join("reader");
+    let reader = runtime.block_on(start_simulated_reader(&pages_dir, &reader_link));
+    let reader = match reader {
+        Ok(v) => v,
+        Err(e) => {
+            writeln!(
+                err,
+                "demo: sim-failed: cannot start the simulated document reader: {e}"
+            )?;
+            return Ok(super::Exit::Internal);
+        }
+    };
+    settings.reader.device = Some(crate::reader::ReaderUri {
+        path: reader_link,
+        baud: 9_600,
+        framing: crate::reader::Framing::CUTE,
+    });
     settings.daemon.data_dir = station_dir.clone();
     // The store key, made for this run beside (not inside) the data folder, as on a station.
     let key_file = out_dir.join("store.key");
@@ -161,12 +184,13 @@ pub(super) fn run(
     settings.central.require_signed_jobs = true;
     // And its API users: the central office submits, an operator works the counter; each with
     // a token made for this run (the station keeps their SHA-256 only).
-    let (central_token, operator_token) = match (
+    let (central_token, operator_token, supervisor_token) = match (
+        crate::central::auth::new_token(),
         crate::central::auth::new_token(),
         crate::central::auth::new_token(),
     ) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             writeln!(err, "demo: internal-error: {e}")?;
             return Ok(super::Exit::Internal);
         }
@@ -182,6 +206,11 @@ pub(super) fn run(
             name: "demo-operator".to_owned(),
             role: crate::central::auth::Role::Operator,
             token_sha256: crate::central::auth::hash_token(&operator_token),
+        },
+        crate::central::auth::User {
+            name: "demo-supervisor".to_owned(),
+            role: crate::central::auth::Role::Supervisor,
+            token_sha256: crate::central::auth::hash_token(&supervisor_token),
         },
     ];
     settings.central.keys = crate::central::jws::Keyring::default();
@@ -224,6 +253,11 @@ pub(super) fn run(
         "  simulated passport printer on {pty} (pages in {})",
         pages_dir.display()
     )?;
+    writeln!(
+        out,
+        "  simulated MRZ document reader (CUTE framing) on {}, reading each printed page",
+        reader.pty
+    )?;
     writeln!(out)?;
 
     // Live events, as an operator's screen would show them.
@@ -240,9 +274,14 @@ pub(super) fn run(
         token: Some(central_token),
         ..c.clone()
     };
+    let supervisor = ClientArgs {
+        supervisor_token: Some(supervisor_token),
+        ..c.clone()
+    };
     let data_pages = out_dir.join("pages");
     let result = operate(
-        (&c, &central, &data_pages),
+        (&c, &central, &supervisor, &data_pages),
+        &reader.controls,
         &settings,
         &central_key,
         today,
@@ -282,7 +321,8 @@ pub(super) fn run(
 /// Plays the central office (submits with `central`) and the operator (everything else, `c`),
 /// who saves each data page they check in `data_pages`.
 fn operate(
-    (c, central, data_pages): (&ClientArgs, &ClientArgs, &Path),
+    (c, central, supervisor, data_pages): (&ClientArgs, &ClientArgs, &ClientArgs, &Path),
+    reader: &tokio::sync::mpsc::Sender<Control>,
     settings: &Settings,
     central_key: &ed25519_dalek::SigningKey,
     today: Option<time::Date>,
@@ -358,7 +398,13 @@ fn operate(
         "3. The operator loads each booklet and confirms its number; the station prints:"
     )?;
     let mut completed = 0;
-    for (id, number) in &accepted {
+    let used: Vec<&str> = accepted.iter().map(|(_, n)| n.as_str()).collect();
+    for (n, (id, number)) in accepted.iter().enumerate() {
+        // The third booklet comes out smudged across its date of birth: the reader must catch it.
+        let smudged = n == 2;
+        if smudged {
+            let _ = reader.blocking_send(Control::Fault(Fault::Smudge(SMUDGE_AT)));
+        }
         let confirm = wire::ActionBody {
             booklet: Some(number.clone()),
             ..Default::default()
@@ -367,64 +413,122 @@ fn operate(
             Ok(_) => writeln!(out, "   {id}: booklet confirmed")?,
             Err(e) => writeln!(out, "   {id}: confirmation refused: {}", e.message)?,
         }
-        // Wait for the printer's confirmed outcome, showing what happens meanwhile.
-        let deadline = Instant::now() + Duration::from_secs(180);
-        let state = loop {
-            while let Ok(line) = live.try_recv() {
-                writeln!(out, "      {line}")?;
-                out.flush()?;
-            }
-            let state = match answer!(api.job(id)) {
-                Ok(v) => Some(v.job.state),
-                Err(_) => None,
-            };
-            if matches!(
-                state,
-                Some(
-                    JobState::Printed
-                        | JobState::NeedsVerification
-                        | JobState::Failed
-                        | JobState::Canceled
-                )
-            ) || Instant::now() > deadline
-            {
-                break state;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        };
-        while let Ok(line) = live.try_recv() {
-            writeln!(out, "      {line}")?;
+        let state = settled(&api, id, live, out)?;
+        if smudged {
+            let _ = reader.blocking_send(Control::Clear);
         }
-        if state == Some(JobState::Printed) {
-            // The operator checks the booklet against the data page (the station keeps no copy
-            // of it on disk: the demo saves the one it was shown).
-            if std::fs::create_dir_all(data_pages).is_ok() {
-                let mut quiet = Vec::new();
-                super::client::page(
-                    c,
-                    id,
-                    &data_pages.join(format!("{id}.pdf")),
-                    &mut quiet,
-                    err,
+        // The operator's copy of the data page (the station keeps none on disk).
+        if std::fs::create_dir_all(data_pages).is_ok() {
+            let mut quiet = Vec::new();
+            super::client::page(
+                c,
+                id,
+                &data_pages.join(format!("{id}.pdf")),
+                &mut quiet,
+                err,
+            )?;
+        }
+        match state {
+            Some(JobState::Completed) => {
+                completed += 1;
+                writeln!(
+                    out,
+                    "   {id}: printed (confirmed by the printer), read back by the document reader: COMPLETED"
                 )?;
             }
-            match answer!(api.act(id, "verify", &wire::ActionBody::default())) {
-                Ok(v) if v.job.state == JobState::Completed => {
+            Some(JobState::NeedsVerification) => {
+                // The reader read something else than was printed: shown, never handed over.
+                if let Ok(list) = answer!(api.reads(id))
+                    && let Some(read) = list.reads.first()
+                {
+                    writeln!(
+                        out,
+                        "   {id}: the document reader's read differs ({}): NOT handed over",
+                        read.result
+                    )?;
+                    for (i, expected) in list.expected.iter().enumerate() {
+                        let line = i as u8 + 1;
+                        let got = read.lines.get(i).map_or("(missing)", String::as_str);
+                        let marks: String = (1..=expected.len())
+                            .map(|p| {
+                                if read
+                                    .differences
+                                    .iter()
+                                    .any(|d| d.line == line && d.position == p)
+                                {
+                                    '^'
+                                } else {
+                                    ' '
+                                }
+                            })
+                            .collect();
+                        writeln!(out, "      printed {expected}")?;
+                        writeln!(out, "      read    {got}")?;
+                        if marks.contains('^') {
+                            writeln!(out, "              {}", marks.trim_end())?;
+                        }
+                    }
+                }
+                // Spoiled, and printed again on a new booklet with a supervisor's approval.
+                let reason = "the document reader caught a smudged MRZ";
+                let spoil = wire::ActionBody {
+                    reason: Some(reason.to_owned()),
+                    ..Default::default()
+                };
+                if let Err(e) = answer!(api.act(id, "spoil", &spoil)) {
+                    writeln!(out, "   {id}: spoil refused: {}", e.message)?;
+                    continue;
+                }
+                let fresh = match answer!(api.booklets(Some("in-stock"))) {
+                    Ok(list) => list
+                        .booklets
+                        .into_iter()
+                        .map(|b| b.number)
+                        .find(|b| !used.contains(&b.as_str())),
+                    Err(_) => None,
+                };
+                let Some(fresh) = fresh else {
+                    writeln!(out, "   {id}: no booklet in stock for the reprint")?;
+                    continue;
+                };
+                let reprint = wire::ActionBody {
+                    booklet: Some(fresh.clone()),
+                    reason: Some(reason.to_owned()),
+                    ..Default::default()
+                };
+                if let Err(e) = answer!(supervisor.client().act(id, "reprint", &reprint)) {
+                    writeln!(out, "   {id}: reprint refused: {}", e.message)?;
+                    continue;
+                }
+                writeln!(
+                    out,
+                    "   {id}: spoiled ({reason}); a supervisor approved the reprint on booklet {fresh}"
+                )?;
+                let confirm = wire::ActionBody {
+                    booklet: Some(fresh.clone()),
+                    ..Default::default()
+                };
+                if let Err(e) = answer!(api.act(id, "confirm-booklet", &confirm)) {
+                    writeln!(out, "   {id}: confirmation refused: {}", e.message)?;
+                }
+                if settled(&api, id, live, out)? == Some(JobState::Completed) {
                     completed += 1;
                     writeln!(
                         out,
-                        "   {id}: printed (confirmed by the printer), checked by the operator: COMPLETED"
+                        "   {id}: reprinted on {fresh}, read back by the document reader: COMPLETED"
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "   {id}: the reprint did not complete — see `pstation job show {id}`"
                     )?;
                 }
-                Ok(v) => writeln!(out, "   {id}: verify left it {}", v.job.state.as_str())?,
-                Err(e) => writeln!(out, "   {id}: verify refused: {}", e.message)?,
             }
-        } else {
-            writeln!(
+            other => writeln!(
                 out,
                 "   {id}: NOT printed ({}) — see `pstation job show {id}`",
-                state.map_or("unknown", JobState::as_str)
-            )?;
+                other.map_or("unknown", JobState::as_str)
+            )?,
         }
     }
     writeln!(out)?;
@@ -535,4 +639,83 @@ impl Drop for SimGuard {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// Where the demo smudges the third booklet's MRZ: line 2, position 20 (its date of birth).
+const SMUDGE_AT: usize = 20;
+
+/// Waits until job `id` settles — read back and completed, parked, failed or cancelled — showing
+/// the live events meanwhile; its state then (`None`: it did not settle in three minutes).
+fn settled(
+    api: &Client,
+    id: &str,
+    live: &mpsc::Receiver<String>,
+    out: &mut dyn Write,
+) -> std::io::Result<Option<JobState>> {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        while let Ok(line) = live.try_recv() {
+            writeln!(out, "      {line}")?;
+            out.flush()?;
+        }
+        let state = api.job(id).ok().map(|v| v.job.state);
+        if matches!(
+            state,
+            Some(
+                JobState::Completed
+                    | JobState::NeedsVerification
+                    | JobState::Failed
+                    | JobState::Canceled
+            )
+        ) {
+            while let Ok(line) = live.try_recv() {
+                writeln!(out, "      {line}")?;
+            }
+            return Ok(state);
+        }
+        if Instant::now() > deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The simulated document reader of the demo: its PTY, and where its faults are sent.
+struct SimReaderGuard {
+    pty: String,
+    controls: tokio::sync::mpsc::Sender<Control>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for SimReaderGuard {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts the simulated reader on a PTY linked at `link`, reading each new page in `pages`.
+async fn start_simulated_reader(pages: &Path, link: &Path) -> Result<SimReaderGuard, String> {
+    let (controls, control_rx) = tokio::sync::mpsc::channel(4);
+    let (reports_tx, mut reports) = tokio::sync::mpsc::channel(64);
+    let task = tokio::spawn(super::sim_reader::simulate(
+        super::sim_reader::ReaderSim {
+            framing: crate::reader::Framing::CUTE,
+            link: Some(link.to_owned()),
+            watch: Some(pages.to_owned()),
+            faults: Vec::new(),
+        },
+        control_rx,
+        reports_tx,
+    ));
+    let pty = match reports.recv().await {
+        Some(line) => line.strip_prefix("pty ").unwrap_or(&line).to_owned(),
+        None => return Err("the reader simulator stopped".to_owned()),
+    };
+    // Its reports are the reader's own business; the station's events tell the story.
+    tokio::spawn(async move { while reports.recv().await.is_some() {} });
+    Ok(SimReaderGuard {
+        pty,
+        controls,
+        task,
+    })
 }

@@ -21,7 +21,7 @@ mod keys;
 mod ops;
 mod render;
 mod sim;
-mod sim_reader;
+pub mod sim_reader;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

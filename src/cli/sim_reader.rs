@@ -4,7 +4,7 @@
 //! image with its own OCR-B reader (`layout::readback`: the bitmap the station really sent)
 //! and sends the lines in the configured framing. Faults on demand, at start (`--fault`) or on
 //! stdin: a substituted character, a dropped line, padding, another booklet's MRZ, garbage,
-//! silence; `clear` ends them.
+//! silence, a smudge on the page itself (its OCR then reads what is left); `clear` ends them.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
@@ -53,6 +53,8 @@ pub enum Fault {
     Garbage,
     /// Nothing is sent.
     Silence,
+    /// The page is smudged at character POS of line 2 before it is read (the OCR sees it).
+    Smudge(usize),
 }
 
 /// The control words, for `--help` and errors.
@@ -83,6 +85,10 @@ pub fn parse_control(word: &str) -> Option<Control> {
         ("silence", "") => Control::Fault(Fault::Silence),
         ("drop-line", "1") => Control::Fault(Fault::DropLine(1)),
         ("drop-line", "2") => Control::Fault(Fault::DropLine(2)),
+        ("smudge", v) => {
+            let pos: usize = v.parse().ok().filter(|p| (1..=44).contains(p))?;
+            Control::Fault(Fault::Smudge(pos))
+        }
         ("substitute", v) => {
             let (line, pos) = v.split_once(':')?;
             let line: usize = line.parse().ok().filter(|l| (1..=2).contains(l))?;
@@ -167,39 +173,23 @@ pub(super) fn run(args: SimReaderArgs, out: &mut dyn Write, err: &mut dyn Write)
             }
         }
     }
-    let fonts = match Fonts::shared() {
-        Ok(f) => f,
-        Err(e) => {
-            writeln!(err, "internal-error: the OCR-B font cannot be loaded: {e}")?;
-            return Ok(Exit::Internal);
-        }
-    };
     let Some(runtime) = super::runtime(err)? else {
         return Ok(Exit::Internal);
     };
+    let sim = ReaderSim {
+        framing,
+        link: args.link,
+        watch: args.watch,
+        faults,
+    };
     runtime.block_on(async move {
-        let (send_tx, send_rx) = mpsc::channel::<Vec<u8>>(16);
-        let (ready_tx, mut ready_rx) = mpsc::channel::<String>(4);
-        let line_task = tokio::spawn(serve_line(args.link.clone(), send_rx, ready_tx));
-        match ready_rx.recv().await {
-            Some(path) => writeln!(out, "pty {path}")?,
-            None => {
-                writeln!(err, "sim-reader: device-missing: cannot open a PTY")?;
-                return Ok(Exit::Internal);
-            }
-        }
-        out.flush()?;
-        tokio::spawn(async move { while ready_rx.recv().await.is_some() {} });
-        let mut readers: HashMap<u32, MrzReader> = HashMap::new();
-        let mut seen = match &args.watch {
-            Some(dir) => pages_in(dir),
-            None => BTreeSet::new(),
-        };
+        let (controls, control_rx) = mpsc::channel(16);
+        let (reports_tx, mut reports) = mpsc::channel(64);
+        let task = tokio::spawn(simulate(sim, control_rx, reports_tx));
         let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
         let mut stdin_open = true;
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
         loop {
-            let page: Option<PathBuf> = tokio::select! {
+            tokio::select! {
                 line = lines.next_line(), if stdin_open => {
                     let Ok(Some(line)) = line else {
                         stdin_open = false;
@@ -209,59 +199,122 @@ pub(super) fn run(args: SimReaderArgs, out: &mut dyn Write, err: &mut dyn Write)
                         continue;
                     }
                     match parse_control(&line) {
-                        Some(Control::Read(path)) => Some(path),
-                        Some(Control::Fault(f)) => {
-                            faults.push(f);
-                            writeln!(out, "ok {}", line.trim())?;
-                            None
+                        Some(c) => {
+                            let _ = controls.send(c).await;
                         }
-                        Some(Control::Clear) => {
-                            faults.clear();
-                            writeln!(out, "ok clear")?;
-                            None
-                        }
-                        None => {
-                            writeln!(err, "control: unknown-command: {:?}; the words are: {CONTROL_WORDS}", line.trim())?;
-                            None
-                        }
+                        None => writeln!(err, "control: unknown-command: {:?}; the words are: {CONTROL_WORDS}", line.trim())?,
                     }
                 }
-                _ = tick.tick(), if args.watch.is_some() => {
-                    let dir = args.watch.as_deref().unwrap_or(Path::new("."));
-                    let fresh = pages_in(dir).into_iter().find(|p| !seen.contains(p));
-                    if let Some(p) = &fresh {
-                        seen.insert(p.clone());
-                    }
-                    fresh
+                report = reports.recv() => {
+                    let Some(report) = report else { break };
+                    writeln!(out, "{report}")?;
+                    out.flush()?;
                 }
                 _ = tokio::signal::ctrl_c() => break,
-            };
-            let Some(page) = page else {
-                out.flush()?;
-                continue;
-            };
-            match read_page(&page, &fonts, &mut readers).await {
-                Ok(read) => {
-                    let unread: usize = read.iter().map(|l| l.matches('?').count()).sum();
-                    let sent = reply(framing, &read, &faults);
-                    let n = sent.as_ref().map_or(0, Vec::len);
-                    if let Some(bytes) = sent {
-                        let _ = send_tx.send(bytes).await;
-                    }
-                    writeln!(
-                        out,
-                        "read {}: {} line(s), {unread} unreadable; sent {n} bytes",
-                        page.display(),
-                        read.len()
-                    )?;
-                }
-                Err(e) => writeln!(err, "read {}: {e}", page.display())?,
             }
-            out.flush()?;
         }
-        line_task.abort();
+        task.abort();
         Ok(Exit::Ok)
     })
+}
+
+/// A simulated reader: its framing, the symlink kept at its PTY, the folder whose new page
+/// images are laid on it, and the faults it starts with.
+#[derive(Debug, Clone)]
+pub struct ReaderSim {
+    /// How it frames what it read.
+    pub framing: Framing,
+    /// A symlink kept pointing at the current PTY.
+    pub link: Option<PathBuf>,
+    /// Each new page image here is read as if its booklet were laid on the reader.
+    pub watch: Option<PathBuf>,
+    /// Faults from the start.
+    pub faults: Vec<Fault>,
+}
+
+/// Runs the simulated reader until `controls` closes: reports `pty PATH` first, then
+/// `ok WORD` for each control applied and `read FILE: ...` for each page read.
+pub async fn simulate(
+    sim: ReaderSim,
+    mut controls: mpsc::Receiver<Control>,
+    reports: mpsc::Sender<String>,
+) -> std::io::Result<()> {
+    let fonts = Fonts::shared().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let (send_tx, send_rx) = mpsc::channel::<Vec<u8>>(16);
+    let (ready_tx, mut ready_rx) = mpsc::channel::<String>(4);
+    let line_task = tokio::spawn(serve_line(sim.link.clone(), send_rx, ready_tx));
+    let Some(path) = ready_rx.recv().await else {
+        return Err(std::io::Error::other("cannot open a PTY"));
+    };
+    let _ = reports.send(format!("pty {path}")).await;
+    tokio::spawn(async move { while ready_rx.recv().await.is_some() {} });
+    let mut faults = sim.faults.clone();
+    let mut readers: HashMap<u32, MrzReader> = HashMap::new();
+    let mut seen = match &sim.watch {
+        Some(dir) => pages_in(dir),
+        None => BTreeSet::new(),
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        let page: Option<PathBuf> = tokio::select! {
+            control = controls.recv() => match control {
+                None => break,
+                Some(Control::Read(path)) => Some(path),
+                Some(Control::Fault(f)) => {
+                    let word = fault_word(&f);
+                    faults.push(f);
+                    let _ = reports.send(format!("ok {word}")).await;
+                    None
+                }
+                Some(Control::Clear) => {
+                    faults.clear();
+                    let _ = reports.send("ok clear".to_owned()).await;
+                    None
+                }
+            },
+            _ = tick.tick(), if sim.watch.is_some() => {
+                let dir = sim.watch.as_deref().unwrap_or(Path::new("."));
+                let fresh = pages_in(dir).into_iter().find(|p| !seen.contains(p));
+                if let Some(p) = &fresh {
+                    seen.insert(p.clone());
+                }
+                fresh
+            }
+        };
+        let Some(page) = page else { continue };
+        let report = match read_page(&page, &fonts, &mut readers, &faults).await {
+            Ok(read) => {
+                let unread: usize = read.iter().map(|l| l.matches('?').count()).sum();
+                let sent = reply(sim.framing, &read, &faults);
+                let n = sent.as_ref().map_or(0, Vec::len);
+                if let Some(bytes) = sent {
+                    let _ = send_tx.send(bytes).await;
+                }
+                format!(
+                    "read {}: {} line(s), {unread} unreadable; sent {n} bytes",
+                    page.display(),
+                    read.len()
+                )
+            }
+            Err(e) => format!("read {}: failed: {e}", page.display()),
+        };
+        let _ = reports.send(report).await;
+    }
+    line_task.abort();
+    Ok(())
+}
+
+/// A fault as its control word.
+fn fault_word(f: &Fault) -> String {
+    match f {
+        Fault::Substitute(l, p) => format!("substitute={l}:{p}"),
+        Fault::DropLine(n) => format!("drop-line={n}"),
+        Fault::Pad => "pad".into(),
+        Fault::OtherBooklet => "other-booklet".into(),
+        Fault::Garbage => "garbage".into(),
+        Fault::Silence => "silence".into(),
+        Fault::Smudge(p) => format!("smudge={p}"),
+    }
 }
 
 /// The page images in `dir`, by name.
@@ -282,6 +335,7 @@ async fn read_page(
     path: &Path,
     fonts: &std::sync::Arc<Fonts>,
     readers: &mut HashMap<u32, MrzReader>,
+    faults: &[Fault],
 ) -> Result<Vec<String>, String> {
     let mut tries = 0;
     let page = loop {
@@ -296,6 +350,12 @@ async fn read_page(
         }
     };
     let dpi = page_dpi(&page);
+    let mut page = page;
+    for f in faults {
+        if let Fault::Smudge(pos) = f {
+            smudge(&mut page, dpi, *pos);
+        }
+    }
     let reader = match readers.entry(dpi) {
         std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
         std::collections::hash_map::Entry::Vacant(e) => e
@@ -305,6 +365,23 @@ async fn read_page(
     tokio::task::spawn_blocking(move || reader.read(&page))
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Wipes most of the ink of character `pos` of line 2 off the page, as a smudge or a scratch
+/// would (the cell's middle three fifths, over the line's height).
+fn smudge(page: &mut pstation_printer_api::Bitmap, dpi: u32, pos: usize) {
+    use crate::layout::build::mrz_geometry::{FIRST_CHAR_X_MM, LINE2_CENTRE_MM, PITCH_MM};
+    let px = |mm: f32| (mm * dpi as f32 / 25.4).round() as i64;
+    let left = px(FIRST_CHAR_X_MM + PITCH_MM * (pos as f32 - 1.0) + PITCH_MM * 0.2);
+    let right = px(FIRST_CHAR_X_MM + PITCH_MM * (pos as f32 - 1.0) + PITCH_MM * 0.8);
+    let bottom = i64::from(page.height) - px(LINE2_CENTRE_MM - 2.0);
+    let top = i64::from(page.height) - px(LINE2_CENTRE_MM + 2.0);
+    for y in top.max(0)..bottom.min(i64::from(page.height)) {
+        for x in left.max(0)..right.min(i64::from(page.width)) {
+            let i = y as usize * page.stride + (x / 8) as usize;
+            page.bits[i] &= !(0x80 >> (x % 8));
+        }
+    }
 }
 
 /// Serves the reader's side of a PTY, a fresh one for each host connection (as the printer

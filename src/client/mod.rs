@@ -263,6 +263,12 @@ impl Client {
         self.call("GET", &format!("/api/jobs/{}/mrz", urlencode(id)), None)
     }
 
+    /// `GET /api/jobs/{id}/reads`: what the document reader read of the job's booklet, beside
+    /// the lines printed (the view is recorded).
+    pub fn reads(&self, id: &str) -> Result<wire::ReadList, ClientError> {
+        self.call("GET", &format!("/api/jobs/{}/reads", urlencode(id)), None)
+    }
+
     /// `GET /api/jobs/{id}/page.pdf`: the data page as it prints (the view is recorded).
     pub fn page_pdf(&self, id: &str) -> Result<Vec<u8>, ClientError> {
         let path = format!("/api/jobs/{}/page.pdf", urlencode(id));

@@ -311,12 +311,30 @@ fn demo_runs_the_daemon_on_the_embedded_defaults_and_every_accepted_job_complete
         "{out}"
     );
     assert!(out.contains("many-problems: REFUSED (5 problems)"), "{out}");
+    // Every booklet is read back by the simulated document reader before handover.
     assert!(
-        out.contains("SMD-2026-000123: printed (confirmed by the printer), checked by the operator: COMPLETED"),
+        out.contains("SMD-2026-000123: printed (confirmed by the printer), read back by the document reader: COMPLETED"),
+        "{out}"
+    );
+    // The third comes out smudged across its date of birth: caught, shown, spoiled, reprinted.
+    assert!(
+        out.contains(
+            "BPN-2026-000007: the document reader's read differs (unreadable): NOT handed over"
+        ),
         "{out}"
     );
     assert!(
-        out.contains("received 400 = issued 4 + spoiled 0 + in stock 396: balanced"),
+        out.contains("      read    X2468013<3IDN150310?F31020206471015003150034\n                                 ^\n"),
+        "the differing position marked: {out}"
+    );
+    assert!(
+        out.contains(
+            "BPN-2026-000007: reprinted on X1234500, read back by the document reader: COMPLETED"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("received 400 = issued 4 + spoiled 1 + in stock 395: balanced"),
         "{out}"
     );
     assert!(
@@ -326,7 +344,7 @@ fn demo_runs_the_daemon_on_the_embedded_defaults_and_every_accepted_job_complete
     // What the printer printed, and the station's data pages, are where the demo says.
     let log = std::fs::read_to_string(dir.path().join("pstation-demo/printer/jobs.jsonl"))
         .expect("the printer's job log");
-    assert_eq!(log.lines().count(), 4, "{log}");
+    assert_eq!(log.lines().count(), 5, "four jobs and one reprint: {log}");
     for id in [
         "SMD-2026-000123",
         "SMD-2026-000124",
