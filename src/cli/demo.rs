@@ -280,8 +280,7 @@ pub(super) fn run(
     };
     let data_pages = out_dir.join("pages");
     let result = operate(
-        (&c, &central, &supervisor, &data_pages),
-        &reader.controls,
+        (&c, &central, &supervisor, &data_pages, &reader.controls),
         &settings,
         &central_key,
         today,
@@ -321,8 +320,13 @@ pub(super) fn run(
 /// Plays the central office (submits with `central`) and the operator (everything else, `c`),
 /// who saves each data page they check in `data_pages`.
 fn operate(
-    (c, central, supervisor, data_pages): (&ClientArgs, &ClientArgs, &ClientArgs, &Path),
-    reader: &tokio::sync::mpsc::Sender<Control>,
+    (c, central, supervisor, data_pages, reader): (
+        &ClientArgs,
+        &ClientArgs,
+        &ClientArgs,
+        &Path,
+        &tokio::sync::mpsc::Sender<Control>,
+    ),
     settings: &Settings,
     central_key: &ed25519_dalek::SigningKey,
     today: Option<time::Date>,
