@@ -729,7 +729,25 @@ pub(super) fn printer_status(
 ) -> CmdResult {
     if !watch {
         return finish(c.client().printer(), c, out, err, |v, out| {
-            writeln!(out, "{}", printer_line(&v.printer))
+            writeln!(out, "{}", printer_line(&v.printer))?;
+            let r = &v.reader;
+            if r.configured {
+                writeln!(
+                    out,
+                    "reader {} {}{}{}",
+                    r.device.as_deref().unwrap_or(""),
+                    r.state,
+                    r.message
+                        .as_ref()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default(),
+                    r.last
+                        .as_ref()
+                        .map(|l| format!("; last read {} at {}", l.result, l.at))
+                        .unwrap_or_default()
+                )?;
+            }
+            Ok(())
         });
     }
     // Follow the event stream: one line per printer change (and job progress).

@@ -394,10 +394,7 @@ async fn serve_line(
     loop {
         let (mut line, path) = pstation_sim::PtyLine::open()?;
         if let Some(link) = &link {
-            let tmp = link.with_extension("new");
-            let _ = std::fs::remove_file(&tmp);
-            std::os::unix::fs::symlink(&path, &tmp)?;
-            std::fs::rename(&tmp, link)?;
+            pstation_sim::point_link(link, &path)?;
         }
         let _ = ready.send(path).await;
         let mut buf = [0u8; 256];

@@ -90,6 +90,7 @@ pub fn run(settings: &Settings, config: Check) -> Report {
     checks.extend(plain_copies_check(&data));
     checks.push(clock(settings, last_event));
     checks.push(printer(settings, &data, daemon_running));
+    checks.push(reader(settings, daemon_running));
     Report { checks }
 }
 
@@ -400,6 +401,55 @@ fn printer(settings: &Settings, data: &Path, daemon_running: bool) -> Check {
         }
     });
     opened.unwrap_or_else(|e| Check::problem("printer", e))
+}
+
+/// The document reader: none (booklets are verified by hand), or its line opens.
+fn reader(settings: &Settings, daemon_running: bool) -> Check {
+    let Some(uri) = settings.reader.device.clone() else {
+        return Check::ok(
+            "reader",
+            "none configured: printed booklets are verified by hand ([reader] device)",
+        );
+    };
+    if daemon_running {
+        return Check::ok(
+            "reader",
+            format!(
+                "{}: held by the running daemon (its state: the console's reader panel, `pstation printer status`)",
+                uri.name()
+            ),
+        );
+    }
+    let opened = block_on(async move {
+        use tokio_serial::SerialPortBuilderExt;
+        tokio_serial::new(uri.path.display().to_string(), uri.baud)
+            .open_native_async()
+            .map(|_| ())
+            .map_err(|e| {
+                let io: std::io::Error = e.into();
+                (uri.name(), io)
+            })
+    });
+    match opened {
+        Ok(Ok(())) => Check::ok(
+            "reader",
+            format!(
+                "{} opens",
+                settings
+                    .reader
+                    .device
+                    .as_ref()
+                    .map_or(String::new(), |u| u.name())
+            ),
+        ),
+        Ok(Err((name, io))) => Check::problem(
+            "reader",
+            format!(
+                "{name}: cannot open it ({io}) — check the reader's cable and power, the device path in [reader] device and the `dialout` group; `pstation diag reader` shows what it sends"
+            ),
+        ),
+        Err(e) => Check::problem("reader", e),
+    }
 }
 
 /// Copies an upgrade kept of a store from before encryption at rest (schema < 7) hold personal

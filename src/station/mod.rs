@@ -392,6 +392,19 @@ pub fn disk_io_problem(io: &std::io::Error, dir: &std::path::Path) -> StoreError
     }
 }
 
+/// Puts `view` in `tx` when it differs from what is there; whether it did (watchers wake only
+/// for a change).
+fn replace_if_changed<T: PartialEq + Clone>(tx: &watch::Sender<T>, view: &T) -> bool {
+    tx.send_if_modified(|cur| {
+        if cur == view {
+            false
+        } else {
+            *cur = view.clone();
+            true
+        }
+    })
+}
+
 /// The running station.
 pub struct Station {
     store: Arc<Mutex<Store>>,
@@ -593,14 +606,7 @@ impl Station {
     }
 
     fn publish_printer(&self, view: PrinterView) -> bool {
-        let changed = self.printer.send_if_modified(|cur| {
-            if *cur == view {
-                false
-            } else {
-                *cur = view.clone();
-                true
-            }
-        });
+        let changed = replace_if_changed(&self.printer, &view);
         if changed {
             let _ = self.events.send(StationEvent::Printer(view));
         }

@@ -118,15 +118,7 @@ impl Station {
     fn publish_reader(&self, update: impl FnOnce(&mut ReaderView)) {
         let mut view = self.reader.borrow().clone();
         update(&mut view);
-        let changed = self.reader.send_if_modified(|cur| {
-            if *cur == view {
-                false
-            } else {
-                *cur = view.clone();
-                true
-            }
-        });
-        if changed {
+        if super::replace_if_changed(&self.reader, &view) {
             let _ = self.events.send(StationEvent::Reader(view));
         }
     }

@@ -353,6 +353,29 @@ fn diag_reader_shows_a_technician_the_raw_bytes_and_the_document_in_them() {
     ]));
     assert_eq!(code, 4, "{out}");
     assert!(out.contains("reader down reader-missing"), "{out}");
+    // Doctor says the same of a configured reader that is not there.
+    let config = dir.path().join("doctor.toml");
+    std::fs::write(
+        &config,
+        crate::util::default_toml().replace(
+            "device = \"\"",
+            "device = \"serial:///dev/no-such-reader?framing=rte\"",
+        ),
+    )
+    .expect("config");
+    let (_, out, _) = crate::util::run(
+        pstation()
+            .args(["doctor", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path().join("data")),
+    );
+    assert!(
+        out.lines()
+            .any(|l| l
+                .starts_with("PROBLEM  reader: serial:/dev/no-such-reader (rte): cannot open it")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -451,10 +474,12 @@ fn the_console_shows_the_read_back_with_the_differing_position_and_takes_a_keybo
     until("C-2 verified by the typed read", || {
         state("C-2") == "completed"
     });
+    // (The console, redrawing the job, records its view of the reads after the step.)
     let events = counter.job("C-2").expect("job").events;
-    let last = events.last().expect("event");
-    assert_eq!(
-        (last.actor.as_str(), last.action.as_str()),
-        ("keyboard:ani", "read-matched")
-    );
+    let matched = events
+        .iter()
+        .find(|e| e.action == "read-matched")
+        .expect("the read's step");
+    assert_eq!(matched.actor, "keyboard:ani");
+    assert_eq!(matched.to_state.as_deref(), Some("completed"));
 }

@@ -603,6 +603,15 @@ impl AsyncWrite for PtyLine {
     }
 }
 
+/// Points the symlink `link` at `target`, atomically: a host opening it meanwhile finds the old
+/// PTY or the new one (as a udev rule keeps `/dev/pstation-printer` pointing at the device).
+pub fn point_link(link: &std::path::Path, target: &str) -> std::io::Result<()> {
+    let tmp = link.with_extension("new");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)?;
+    std::fs::rename(&tmp, link)
+}
+
 /// Serves `printer` on pseudo-terminals, one per host connection, until the task is dropped:
 /// when a host closes the port (or dies, or `link-drop` unplugs it) the next connection gets a
 /// fresh PTY, like a USB serial adapter that re-enumerates. `link`, when given, is a symlink
@@ -618,11 +627,7 @@ pub async fn serve_pty(
     loop {
         let (line, path) = PtyLine::open()?;
         if let Some(link) = &link {
-            // Replace the link atomically: a host opening it meanwhile finds the old or the new.
-            let tmp = link.with_extension("new");
-            let _ = std::fs::remove_file(&tmp);
-            std::os::unix::fs::symlink(&path, &tmp)?;
-            std::fs::rename(&tmp, link)?;
+            point_link(link, &path)?;
         }
         let _ = ready.send(path).await;
         if let Err(e) = serve(printer.clone(), line, no_control()).await {
