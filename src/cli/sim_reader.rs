@@ -213,7 +213,12 @@ pub(super) fn run(args: SimReaderArgs, out: &mut dyn Write, err: &mut dyn Write)
                 _ = tokio::signal::ctrl_c() => break,
             }
         }
-        task.abort();
+        if !task.is_finished() {
+            task.abort();
+        } else if let Ok(Err(e)) = task.await {
+            writeln!(err, "sim-reader: device-io: the simulated reader stopped: {e}")?;
+            return Ok(Exit::Internal);
+        }
         Ok(Exit::Ok)
     })
 }

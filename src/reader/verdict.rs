@@ -34,6 +34,8 @@ pub enum Verdict {
     OtherBooklet {
         /// The number read (with `?` where unreadable).
         number: String,
+        /// Every position where it differs from what was printed for this job.
+        differences: Vec<Difference>,
     },
     /// The same booklet, but positions differ, could not be read, or a line is missing.
     Differs {
@@ -78,6 +80,7 @@ pub fn read_number(read: &Document) -> Option<String> {
 /// reason to call it another.
 pub fn judge(expected: [&str; 2], read: &Document) -> Verdict {
     let (top, bottom) = placed(expected, &read.lines);
+    let (differences, missing) = compare(expected, top, bottom);
     if let Some(bottom) = bottom {
         let read_no = bottom.get(NUMBER).unwrap_or(bottom);
         let expected_no = &expected[1][NUMBER];
@@ -89,9 +92,43 @@ pub fn judge(expected: [&str; 2], read: &Document) -> Verdict {
         if clash {
             return Verdict::OtherBooklet {
                 number: read_no.to_owned(),
+                differences,
             };
         }
     }
+    let mut differences = differences;
+    if differences.is_empty() && missing.is_empty() {
+        // Equal to what was printed; the check digits are verified again on what was read, so a
+        // wrong expectation (a corrupted record) can never pass as a match.
+        if let (Some(t), Some(b)) = (top, bottom) {
+            if td3::check(t, b).is_valid() {
+                return Verdict::Match;
+            }
+            differences.push(Difference {
+                line: 2,
+                position: LINE,
+                expected: '?',
+                read: b.chars().last(),
+            });
+        }
+    }
+    let unreadable = differences
+        .iter()
+        .filter(|d| d.read == Some(UNREADABLE))
+        .count();
+    Verdict::Differs {
+        differences,
+        unreadable,
+        missing,
+    }
+}
+
+/// Every position where the read's lines differ from the printed ones, and the lines it lacks.
+fn compare(
+    expected: [&str; 2],
+    top: Option<&str>,
+    bottom: Option<&str>,
+) -> (Vec<Difference>, Vec<u8>) {
     let mut differences = Vec::new();
     let mut missing = Vec::new();
     for (n, (want, got)) in [(1u8, (expected[0], top)), (2u8, (expected[1], bottom))] {
@@ -121,30 +158,7 @@ pub fn judge(expected: [&str; 2], read: &Document) -> Verdict {
             });
         }
     }
-    if differences.is_empty() && missing.is_empty() {
-        // Equal to what was printed; the check digits are verified again on what was read, so a
-        // wrong expectation (a corrupted record) can never pass as a match.
-        if let (Some(t), Some(b)) = (top, bottom) {
-            if td3::check(t, b).is_valid() {
-                return Verdict::Match;
-            }
-            differences.push(Difference {
-                line: 2,
-                position: LINE,
-                expected: '?',
-                read: b.chars().last(),
-            });
-        }
-    }
-    let unreadable = differences
-        .iter()
-        .filter(|d| d.read == Some(UNREADABLE))
-        .count();
-    Verdict::Differs {
-        differences,
-        unreadable,
-        missing,
-    }
+    (differences, missing)
 }
 
 /// The read's top and bottom lines.
@@ -214,11 +228,20 @@ mod tests {
     #[test]
     fn a_read_of_another_booklet_is_named_as_such() {
         let other = L2.replacen("L898902C3", "X12345678", 1);
+        let v = judge([L1, L2], &read(&[L1, &other]));
+        assert_eq!(v.code(), "other-booklet");
+        let Verdict::OtherBooklet {
+            number,
+            differences,
+        } = v
+        else {
+            unreachable!("another booklet")
+        };
+        assert_eq!(number, "X12345678");
+        // Its differing positions are shown too: the number's nine.
         assert_eq!(
-            judge([L1, L2], &read(&[L1, &other])),
-            Verdict::OtherBooklet {
-                number: "X12345678".into()
-            }
+            differences.iter().map(|d| d.position).collect::<Vec<_>>(),
+            (1..=9).collect::<Vec<_>>()
         );
         // An unreadable number position is not another booklet.
         let unread_no = L2.replacen("L898", "L?98", 1);

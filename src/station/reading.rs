@@ -115,24 +115,27 @@ impl Station {
         self.reader.borrow().clone()
     }
 
-    fn publish_reader(&self, update: impl FnOnce(&mut ReaderView)) {
+    /// Changes the reader's view; publishes it when it changed, and says whether it did.
+    fn publish_reader(&self, update: impl FnOnce(&mut ReaderView)) -> bool {
         let mut view = self.reader.borrow().clone();
         update(&mut view);
-        if super::replace_if_changed(&self.reader, &view) {
+        let changed = super::replace_if_changed(&self.reader, &view);
+        if changed {
             let _ = self.events.send(StationEvent::Reader(view));
         }
+        changed
     }
 
     fn set_reader_state(&self, state: &LinkState) {
         self.metrics
             .reader_up
             .set(i64::from(*state == LinkState::Connected));
-        if let LinkState::Down { code, message } = state {
-            tracing::warn!(code, %message, "document reader down");
-        } else {
-            tracing::info!(state = ?state, "document reader");
+        // A reader that is down stays "down" while the link tries again: the panel and the log
+        // hear of it once, not at every attempt.
+        if *state == LinkState::Connecting && self.reader.borrow().state == "down" {
+            return;
         }
-        self.publish_reader(|v| {
+        let changed = self.publish_reader(|v| {
             let (word, code, message) = match state {
                 LinkState::Connecting => ("connecting", None, None),
                 LinkState::Connected => ("connected", None, None),
@@ -144,6 +147,14 @@ impl Station {
             v.code = code;
             v.message = message;
         });
+        if changed {
+            match state {
+                LinkState::Down { code, message } => {
+                    tracing::warn!(code, %message, "document reader down");
+                }
+                other => tracing::info!(state = ?other, "document reader"),
+            }
+        }
     }
 
     /// A document read (by the reader, or typed into the console by a keyboard-wedge reader:
@@ -220,8 +231,8 @@ impl Station {
         };
         let (differences, detail) = match &verdict {
             Verdict::Match => (Vec::new(), None),
-            Verdict::OtherBooklet { .. } => (
-                Vec::new(),
+            Verdict::OtherBooklet { differences, .. } => (
+                differences.iter().map(|d| (d.line, d.position)).collect(),
                 Some("the booklet on the reader is not this job's".to_owned()),
             ),
             Verdict::Differs {
