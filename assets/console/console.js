@@ -110,6 +110,7 @@ let printer = null;     // the last printer view
 let reader = null;      // the last document reader view
 const progress = {};    // job id -> "n/m"
 const preview = { key: null, url: null, mrz: null, loading: Promise.resolve() };  // the job shown
+const readsShown = { key: null, list: null };  // the job's reads, fetched once per new read
 
 const $ = (sel) => document.querySelector(sel);
 const t = (key) => T[lang][key] || key;
@@ -473,10 +474,16 @@ async function showJob(id) {
     });
   }
   // What the reader read, when it has read this booklet (a recorded view of personal data).
+  // Fetched again only when the job has a new read (each fetch is a recorded view), not at
+  // every live update that redraws the screen.
   const reads = el("div", {});
-  if (counter && !job.purged_at && v.events.some((e) => e.action.startsWith("read-"))) {
-    api("GET", `/api/jobs/${encodeURIComponent(id)}/reads`).then((list) => {
-      if (my === nav) reads.replaceChildren(...[readBack(list)].filter(Boolean));
+  const readCount = v.events.filter((e) => e.action.startsWith("read-")).length;
+  if (counter && !job.purged_at && readCount) {
+    const key = `${job.job_id}|${readCount}`;
+    const show = (list) => { if (my === nav) reads.replaceChildren(...[readBack(list)].filter(Boolean)); };
+    if (readsShown.key === key && readsShown.list) show(readsShown.list);
+    else api("GET", `/api/jobs/${encodeURIComponent(id)}/reads`).then((list) => {
+      readsShown.key = key; readsShown.list = list; show(list);
     }).catch(() => {});
   }
   // A keyboard-wedge reader types both lines into this field.

@@ -424,28 +424,38 @@ impl Store {
     /// have reached the printer, so it becomes `needs-verification` (never requeued). Returns
     /// the jobs moved.
     pub fn recover(&mut self) -> Result<Vec<String>, StoreError> {
+        let stuck = self.move_all(
+            JobState::Printing,
+            Action::OutcomeUnknown,
+            "the station stopped while this job was printing; look at the booklet",
+        )?;
+        Ok(stuck.into_iter().map(|j| j.job_id).collect())
+    }
+
+    /// Moves every job in state `from` by `action`, as the station, with `reason`, in one
+    /// transaction (start-up steps); returns the jobs as they were.
+    pub(super) fn move_all(
+        &mut self,
+        from: JobState,
+        action: Action,
+        reason: &str,
+    ) -> Result<Vec<JobRow>, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let stuck: Vec<JobRow> = {
+        let jobs: Vec<JobRow> = {
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {} FROM jobs WHERE state = 'printing' ORDER BY rowid",
+                "SELECT {} FROM jobs WHERE state = ?1 ORDER BY rowid",
                 Self::JOB_COLUMNS
             ))?;
-            stmt.query_map([], Self::row)?
+            stmt.query_map([from.as_str()], Self::row)?
                 .collect::<Result<Vec<_>, _>>()?
         };
-        for job in &stuck {
-            Self::step(
-                &tx,
-                job,
-                Action::OutcomeUnknown,
-                "station",
-                Some("the station stopped while this job was printing; look at the booklet"),
-            )?;
+        for job in &jobs {
+            Self::step(&tx, job, action, "station", Some(reason))?;
         }
         tx.commit()?;
-        Ok(stuck.into_iter().map(|j| j.job_id).collect())
+        Ok(jobs)
     }
 
     /// How many jobs are in each state (states with none are left out).

@@ -66,37 +66,17 @@ impl Store {
         self.read_gate = on;
     }
 
-    /// Whether the read gate is on.
-    pub fn read_gate(&self) -> bool {
-        self.read_gate
-    }
-
     /// With the gate on: jobs left `printed` (printed before a reader was configured, or by an
     /// older pstation) wait for their read too. Returns how many moved.
     pub fn gate_printed(&mut self) -> Result<usize, StoreError> {
         if !self.read_gate {
             return Ok(0);
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let printed: Vec<JobRow> = {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {} FROM jobs WHERE state = 'printed' ORDER BY rowid",
-                Self::JOB_COLUMNS
-            ))?;
-            stmt.query_map([], Self::row)?.collect::<Result<_, _>>()?
-        };
-        for job in &printed {
-            Self::step(
-                &tx,
-                job,
-                Action::AwaitRead,
-                "station",
-                Some("a document reader is configured: the booklet waits for its read"),
-            )?;
-        }
-        tx.commit()?;
+        let printed = self.move_all(
+            JobState::Printed,
+            Action::AwaitRead,
+            "a document reader is configured: the booklet waits for its read",
+        )?;
         Ok(printed.len())
     }
 
