@@ -113,7 +113,9 @@ impl Command {
                     let le = u16::from_be_bytes([rest[lc], rest[lc + 1]]) as usize;
                     cmd.le = Some(if le == 0 { 65536 } else { le });
                 } else {
-                    return Err(malformed("extended Lc does not match the length of the data"));
+                    return Err(malformed(
+                        "extended Lc does not match the length of the data",
+                    ));
                 }
             }
         }

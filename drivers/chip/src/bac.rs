@@ -5,8 +5,8 @@
 use crate::ChipError;
 use crate::apdu::{Command, Response, sw};
 use crate::crypto::{self, Key16, KeyUse};
-use crate::sm::SecureChannel;
 use crate::session::{Access, AccessStep};
+use crate::sm::SecureChannel;
 
 /// The MRZ information BAC keys are derived from: document number (9 positions, `<`-padded)
 /// and its check digit, date of birth and its check digit, date of expiry and its check digit.
@@ -190,9 +190,8 @@ impl Access for Bac {
                 if !crypto::same_mac(&crypto::mac(&self.keys.mac, e_ic), m_ic) {
                     return Err(ChipError::AccessDenied { sw: resp.sw });
                 }
-                let r = crypto::decrypt(&self.keys.enc, e_ic).ok_or(ChipError::AccessDenied {
-                    sw: resp.sw,
-                })?;
+                let r = crypto::decrypt(&self.keys.enc, e_ic)
+                    .ok_or(ChipError::AccessDenied { sw: resp.sw })?;
                 if r[..8] != rnd_ic || r[8..16] != self.rnd_ifd {
                     return Err(ChipError::AccessDenied { sw: resp.sw });
                 }

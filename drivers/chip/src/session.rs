@@ -131,9 +131,7 @@ impl Session {
             State::Start => {
                 self.state = State::SelectApp;
                 Ok(Step::Transmit(
-                    Command::new(0x00, 0xA4, 0x04, 0x0C)
-                        .with_data(AID)
-                        .encode(),
+                    Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(AID).encode(),
                 ))
             }
             State::SelectApp => {

@@ -155,7 +155,10 @@ impl Channel for SecureChannel {
         let e97 = match cmd.le {
             None => Vec::new(),
             Some(le) if le <= 256 => tlv(0x97, &[if le == 256 { 0 } else { le as u8 }]),
-            Some(le) => tlv(0x97, &(if le >= 65536 { 0 } else { le as u16 }).to_be_bytes()),
+            Some(le) => tlv(
+                0x97,
+                &(if le >= 65536 { 0 } else { le as u16 }).to_be_bytes(),
+            ),
         };
         let mac = self.next_mac(&[&header, &e87, &e97]);
         let mut data = e87;

@@ -54,7 +54,8 @@ fn mutual_authentication_and_session_keys() {
         h("72C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F2 5F1448EEA8AD90A7")
     );
     assert_eq!(auth.encode()[..5], h("0082000028")[..]);
-    let answer = h("46B9342A41396CD7386BF5803104D7CEDC122B9132139BAF2EEDC94EE178534F 2F2D235D074D7449");
+    let answer =
+        h("46B9342A41396CD7386BF5803104D7CEDC122B9132139BAF2EEDC94EE178534F 2F2D235D074D7449");
     let AccessStep::Open(_) = bac
         .step(Some(&Response::new(answer.clone(), 0x9000)))
         .expect("the worked example's answer opens")
@@ -71,15 +72,25 @@ fn mutual_authentication_and_session_keys() {
     )
     .expect("the chip accepts the example's cryptogram");
     assert_eq!(resp.data, answer);
-    assert_eq!(channel.keys().0.to_vec(), h("979EC13B1CBFE9DCD01AB0FED307EAE5"));
-    assert_eq!(channel.keys().1.to_vec(), h("F1CB1F1FB5ADF208806B89DC579DC1F8"));
+    assert_eq!(
+        channel.keys().0.to_vec(),
+        h("979EC13B1CBFE9DCD01AB0FED307EAE5")
+    );
+    assert_eq!(
+        channel.keys().1.to_vec(),
+        h("F1CB1F1FB5ADF208806B89DC579DC1F8")
+    );
     assert_eq!(channel.ssc(), 0x887022120C06C226);
 }
 
 #[test]
 fn a_cryptogram_made_with_another_mrz_is_refused_by_both_sides() {
-    let right = MrzInfo::new("L898902C", "690806", "940623").expect("valid").keys();
-    let wrong = MrzInfo::new("L898902C", "690807", "940623").expect("valid").keys();
+    let right = MrzInfo::new("L898902C", "690806", "940623")
+        .expect("valid")
+        .keys();
+    let wrong = MrzInfo::new("L898902C", "690807", "940623")
+        .expect("valid")
+        .keys();
     let bac = Bac::new(wrong, [1; 8], [2; 16]);
     let cmd = bac.mutual_authenticate(&[3; 8]);
     assert_eq!(
@@ -111,24 +122,36 @@ fn secure_messaging_select_and_read_binary() {
     assert_eq!(chip.unwrap_command(&protected).expect("chip side"), select);
     let answer = chip.wrap_response(&Response::status(0x9000));
     assert_eq!(answer.encode(), h("990290008E08FA855A5D4C50A8ED9000"));
-    assert_eq!(ifd.unprotect(&answer).expect("verifies"), Response::status(0x9000));
+    assert_eq!(
+        ifd.unprotect(&answer).expect("verifies"),
+        Response::status(0x9000)
+    );
 
     // READ BINARY of the first four bytes.
     let read = Command::new(0x00, 0xB0, 0x00, 0x00).with_le(4);
     let protected = ifd.protect(&read);
-    assert_eq!(protected.encode(), h("0CB000000D9701048E08ED6705417E96BA5500"));
+    assert_eq!(
+        protected.encode(),
+        h("0CB000000D9701048E08ED6705417E96BA5500")
+    );
     assert_eq!(chip.unwrap_command(&protected).expect("chip side"), read);
     let answer = chip.wrap_response(&Response::new(h("60145F01"), 0x9000));
     assert_eq!(
         answer.encode(),
         h("8709019FF0EC34F9922651990290008E08AD55CC17140B2DED9000")
     );
-    assert_eq!(ifd.unprotect(&answer).expect("verifies").data, h("60145F01"));
+    assert_eq!(
+        ifd.unprotect(&answer).expect("verifies").data,
+        h("60145F01")
+    );
 
     // READ BINARY of the remaining 18 bytes from offset 4.
     let read = Command::new(0x00, 0xB0, 0x00, 0x04).with_le(0x12);
     let protected = ifd.protect(&read);
-    assert_eq!(protected.encode(), h("0CB000040D9701128E082EA28A70F3C7B53500"));
+    assert_eq!(
+        protected.encode(),
+        h("0CB000040D9701128E082EA28A70F3C7B53500")
+    );
     assert_eq!(chip.unwrap_command(&protected).expect("chip side"), read);
     let body = h("04303130365F36063034303030305C026175");
     let answer = chip.wrap_response(&Response::new(body.clone(), 0x9000));
