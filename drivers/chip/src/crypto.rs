@@ -49,7 +49,7 @@ pub fn seed_of(data: &[u8]) -> [u8; 16] {
 /// `b` with its lowest bit set so that the byte has an odd number of ones.
 fn with_odd_parity(b: u8) -> u8 {
     let high = b & 0xFE;
-    if high.count_ones() % 2 == 0 {
+    if high.count_ones().is_multiple_of(2) {
         high | 1
     } else {
         high
@@ -62,7 +62,7 @@ pub fn pad(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + 8);
     out.extend_from_slice(data);
     out.push(0x80);
-    while out.len() % 8 != 0 {
+    while !out.len().is_multiple_of(8) {
         out.push(0);
     }
     out
@@ -77,7 +77,7 @@ pub fn unpad(data: &[u8]) -> Option<&[u8]> {
 /// Two-key 3DES-CBC encryption with a zero IV; `data` must be a multiple of 8 bytes (callers
 /// pad first).
 pub fn encrypt(key: &Key16, data: &[u8]) -> Vec<u8> {
-    debug_assert_eq!(data.len() % 8, 0);
+    debug_assert!(data.len().is_multiple_of(8));
     let cipher = TdesEde2::new(GenericArray::from_slice(key));
     let mut chain = [0u8; 8];
     let mut out = Vec::with_capacity(data.len());
@@ -96,7 +96,7 @@ pub fn encrypt(key: &Key16, data: &[u8]) -> Vec<u8> {
 
 /// Two-key 3DES-CBC decryption with a zero IV; `None` when `data` is not a multiple of 8 bytes.
 pub fn decrypt(key: &Key16, data: &[u8]) -> Option<Vec<u8>> {
-    if data.len() % 8 != 0 {
+    if !data.len().is_multiple_of(8) {
         return None;
     }
     let cipher = TdesEde2::new(GenericArray::from_slice(key));

@@ -134,7 +134,7 @@ pub fn build_dg2(face: &[u8], width: u16, height: u16) -> Vec<u8> {
     // image information (12), then the image.
     let record_len = 14 + 20 + 12 + face.len();
     let mut record = Vec::with_capacity(record_len);
-    record.extend_from_slice(b"FAC\0010\0");
+    record.extend_from_slice(b"FAC\x00010\x00");
     record.extend_from_slice(&(record_len as u32).to_be_bytes());
     record.extend_from_slice(&1u16.to_be_bytes()); // one face
     record.extend_from_slice(&((20 + 12 + face.len()) as u32).to_be_bytes());
