@@ -108,7 +108,7 @@ fn a_chip_opens_with_its_holders_key_and_passes_passive_authentication() {
     );
     // Read whole and byte-exact, across many READ BINARY chunks.
     assert_eq!(files[&File::Dg2], card.file(File::Dg2).expect("has DG2"));
-    let report = pa::verify(&files, &[csca.certificate.clone()], NOW).expect("genuine");
+    let report = pa::verify(&files, std::slice::from_ref(&csca.certificate), NOW).expect("genuine");
     assert_eq!(report.groups_checked, vec![1, 2]);
     assert_eq!(report.hash_algorithm, "SHA-256");
     assert!(report.csca.contains("Test CSCA"), "{}", report.csca);
@@ -177,7 +177,11 @@ fn certificates_are_checked_at_the_time_given() {
     let (mut card, csca) = card();
     let files = read(&mut card, &access()).expect("reads");
     assert_eq!(
-        pa::verify(&files, &[csca.certificate.clone()], NOW + 400 * 86_400),
+        pa::verify(
+            &files,
+            std::slice::from_ref(&csca.certificate),
+            NOW + 400 * 86_400
+        ),
         Err(PaError::CertificateExpired {
             which: "document-signer"
         })
