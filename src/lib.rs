@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod central;
+pub mod chip;
 pub mod cli;
 pub mod client;
 pub mod clock;

@@ -57,6 +57,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("store", &["job", "problem", "fsio", "clock"]),
     ("printer", &["problem", "fsio", "retry"]),
     ("reader", &["mrz", "problem", "fsio", "retry"]),
+    ("chip", &["mrz", "problem", "fsio", "retry"]),
     ("central", &["job", "store", "problem", "fsio", "retry"]),
     ("privacy", &["central"]),
     // The configuration: the file parsed and validated into typed settings, below everything
@@ -65,14 +66,14 @@ const LAYERS: &[(&str, &[&str])] = &[
         "config",
         &[
             "central", "clock", "job", "layout", "mrz", "policy", "printer", "problem", "fsio",
-            "reader",
+            "reader", "chip",
         ],
     ),
     (
         "station",
         &[
             "store", "central", "printer", "layout", "job", "mrz", "policy", "problem", "fsio",
-            "clock", "privacy", "retry", "config", "reader",
+            "clock", "privacy", "retry", "config", "reader", "chip",
         ],
     ),
     // The HTTP API over the station's use cases: the store's types (states, rows) pass
@@ -80,7 +81,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "api",
         &[
-            "station", "central", "store", "printer", "privacy", "clock", "fsio", "reader",
+            "station", "central", "store", "printer", "privacy", "clock", "fsio", "reader", "chip",
         ],
     ),
     // The one client of the API: its wire types only (`the_client_knows_only_the_wire_format`).

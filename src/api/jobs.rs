@@ -276,6 +276,10 @@ pub(super) async fn job_action(
         }
         "verify" => st.act(&id, Action::Verify, &actor.name, b.reason).await?,
         "spoil" => st.act(&id, Action::Spoil, &actor.name, b.reason).await?,
+        "request-reprint" => {
+            st.act(&id, Action::RequestReprint, &actor.name, b.reason)
+                .await?
+        }
         "confirm-booklet" => {
             let n = b.booklet.ok_or_else(|| missing("booklet"))?;
             st.confirm_booklet(&id, n, &actor.name).await?
@@ -299,7 +303,7 @@ pub(super) async fn job_action(
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 code::UNKNOWN_ACTION,
-                "actions: hold, release, cancel, verify, spoil, confirm-booklet, reprint",
+                "actions: hold, release, cancel, verify, spoil, confirm-booklet, reprint, request-reprint",
             ));
         }
     };

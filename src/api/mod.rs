@@ -8,6 +8,7 @@
 //! never the store.
 
 mod booklets;
+mod chip;
 pub mod console;
 mod error;
 mod jobs;
@@ -58,6 +59,7 @@ pub fn router(station: Arc<Station>) -> Router {
         .route("/api/jobs/{id}/page.png", get(jobs::job_preview))
         .route("/api/jobs/{id}/mrz", get(jobs::job_mrz))
         .route("/api/jobs/{id}/reads", get(reads::job_reads))
+        .route("/api/jobs/{id}/chip", get(chip::job_chip))
         .route("/api/jobs/{id}/{action}", post(jobs::job_action))
         .route("/api/reader/read", post(reads::typed_read))
         .route("/api/printer", get(printer::printer))

@@ -22,6 +22,7 @@ pub(super) async fn printer(
         console: registry.console(uri).map(|c| c.language.to_owned()),
         identity: st.identity().map(Into::into),
         reader: (&st.reader()).into(),
+        chip: (&st.chip_view()).into(),
         history: history
             .into_iter()
             .map(|(at, state, reasons, link)| wire::PrinterRecord {

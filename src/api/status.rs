@@ -52,6 +52,7 @@ pub(super) async fn health(State(st): State<Arc<Station>>) -> Json<wire::Health>
 pub(super) async fn metrics(State(st): State<Arc<Station>>) -> Result<Response, ApiError> {
     let counts = st.counts().await?;
     let view = st.printer().borrow().clone();
+    st.metrics.set_chip_counts(&counts.chips);
     let text = st
         .metrics
         .render(&counts.jobs, &counts.booklets, &counts.backlog, &view)

@@ -769,6 +769,14 @@ pub(super) fn printer_status(
                         .map(|l| format!(" (last read: {})", l.result))
                         .unwrap_or_default()
                 )),
+                wire::Notice::Chip(ch) => Some(format!(
+                    "chip reader {}{}",
+                    ch.state,
+                    ch.last
+                        .as_ref()
+                        .map(|l| format!(" (last check: {} {})", l.job_id, l.result))
+                        .unwrap_or_default()
+                )),
                 wire::Notice::Job { .. } => None,
             }
         };

@@ -598,6 +598,13 @@ fn follow_events(url: &str, token: &str, tx: mpsc::Sender<String>) {
                             .map(|l| format!(": last read {}", l.result))
                             .unwrap_or_default()
                     ),
+                    wire::Notice::Chip(ch) => format!(
+                        "[chip] {}{}",
+                        ch.state,
+                        ch.last
+                            .map(|l| format!(": {} checked {}", l.job_id, l.result))
+                            .unwrap_or_default()
+                    ),
                 };
                 tx.send(text).is_ok()
             });

@@ -27,7 +27,7 @@ pub(super) fn syntax_message(text: &str, e: &toml::de::Error) -> String {
 
 /// The sections of the file.
 pub(super) const SECTIONS: &[&str] = &[
-    "station", "mrz", "policy", "render", "daemon", "central", "api", "reader",
+    "station", "mrz", "policy", "render", "daemon", "central", "api", "reader", "chip",
 ];
 
 /// The keys a table of the configuration may hold, by its path (array elements as `[]`).
@@ -45,6 +45,7 @@ pub(super) fn known_keys(path: &str) -> Option<&'static [&'static str]> {
         "api" => fields_of::<RawApi>(),
         "api.users[]" => fields_of::<RawUser>(),
         "reader" => fields_of::<crate::reader::RawReader>(),
+        "chip" => fields_of::<crate::chip::RawChip>(),
         _ => return None,
     })
 }

@@ -59,6 +59,9 @@ pub struct Settings {
     /// The document reader that checks each printed booklet before handover (none: manual
     /// verify).
     pub reader: crate::reader::ReaderSettings,
+    /// The chip reader that checks each e-passport booklet before it prints (none: no chip
+    /// checks; doctor warns).
+    pub chip: crate::chip::ChipSettings,
 }
 
 /// Why a configuration could not be loaded.
@@ -143,6 +146,7 @@ impl Settings {
         let central = section::<RawCentral>(&doc, "central", true, &mut problems);
         let api = section::<RawApi>(&doc, "api", true, &mut problems);
         let reader = section::<crate::reader::RawReader>(&doc, "reader", true, &mut problems);
+        let chip = section::<crate::chip::RawChip>(&doc, "chip", true, &mut problems);
         let mut bad = |path: &str, message: String| {
             problems.push(Problem::new(path, "config-value", message));
         };
@@ -154,8 +158,9 @@ impl Settings {
         let central = central.and_then(|c| c.validate(&mut bad));
         let api = api.and_then(|a| a.validate(&mut bad));
         let reader = reader.and_then(|r| r.validate(&mut bad));
+        let chip = chip.and_then(|c| c.validate(&mut bad));
         match (
-            utc_offset, mrz, policy, render, daemon, central, api, reader,
+            utc_offset, mrz, policy, render, daemon, central, api, reader, chip,
         ) {
             (
                 Some(utc_offset),
@@ -166,6 +171,7 @@ impl Settings {
                 Some(central),
                 Some(api),
                 Some(reader),
+                Some(chip),
             ) if problems.is_empty() => Ok(Settings {
                 utc_offset,
                 mrz,
@@ -175,6 +181,7 @@ impl Settings {
                 central,
                 api,
                 reader,
+                chip,
             }),
             _ => Err(ConfigError::Invalid(Problems(problems))),
         }

@@ -176,6 +176,15 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             }
         };
         let t_render = t0.elapsed();
+        // An e-passport's chip is checked before its page prints (with a chip reader).
+        match station.chip_gate(&job).await {
+            super::chip::Gate::Print => {}
+            super::chip::Gate::Held => continue,
+            super::chip::Gate::Wait => {
+                idle(&station, &shutdown, super::chip::RETRY).await;
+                continue;
+            }
+        }
         // Commit the attempt before the first byte.
         let id = job.job_id.clone();
         let job = match station.db(move |s| s.begin_attempt(&id)).await {

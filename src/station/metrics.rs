@@ -110,6 +110,14 @@ pub struct Metrics {
     pub read_seconds: Histogram,
     /// 1 when the document reader's line is open.
     pub reader_up: Gauge,
+    /// Chip checks, by result (`ok` or the `chip-*` code).
+    chip_checks: Family<ResultLabel, Counter>,
+    /// Seconds to open the chip and read its files.
+    chip_read_seconds: Histogram,
+    /// Seconds of Passive Authentication.
+    chip_pa_seconds: Histogram,
+    /// Booklets by chip state.
+    booklet_chips: Family<StateLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -203,6 +211,30 @@ impl Metrics {
             "1 when the document reader's line is open (0 also when no reader is configured)",
             reader_up.clone(),
         );
+        let chip_checks = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "chip_checks",
+            "E-passport chip checks before printing, by result (ok or the chip-* code)",
+            chip_checks.clone(),
+        );
+        let chip_read_seconds = read_buckets();
+        registry.register(
+            "chip_read_seconds",
+            "Time to open a booklet's chip (BAC) and read EF.COM, DG1, DG2 and EF.SOD",
+            chip_read_seconds.clone(),
+        );
+        let chip_pa_seconds = read_buckets();
+        registry.register(
+            "chip_passive_authentication_seconds",
+            "Time of a chip's Passive Authentication (hashes, SOD signature, CSCA chain)",
+            chip_pa_seconds.clone(),
+        );
+        let booklet_chips = Family::<StateLabel, Gauge>::default();
+        registry.register(
+            "booklet_chips",
+            "Booklets by what the station last found on their chips (unread, read-ok, mismatch, unreadable)",
+            booklet_chips.clone(),
+        );
         registry.register(
             "api_errors",
             "API requests refused, by error code",
@@ -223,6 +255,38 @@ impl Metrics {
             reads,
             read_seconds,
             reader_up,
+            chip_checks,
+            chip_read_seconds,
+            chip_pa_seconds,
+            booklet_chips,
+        }
+    }
+
+    /// Counts a chip check and its times.
+    pub fn count_chip_check(&self, result: &'static str, report: &crate::chip::Report) {
+        self.chip_checks
+            .get_or_create(&ResultLabel { result })
+            .inc();
+        if report.access.is_some() {
+            self.chip_read_seconds
+                .observe(report.read_time.as_secs_f64());
+        }
+        if !report.pa_time.is_zero() {
+            self.chip_pa_seconds.observe(report.pa_time.as_secs_f64());
+        }
+    }
+
+    /// Sets the booklets-by-chip-state gauges.
+    pub fn set_chip_counts(&self, chips: &crate::store::ChipCounts) {
+        for (state, n) in [
+            ("unread", chips.unread),
+            ("read-ok", chips.read_ok),
+            ("mismatch", chips.mismatch),
+            ("unreadable", chips.unreadable),
+        ] {
+            self.booklet_chips
+                .get_or_create(&StateLabel { state })
+                .set(gauge(n));
         }
     }
 

@@ -7,6 +7,7 @@
 //! it on the blocking pool, so no SQLite call ever blocks the async runtime. Every change that
 //! matters to someone watching is published as a `StationEvent` on a broadcast channel.
 
+pub mod chip;
 pub mod engine;
 pub mod metrics;
 pub mod nats;
@@ -138,6 +139,8 @@ pub enum StationEvent {
     Printer(PrinterView),
     /// The document reader's state, or its last read, changed.
     Reader(reading::ReaderView),
+    /// The chip reader's state, or its last check, changed.
+    Chip(chip::ChipView),
     /// Sheets delivered for the job printing now.
     Progress {
         /// The job.
@@ -234,7 +237,9 @@ impl StationError {
                 | StoreError::StaleAttempt(_)
                 | StoreError::Booklet(_) => Failure::Conflict,
                 StoreError::SecondPerson(_) => Failure::Forbidden,
-                StoreError::ReadRequired => Failure::Conflict,
+                StoreError::ReadRequired
+                | StoreError::ChipRequired
+                | StoreError::ReprintCentral => Failure::Conflict,
                 StoreError::Full(_) => Failure::Full,
                 StoreError::ReadOnly(_) => Failure::Unavailable,
                 StoreError::Purged(_) => Failure::Gone,
@@ -412,6 +417,7 @@ pub struct Station {
     events: broadcast::Sender<StationEvent>,
     printer: watch::Sender<PrinterView>,
     reader: watch::Sender<reading::ReaderView>,
+    chip: Arc<chip::ChipGate>,
     wake: Notify,
     current: Mutex<Option<(String, CancellationToken)>>,
     /// The printer's identity, read when the link opened and on a technician's request; its
@@ -461,6 +467,9 @@ impl Station {
         let (events, _) = broadcast::channel(1024);
         // With a document reader, printed booklets wait for their read before handover.
         store.set_read_gate(options.settings.reader.device.is_some());
+        // With a chip reader, every attempt needs a passing chip check of its booklet.
+        store.set_chip_gate(options.settings.chip.reader.is_some());
+        let chip = Arc::new(chip::ChipGate::new(&options.settings.chip));
         let reader = watch::channel(reading::ReaderView::initial(&options.settings.reader)).0;
         let store = Arc::new(Mutex::new(store));
         let (submits, rx) = std::sync::mpsc::channel();
@@ -478,6 +487,7 @@ impl Station {
             events,
             printer: watch::channel(PrinterView::connecting()).0,
             reader,
+            chip,
             wake: Notify::new(),
             current: Mutex::new(None),
             identity: Mutex::new(None),

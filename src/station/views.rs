@@ -25,6 +25,8 @@ pub struct Counts {
     pub booklets: Vec<(BookletState, u64)>,
     /// Status updates not yet delivered, per destination configured.
     pub backlog: Vec<(&'static str, u64)>,
+    /// Booklets by chip state.
+    pub chips: crate::store::ChipCounts,
 }
 
 impl Station {
@@ -123,6 +125,7 @@ impl Station {
                 jobs: s.job_counts()?,
                 booklets: s.booklet_counts()?,
                 backlog,
+                chips: s.chip_counts()?,
             })
         })
         .await

@@ -19,6 +19,18 @@ impl Store {
         }
         let attempt = job.attempt + 1;
         let attempt_id = format!("{job_id}-a{attempt}");
+        if self.chip_gate {
+            // One passing chip check of this booklet lets one attempt print.
+            let used = tx.exec(
+                "UPDATE chip_checks SET used_by = ?3 WHERE seq = (
+                     SELECT seq FROM chip_checks WHERE job_id = ?1 AND booklet = ?2
+                     ORDER BY seq DESC LIMIT 1) AND result = 'ok' AND used_by IS NULL",
+                params![job_id, job.booklet, attempt_id],
+            )?;
+            if used == 0 {
+                return Err(StoreError::ChipRequired);
+            }
+        }
         tx.exec(
             "UPDATE jobs SET attempt = ?2, attempt_id = ?3, cancel_requested = 0 WHERE job_id = ?1",
             params![job_id, attempt, attempt_id],

@@ -159,7 +159,7 @@ impl Store {
     /// Booklets, optionally in one state.
     pub fn booklets(&self, state: Option<BookletState>) -> Result<Vec<Booklet>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT number, batch_id, state, job_id, reason FROM booklets
+            "SELECT number, batch_id, state, job_id, reason, chip_state FROM booklets
              WHERE ?1 IS NULL OR state = ?1 ORDER BY number",
         )?;
         let rows = stmt
@@ -172,6 +172,8 @@ impl Store {
                     state: BookletState::parse(&s).unwrap_or(BookletState::Loaded),
                     job_id: r.get(3)?,
                     reason: r.get(4)?,
+                    // The CHECK constraint keeps the column to the four words.
+                    chip_state: ChipState::parse(&r.get::<_, String>(5)?).unwrap_or_default(),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -201,6 +203,7 @@ impl Store {
             spoiled: count("spoiled")?,
             in_stock: count("in-stock")?,
             loaded: count("loaded")?,
+            chips: self.chip_counts()?,
             differences: Vec::new(),
         };
         let stored: i64 = self

@@ -12,9 +12,9 @@ impl Store {
             && e.from != Some(to)
         {
             tx.exec(
-                "INSERT INTO outbox (job_id, state, booklet, at)
-                 SELECT job_id, ?2, booklet, ?3 FROM jobs WHERE job_id = ?1",
-                params![job_id, to.as_str(), now()],
+                "INSERT INTO outbox (job_id, state, booklet, at, reason)
+                 SELECT job_id, ?2, booklet, ?3, ?4 FROM jobs WHERE job_id = ?1",
+                params![job_id, to.as_str(), now(), e.reason],
             )?;
         }
         // The next link of the chain: this IMMEDIATE transaction holds the write lock, so the

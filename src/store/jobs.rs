@@ -361,6 +361,9 @@ impl Store {
         supervisor: &str,
         reason: Option<&str>,
     ) -> Result<JobRow, StoreError> {
+        if self.chip_gate {
+            return Err(StoreError::ReprintCentral);
+        }
         if supervisor.trim().is_empty() || supervisor.trim() == actor.trim() {
             return Err(StoreError::SecondPerson(actor.to_owned()));
         }

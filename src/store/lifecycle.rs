@@ -50,11 +50,15 @@ pub enum JobState {
     NeedsVerification,
     /// The booklet is ruined; a reprint needs a second authorised person and a new booklet.
     Spoiled,
+    /// An e-passport that cannot be (re)printed here: its booklet's chip holds its number, so
+    /// the station asked the central office for a new signed job (on another booklet). Terminal
+    /// for this job id.
+    ReprintRequested,
 }
 
 impl JobState {
     /// Every state, in lifecycle order.
-    pub const ALL: [JobState; 11] = [
+    pub const ALL: [JobState; 12] = [
         Self::Received,
         Self::Queued,
         Self::Held,
@@ -66,6 +70,7 @@ impl JobState {
         Self::Failed,
         Self::NeedsVerification,
         Self::Spoiled,
+        Self::ReprintRequested,
     ];
 
     /// The stable word.
@@ -82,6 +87,7 @@ impl JobState {
             Self::Failed => "failed",
             Self::NeedsVerification => "needs-verification",
             Self::Spoiled => "spoiled",
+            Self::ReprintRequested => "reprint-requested",
         }
     }
 
@@ -92,7 +98,10 @@ impl JobState {
 
     /// No action moves a job out of this state.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Canceled)
+        matches!(
+            self,
+            Self::Completed | Self::Canceled | Self::ReprintRequested
+        )
     }
 }
 
@@ -179,6 +188,9 @@ pub enum Action {
     Spoil,
     /// Operator with a second authorised person: print again on a new booklet.
     Reprint,
+    /// Operator: an e-passport's booklet is spoiled or its chip refused it; the central office
+    /// is asked for a new signed job on another booklet.
+    RequestReprint,
 }
 
 impl Action {
@@ -203,6 +215,7 @@ impl Action {
             Self::Verify => "verify",
             Self::Spoil => "spoil",
             Self::Reprint => "reprint",
+            Self::RequestReprint => "request-reprint",
         }
     }
 }
@@ -258,6 +271,7 @@ pub fn next(from: JobState, action: Action) -> Result<JobState, InvalidTransitio
         (S::Printed | S::Reading | S::NeedsVerification, A::Verify) => S::Completed,
         (S::Printed | S::Reading | S::NeedsVerification, A::Spoil) => S::Spoiled,
         (S::Spoiled, A::Reprint) => S::Queued,
+        (S::Spoiled | S::Held, A::RequestReprint) => S::ReprintRequested,
         _ => {
             return Err(InvalidTransition {
                 from,
@@ -349,6 +363,20 @@ pub fn plan(
                 return Err(Refusal::ReasonRequired("a spoiled booklet needs a reason"));
             }
             moved(Some(BookletState::Spoiled), Some("booklet-spoiled"))
+        }
+        // The central office issues a new job on another booklet; a booklet still blank in
+        // stock (its chip refused this job) is spoiled with it, as it can serve nobody else.
+        Action::RequestReprint => {
+            if !given {
+                return Err(Refusal::ReasonRequired(
+                    "a reprint request needs a reason (what is wrong with the booklet)",
+                ));
+            }
+            if booklet == Some(BookletState::InStock) {
+                moved(Some(BookletState::Spoiled), Some("booklet-spoiled"))
+            } else {
+                moved(None, None)
+            }
         }
         other => Err(Refusal::Transition(InvalidTransition {
             from: state,

@@ -18,6 +18,7 @@ mod attempts;
 pub mod audit;
 pub mod backup;
 mod booklets;
+mod chips;
 pub mod crypt;
 mod events;
 mod history;
@@ -34,6 +35,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
+pub use chips::{ChipCheckRow, ChipCounts, ChipState, ChipStep, NewChipCheck};
 pub use crypt::{KeyError, StoreKey};
 pub use lifecycle::{Action, BookletState, InvalidTransition, JobState, Plan, Refusal};
 pub use reads::{NewRead, READ_RESULTS, ReadRow};
@@ -122,6 +124,16 @@ pub enum StoreError {
         "read-required: a document reader checks this booklet: lay it on the reader; if the reader is faulty, verify by hand with a supervisor and a reason"
     )]
     ReadRequired,
+    /// An e-passport attempt without a passing chip check of its booklet.
+    #[error(
+        "chip-check-required: this station checks each booklet's chip before printing; lay the booklet on the chip reader and confirm it again"
+    )]
+    ChipRequired,
+    /// A local reprint of an e-passport: the new booklet's chip holds another number.
+    #[error(
+        "reprint-central: an e-passport is reprinted only by the central office (the new booklet's chip holds its own number); request a reprint instead"
+    )]
+    ReprintCentral,
     /// A backup could not be taken, checked or restored.
     #[error("backup: {0}")]
     Backup(String),
@@ -210,6 +222,8 @@ pub struct Store {
     key: Option<StoreKey>,
     /// A document reader gates handover (`reads`): printed jobs wait for a read.
     read_gate: bool,
+    /// A chip reader gates printing (`chip_checks`): an attempt needs a passing chip check.
+    chip_gate: bool,
 }
 
 /// Now, as the store writes times (RFC 3339, UTC).

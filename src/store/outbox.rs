@@ -7,7 +7,7 @@ impl Store {
     /// The oldest `limit` status changes not yet delivered to the destination `sink`, in order.
     pub fn outbox_pending(&self, sink: &str, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, job_id, state, booklet, at FROM outbox
+            "SELECT seq, job_id, state, booklet, at, reason FROM outbox
              WHERE seq > COALESCE((SELECT delivered FROM outbox_sinks WHERE sink = ?1), 0)
              ORDER BY seq LIMIT ?2",
         )?;
@@ -19,6 +19,7 @@ impl Store {
                     state: r.get(2)?,
                     booklet: r.get(3)?,
                     at: r.get(4)?,
+                    reason: r.get(5)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

@@ -44,7 +44,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let due: Vec<JobRow> = {
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {} FROM jobs WHERE purged_at IS NULL AND state IN ('completed', 'canceled') AND updated_at < ?1 ORDER BY updated_at",
+                "SELECT {} FROM jobs WHERE purged_at IS NULL AND state IN ('completed', 'canceled', 'reprint-requested') AND updated_at < ?1 ORDER BY updated_at",
                 Self::JOB_COLUMNS
             ))?;
             stmt.query_map([ended_before], Self::row)?
@@ -88,7 +88,7 @@ impl Store {
     /// of the ended jobs not purged yet.
     pub fn oldest_unpurged_end(&self) -> Result<Option<String>, StoreError> {
         Ok(self.conn.row(
-            "SELECT MIN(updated_at) FROM jobs WHERE purged_at IS NULL AND state IN ('completed', 'canceled')",
+            "SELECT MIN(updated_at) FROM jobs WHERE purged_at IS NULL AND state IN ('completed', 'canceled', 'reprint-requested')",
             [],
             |r| r.get(0),
         )?)

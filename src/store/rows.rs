@@ -122,6 +122,8 @@ pub struct Booklet {
     pub job_id: Option<String>,
     /// Why it was spoiled.
     pub reason: Option<String>,
+    /// What the station last found on its chip.
+    pub chip_state: super::ChipState,
 }
 
 /// A batch of booklets received.
@@ -154,6 +156,8 @@ pub struct Reconciliation {
     pub in_stock: u64,
     /// Taken by an attempt not yet settled (each is listed in `differences`).
     pub loaded: u64,
+    /// Booklets by what the station last found on their chips.
+    pub chips: super::ChipCounts,
     /// Every booklet or job that does not fit, in words.
     pub differences: Vec<String>,
 }
@@ -206,6 +210,9 @@ pub struct OutboxEntry {
     pub booklet: String,
     /// When (RFC 3339, UTC).
     pub at: String,
+    /// Why, when the change has a stated reason (a hold, a spoil, a reprint request).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// One print attempt (`attempts` table).

@@ -9,8 +9,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Every schema change this project shipped, in order: migration `i` (0-based) takes a store from
 /// schema `i` to `i + 1`. Never edit a shipped entry — append a new one (and freeze a fixture
 /// store of the schema it replaces under `fixtures/store/`, see the fixtures README).
-pub(super) const MIGRATIONS: [&str; 8] = [
+pub(super) const MIGRATIONS: [&str; 9] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
+    SCHEMA_V9,
 ];
 
 const SCHEMA_V1: &str = r#"
@@ -173,6 +174,30 @@ CREATE TABLE reads (
 CREATE INDEX reads_job ON reads(job_id);
 "#;
 
+/// Schema 9: e-passport chips. Each booklet's chip state (`unread` until a chip check reads
+/// it); every chip check with its steps, the Document Signer and CSCA names and the attempt
+/// it let print (`used_by`: one passing check lets one attempt print); and the reason of each
+/// state change in the outbox (a reprint request tells the central office why).
+const SCHEMA_V9: &str = r#"
+ALTER TABLE booklets ADD COLUMN chip_state TEXT NOT NULL DEFAULT 'unread'
+    CHECK (chip_state IN ('unread', 'read-ok', 'mismatch', 'unreadable'));
+ALTER TABLE outbox ADD COLUMN reason TEXT;
+CREATE TABLE chip_checks (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    at              TEXT NOT NULL,
+    job_id          TEXT NOT NULL,
+    booklet         TEXT NOT NULL,
+    result          TEXT NOT NULL,
+    access          TEXT,
+    steps           TEXT NOT NULL,
+    document_signer TEXT,
+    csca            TEXT,
+    duration_ms     INTEGER NOT NULL,
+    used_by         TEXT
+);
+CREATE INDEX chip_checks_job ON chip_checks(job_id);
+"#;
+
 impl Store {
     /// Opens (creating if needed) the store at `path`, in WAL mode with full sync, and brings
     /// its schema up to date.
@@ -193,6 +218,7 @@ impl Store {
             submit_limit_pages: None,
             key: None,
             read_gate: false,
+            chip_gate: false,
         };
         store.migrate(path)?;
         store.adopt_key(key)?;
@@ -216,6 +242,7 @@ impl Store {
             submit_limit_pages: None,
             key: None,
             read_gate: false,
+            chip_gate: false,
         })
     }
 

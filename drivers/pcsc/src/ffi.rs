@@ -19,8 +19,7 @@ struct IoRequest {
 
 type Establish = unsafe extern "C" fn(c_ulong, *const c_void, *const c_void, *mut c_long) -> c_long;
 type Release = unsafe extern "C" fn(c_long) -> c_long;
-type ListReaders =
-    unsafe extern "C" fn(c_long, *const c_char, *mut c_char, *mut c_ulong) -> c_long;
+type ListReaders = unsafe extern "C" fn(c_long, *const c_char, *mut c_char, *mut c_ulong) -> c_long;
 type Connect = unsafe extern "C" fn(
     c_long,
     *const c_char,
@@ -130,9 +129,8 @@ impl Library {
         check("SCardListReaders", rv)?;
         let mut buf = vec![0u8; len as usize + 1];
         // SAFETY: `buf` holds `len` bytes as the previous call asked for (one more spare).
-        let rv = unsafe {
-            (self.list_readers)(ctx, ptr::null(), buf.as_mut_ptr().cast(), &mut len)
-        };
+        let rv =
+            unsafe { (self.list_readers)(ctx, ptr::null(), buf.as_mut_ptr().cast(), &mut len) };
         check("SCardListReaders", rv)?;
         // A multi-string: names ended by NUL, the list ended by an empty name.
         Ok(buf[..(len as usize).min(buf.len())]

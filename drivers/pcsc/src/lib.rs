@@ -62,21 +62,34 @@ impl PcscError {
 }
 
 /// A PC/SC context: the connection to `pcscd`.
+#[derive(Clone)]
 pub struct Context {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     lib: Arc<Library>,
     handle: ffi::Handle,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.lib.release(self.handle);
+    }
 }
 
 impl Context {
     /// Establishes a context (system scope).
     pub fn establish(lib: Arc<Library>) -> Result<Self, PcscError> {
         let handle = lib.establish()?;
-        Ok(Self { lib, handle })
+        Ok(Self {
+            inner: Arc::new(Inner { lib, handle }),
+        })
     }
 
     /// The names of the readers `pcscd` knows (empty when there are none).
     pub fn readers(&self) -> Result<Vec<String>, PcscError> {
-        match self.lib.list_readers(self.handle) {
+        match self.inner.lib.list_readers(self.inner.handle) {
             Err(PcscError::NoReader(_)) => Ok(Vec::new()),
             other => other,
         }
@@ -92,30 +105,24 @@ impl Context {
     }
 
     /// Connects to the card on `reader` (shared, T=0 or T=1).
-    pub fn connect(&self, reader: &str) -> Result<Card<'_>, PcscError> {
-        let (handle, protocol) = self.lib.connect(self.handle, reader)?;
+    pub fn connect(&self, reader: &str) -> Result<Card, PcscError> {
+        let (handle, protocol) = self.inner.lib.connect(self.inner.handle, reader)?;
         Ok(Card {
-            ctx: self,
+            ctx: self.inner.clone(),
             handle,
             protocol,
         })
     }
 }
 
-impl Drop for Context {
-    fn drop(&mut self) {
-        self.lib.release(self.handle);
-    }
-}
-
-/// A connection to the card on a reader.
-pub struct Card<'a> {
-    ctx: &'a Context,
+/// A connection to the card on a reader (it keeps its context alive).
+pub struct Card {
+    ctx: Arc<Inner>,
     handle: ffi::Handle,
     protocol: u64,
 }
 
-impl Card<'_> {
+impl Card {
     /// Sends a command APDU and returns the response APDU (body and status word).
     pub fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, PcscError> {
         self.ctx.lib.transmit(self.handle, self.protocol, apdu)
@@ -127,7 +134,7 @@ impl Card<'_> {
     }
 }
 
-impl Drop for Card<'_> {
+impl Drop for Card {
     fn drop(&mut self) {
         // Reset on the way out: the next session starts with the chip's access control closed.
         self.ctx.lib.disconnect(self.handle);
