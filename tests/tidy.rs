@@ -57,7 +57,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("store", &["job", "problem", "fsio", "clock"]),
     ("printer", &["problem", "fsio", "retry"]),
     ("reader", &["mrz", "problem", "fsio", "retry"]),
-    ("chip", &["mrz", "problem", "fsio", "retry"]),
+    ("chip", &["job", "mrz", "problem", "fsio", "retry"]),
     ("central", &["job", "store", "problem", "fsio", "retry"]),
     ("privacy", &["central"]),
     // The configuration: the file parsed and validated into typed settings, below everything

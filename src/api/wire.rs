@@ -174,6 +174,8 @@ pub struct Booklet {
     pub job_id: Option<String>,
     /// Why it was spoiled.
     pub reason: Option<String>,
+    /// What the station last found on its chip: `unread`, `read-ok`, `mismatch`, `unreadable`.
+    pub chip_state: store::ChipState,
 }
 
 impl From<store::Booklet> for Booklet {
@@ -184,6 +186,7 @@ impl From<store::Booklet> for Booklet {
             state: b.state,
             job_id: b.job_id,
             reason: b.reason,
+            chip_state: b.chip_state,
         }
     }
 }
@@ -231,6 +234,8 @@ pub struct Reconciliation {
     pub in_stock: u64,
     /// Taken by an attempt not yet settled.
     pub loaded: u64,
+    /// Booklets by chip state.
+    pub chips: ChipCounts,
     /// What does not fit, in words.
     pub differences: Vec<String>,
 }
@@ -243,9 +248,28 @@ impl From<store::Reconciliation> for Reconciliation {
             spoiled: r.spoiled,
             in_stock: r.in_stock,
             loaded: r.loaded,
+            chips: ChipCounts {
+                unread: r.chips.unread,
+                read_ok: r.chips.read_ok,
+                mismatch: r.chips.mismatch,
+                unreadable: r.chips.unreadable,
+            },
             differences: r.differences,
         }
     }
+}
+
+/// Booklets by what the station last found on their chips.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChipCounts {
+    /// Never read.
+    pub unread: u64,
+    /// Opened with their job's key, DG1 right, Passive Authentication held.
+    pub read_ok: u64,
+    /// Read and wrong (another person's, changed, not genuine).
+    pub mismatch: u64,
+    /// Could not be read.
+    pub unreadable: u64,
 }
 
 /// The printer as the operator sees it.

@@ -8,6 +8,7 @@
 //! - `check`: the check itself, step by step, with a stable code per failure.
 
 pub mod check;
+pub mod issuer;
 pub mod link;
 pub mod settings;
 

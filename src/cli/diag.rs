@@ -64,6 +64,9 @@ pub enum DiagCommand {
         #[arg(long)]
         seconds: Option<u64>,
     },
+    /// The chip reader: PC/SC readers, the card on it; with --job, the station's whole chip
+    /// check (exit 0 genuine and this job's, 1 failed with its code, 4 no reader or no card).
+    Chip(super::diag_chip::ChipArgs),
     /// Serial loopback test (TX wired to RX): data integrity and throughput.
     Loopback {
         /// Device URI.
@@ -184,11 +187,17 @@ pub(super) fn run(action: DiagCommand, out: &mut dyn Write, err: &mut dyn Write)
         )?;
         return Ok(Exit::Ok);
     }
+    if let DiagCommand::Chip(args) = action {
+        // Blocking calls only (PC/SC, the vpcd port): no runtime.
+        return super::diag_chip::run(args, out, err);
+    }
     let Some(rt) = super::runtime(err)? else {
         return Ok(Exit::Internal);
     };
     rt.block_on(async move {
         match action {
+            // Handled above.
+            DiagCommand::Chip(_) => Ok(Exit::Internal),
             DiagCommand::Ports => Ok(Exit::Ok),
             DiagCommand::Reader {
                 device,

@@ -16,11 +16,13 @@ mod client;
 pub mod daemon;
 mod demo;
 mod diag;
+mod diag_chip;
 mod doctor;
 mod keys;
 mod ops;
 mod render;
 mod sim;
+pub mod sim_chip;
 pub mod sim_reader;
 
 use std::io::{Read, Write};
@@ -68,6 +70,9 @@ pub enum Command {
     /// its own OCR-B reader and sends the lines in a reader's framing; faults on stdin.
     #[command(name = "sim-reader", after_help = format!("Control words (stdin, or --fault): {}", sim_reader::CONTROL_WORDS))]
     SimReader(sim_reader::SimReaderArgs),
+    /// A virtual e-passport chip for a job, on a vpcd port (the station's own, or vsmartcard's
+    /// vpcd in front of pcscd), with faults on demand.
+    SimChip(sim_chip::SimChipArgs),
     /// Run the station daemon: durable queue, print engine and HTTP API (SIGTERM stops safely).
     Serve(daemon::ServeArgs),
     /// Self-check: configuration, data folder, store, clock and printer, each OK or PROBLEM with
@@ -193,6 +198,7 @@ pub fn run(command: Command, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Render(a) => render::run(a, out, err),
         Command::Sim(a) => sim::run(a, out, err),
         Command::SimReader(a) => sim_reader::run(a, out, err),
+        Command::SimChip(a) => sim_chip::run(a, out, err),
         Command::Serve(a) => daemon::run(a, out, err),
         Command::Doctor(a) => doctor::run(a, out, err),
         Command::SupportBundle(a) => bundle::run(a, out, err),

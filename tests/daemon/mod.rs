@@ -4,6 +4,7 @@
 
 mod api;
 mod central;
+mod chip;
 mod crashes;
 mod ops;
 pub(crate) mod printing;
