@@ -456,6 +456,7 @@ fn wire_schemas() -> serde_json::Map<String, Value> {
     generator.subschema_for::<wire::ReadList>();
     generator.subschema_for::<wire::ReadBody>();
     generator.subschema_for::<wire::ReadAnswer>();
+    generator.subschema_for::<wire::ChipCheckList>();
     generator.take_definitions(true)
 }
 
@@ -510,6 +511,7 @@ fn the_documented_schemas_are_the_wire_types() {
         ("get", "/api/jobs/{id}", "200", "JobDetail"),
         ("get", "/api/jobs/{id}/mrz", "200", "Lines"),
         ("get", "/api/jobs/{id}/reads", "200", "ReadList"),
+        ("get", "/api/jobs/{id}/chip", "200", "ChipCheckList"),
         ("post", "/api/reader/read", "200", "ReadAnswer"),
         ("post", "/api/jobs/{id}/{action}", "200", "JobAnswer"),
         ("get", "/api/session", "200", "Session"),

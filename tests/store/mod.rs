@@ -2,6 +2,7 @@
 //! enforces it, booklet accounting and reconciliation, start-up recovery, the append-only log.
 
 mod audit;
+mod chips;
 mod migrations;
 mod reads;
 
