@@ -66,7 +66,7 @@ pub fn run(args: ChipArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResul
         }
     };
     let Some(job_path) = &args.job else {
-        return Ok(probe(link.as_mut(), out)?);
+        return probe(link.as_mut(), out);
     };
     let mut cscas = settings.chip.cscas.clone();
     for f in &args.cscas {
@@ -172,7 +172,7 @@ fn read_certs(path: &Path) -> Result<Vec<x509_cert::Certificate>, String> {
 }
 
 /// Without a job: is a card there, and is it an e-passport?
-fn probe(link: &mut dyn chip::CardLink, out: &mut dyn Write) -> std::io::Result<Exit> {
+fn probe(link: &mut dyn chip::CardLink, out: &mut dyn Write) -> CmdResult {
     let atr = match link.connect() {
         Ok(atr) => atr,
         Err(e @ LinkError::NoCard) => {

@@ -48,7 +48,7 @@ fn face() -> Vec<u8> {
 }
 
 fn access() -> MrzInfo {
-    MrzInfo::new("X1234567", "900101", "301231").expect("valid")
+    MrzInfo::new("X1234567", "900101", "350101").expect("valid")
 }
 
 fn counter_rng(seed: u8) -> pstation_chip::card::Rng {
@@ -118,7 +118,7 @@ fn a_chip_opens_with_its_holders_key_and_passes_passive_authentication() {
 #[test]
 fn another_persons_chip_does_not_open() {
     let (mut card, _) = card();
-    let other = MrzInfo::new("X1234567", "900102", "301231").expect("valid");
+    let other = MrzInfo::new("X1234567", "900102", "350101").expect("valid");
     assert!(matches!(
         read(&mut card, &other),
         Err(ChipError::AccessDenied { sw: 0x6300 })
