@@ -1,13 +1,16 @@
 //! `pstation demo`: the main job on the embedded defaults, end to end. It starts the station
 //! daemon (store, print engine, HTTP API) on a fresh data folder with the simulated passport
-//! printer and the simulated MRZ document reader on pseudo-terminals, then plays the counter
-//! operator over the HTTP API: receives booklet stock, submits the sample jobs (some are
-//! refused, and it shows why), confirms each loaded booklet's number and follows the printing
-//! live; the reader reads each printed page (its own OCR-B reading of the printer's bitmap) and
-//! verifies the booklet. One page is smudged on purpose: the reader catches it, the demo shows
-//! the differing position, spoils it and reprints it with a supervisor's approval. It
-//! reconciles the stock and names the folders holding the PDFs and the printer's page PNGs;
-//! exit 0 only if every accepted job completed.
+//! printer and the simulated MRZ document reader on pseudo-terminals and a chip reader (the
+//! station's vpcd port, where a test central office's virtual e-passports are laid), then plays
+//! the counter operator over the HTTP API: receives booklet stock, submits the sample jobs
+//! (some are refused, and it shows why), lays each booklet on the chip reader, confirms its
+//! number and follows the printing live; each chip is checked before its page prints, and the
+//! reader reads each printed page (its own OCR-B reading of the printer's bitmap) before
+//! handover. One booklet's chip is another person's: caught, nothing printed. One page is
+//! smudged: the reader catches it, the demo shows the differing position and spoils it. Both
+//! go back to the central office as reprint requests, and its new signed jobs print on fresh
+//! booklets. It reconciles the stock and names the folders holding the PDFs and the printer's
+//! page PNGs; exit 0 only if every accepted application ended in a completed passport.
 
 use std::io::Write;
 use std::path::Path;
@@ -17,6 +20,7 @@ use std::time::{Duration, Instant};
 use super::client::ClientArgs;
 use super::sim_reader::{Control, Fault};
 use crate::api::wire;
+use crate::chip::issuer::ChipFault;
 use crate::client::{Client, ClientError, Credentials};
 use crate::config::Settings;
 use crate::job::{self, ValidateOptions};
@@ -153,6 +157,33 @@ pub(super) fn run(
         framing: crate::reader::Framing::CUTE,
     });
     settings.daemon.data_dir = station_dir.clone();
+    // The chip reader: the station's own vpcd port, where the test central office's virtual
+    // e-passports are laid; the office's CSCA is the one Passive Authentication trusts.
+    let office = match crate::chip::issuer::TestOffice::new() {
+        Ok(o) => o,
+        Err(e) => {
+            writeln!(err, "demo: internal-error: {e}")?;
+            return Ok(super::Exit::Internal);
+        }
+    };
+    let csca_file = out_dir.join("csca.pem");
+    if let Err(e) = office
+        .csca_pem()
+        .map_err(|e| e.to_string())
+        .and_then(|pem| std::fs::write(&csca_file, pem).map_err(|e| e.to_string()))
+    {
+        writeln!(err, "{}: io: {e}", csca_file.display())?;
+        return Ok(super::Exit::InvalidInput);
+    }
+    settings.chip = crate::chip::ChipSettings {
+        reader: Some(crate::chip::ChipReader::Vpcd(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            0,
+        )))),
+        cscas: vec![office.csca.certificate.clone()],
+        csca_files: vec![csca_file],
+        ..Default::default()
+    };
     // The store key, made for this run beside (not inside) the data folder, as on a station.
     let key_file = out_dir.join("store.key");
     if let Err(e) = std::fs::remove_file(&key_file)
@@ -184,13 +215,12 @@ pub(super) fn run(
     settings.central.require_signed_jobs = true;
     // And its API users: the central office submits, an operator works the counter; each with
     // a token made for this run (the station keeps their SHA-256 only).
-    let (central_token, operator_token, supervisor_token) = match (
-        crate::central::auth::new_token(),
+    let (central_token, operator_token) = match (
         crate::central::auth::new_token(),
         crate::central::auth::new_token(),
     ) {
-        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
             writeln!(err, "demo: internal-error: {e}")?;
             return Ok(super::Exit::Internal);
         }
@@ -206,11 +236,6 @@ pub(super) fn run(
             name: "demo-operator".to_owned(),
             role: crate::central::auth::Role::Operator,
             token_sha256: crate::central::auth::hash_token(&operator_token),
-        },
-        crate::central::auth::User {
-            name: "demo-supervisor".to_owned(),
-            role: crate::central::auth::Role::Supervisor,
-            token_sha256: crate::central::auth::hash_token(&supervisor_token),
         },
     ];
     settings.central.keys = crate::central::jws::Keyring::default();
@@ -242,6 +267,19 @@ pub(super) fn run(
         }
     };
     let url = format!("http://{}", running.addr);
+    let chip_reader = running.station.chip_view().reader.unwrap_or_default();
+    let Some(chip_addr) = chip_reader
+        .strip_prefix("vpcd://")
+        .and_then(|a| a.parse().ok())
+    else {
+        writeln!(
+            err,
+            "demo: sim-failed: the chip reader's port did not open ({chip_reader})"
+        )?;
+        running.shutdown.cancel();
+        return Ok(super::Exit::Internal);
+    };
+    let mut chips = super::demo_chip::Chips::new(office, chip_addr);
     writeln!(out, "pstation demo")?;
     writeln!(
         out,
@@ -257,6 +295,10 @@ pub(super) fn run(
         out,
         "  simulated MRZ document reader (CUTE framing) on {}, reading each printed page",
         reader.pty
+    )?;
+    writeln!(
+        out,
+        "  chip reader {chip_reader}: each booklet's e-passport chip (personalised by a test central office) is checked before its page prints"
     )?;
     writeln!(out)?;
 
@@ -274,13 +316,10 @@ pub(super) fn run(
         token: Some(central_token),
         ..c.clone()
     };
-    let supervisor = ClientArgs {
-        supervisor_token: Some(supervisor_token),
-        ..c.clone()
-    };
     let data_pages = out_dir.join("pages");
     let result = operate(
-        (&c, &central, &supervisor, &data_pages, &reader.controls),
+        (&c, &central, &data_pages, &reader.controls),
+        &mut chips,
         &settings,
         &central_key,
         today,
@@ -320,13 +359,13 @@ pub(super) fn run(
 /// Plays the central office (submits with `central`) and the operator (everything else, `c`),
 /// who saves each data page they check in `data_pages`.
 fn operate(
-    (c, central, supervisor, data_pages, reader): (
-        &ClientArgs,
+    (c, central, data_pages, reader): (
         &ClientArgs,
         &ClientArgs,
         &Path,
         &tokio::sync::mpsc::Sender<Control>,
     ),
+    chips: &mut super::demo_chip::Chips,
     settings: &Settings,
     central_key: &ed25519_dalek::SigningKey,
     today: Option<time::Date>,
@@ -383,7 +422,7 @@ fn operate(
                 {
                     writeln!(out, "      {}", td3.line1)?;
                     writeln!(out, "      {}", td3.line2)?;
-                    accepted.push((id, job.document.number.clone()));
+                    accepted.push((id, job.document.number.clone(), *text));
                 }
             }
             Err(e) => {
@@ -402,10 +441,17 @@ fn operate(
         "3. The operator loads each booklet and confirms its number; the station prints:"
     )?;
     let mut completed = 0;
-    let used: Vec<&str> = accepted.iter().map(|(_, n)| n.as_str()).collect();
-    for (n, (id, number)) in accepted.iter().enumerate() {
-        // The third booklet comes out smudged across its date of birth: the reader must catch it.
+    let mut used: Vec<String> = accepted.iter().map(|(_, n, _)| n.clone()).collect();
+    for (n, (id, number, text)) in accepted.iter().enumerate() {
+        // The second booklet's chip was personalised for another person: the chip check
+        // must catch it before anything prints. The third comes out smudged across its date
+        // of birth: the document reader must catch it.
+        let fault = (n == 1).then_some(ChipFault::OtherPerson);
         let smudged = n == 2;
+        if let Err(e) = chips.lay(text.as_bytes(), number, &settings.mrz, fault) {
+            writeln!(out, "   {id}: the virtual chip could not be made: {e}")?;
+            continue;
+        }
         if smudged {
             let _ = reader.blocking_send(Control::Fault(Fault::Smudge(SMUDGE_AT)));
         }
@@ -418,6 +464,7 @@ fn operate(
             Err(e) => writeln!(out, "   {id}: confirmation refused: {}", e.message)?,
         }
         let state = settled(&api, id, live, out)?;
+        chips.take_off();
         if smudged {
             let _ = reader.blocking_send(Control::Clear);
         }
@@ -432,48 +479,33 @@ fn operate(
                 err,
             )?;
         }
-        match state {
+        let reason = match state {
             Some(JobState::Completed) => {
                 completed += 1;
                 writeln!(
                     out,
-                    "   {id}: printed (confirmed by the printer), read back by the document reader: COMPLETED"
+                    "   {id}: chip checked, printed (confirmed by the printer), read back by the document reader: COMPLETED"
                 )?;
+                continue;
+            }
+            Some(JobState::Held) => {
+                // The chip check refused the booklet: nothing printed, the booklet blank.
+                let why = api
+                    .job(id)
+                    .ok()
+                    .and_then(|d| d.job.reason)
+                    .unwrap_or_default();
+                let code = why.split(':').next().unwrap_or_default().to_owned();
+                writeln!(
+                    out,
+                    "   {id}: the booklet's chip check FAILED ({code}): NOT printed, booklet {number} kept blank"
+                )?;
+                super::demo_chip::show_check(&api, id, out)?;
+                "the booklet's chip was personalised for another person"
             }
             Some(JobState::NeedsVerification) => {
                 // The reader read something else than was printed: shown, never handed over.
-                if let Ok(list) = answer!(api.reads(id))
-                    && let Some(read) = list.reads.first()
-                {
-                    writeln!(
-                        out,
-                        "   {id}: the document reader's read differs ({}): NOT handed over",
-                        read.result
-                    )?;
-                    for (i, expected) in list.expected.iter().enumerate() {
-                        let line = i as u8 + 1;
-                        let got = read.lines.get(i).map_or("(missing)", String::as_str);
-                        let marks: String = (1..=expected.len())
-                            .map(|p| {
-                                if read
-                                    .differences
-                                    .iter()
-                                    .any(|d| d.line == line && d.position == p)
-                                {
-                                    '^'
-                                } else {
-                                    ' '
-                                }
-                            })
-                            .collect();
-                        writeln!(out, "      printed {expected}")?;
-                        writeln!(out, "      read    {got}")?;
-                        if marks.contains('^') {
-                            writeln!(out, "              {}", marks.trim_end())?;
-                        }
-                    }
-                }
-                // Spoiled, and printed again on a new booklet with a supervisor's approval.
+                super::demo_chip::show_read(&api, id, out)?;
                 let reason = "the document reader caught a smudged MRZ";
                 let spoil = wire::ActionBody {
                     reason: Some(reason.to_owned()),
@@ -483,56 +515,80 @@ fn operate(
                     writeln!(out, "   {id}: spoil refused: {}", e.message)?;
                     continue;
                 }
-                let fresh = match answer!(api.booklets(Some("in-stock"))) {
-                    Ok(list) => list
-                        .booklets
-                        .into_iter()
-                        .map(|b| b.number)
-                        .find(|b| !used.contains(&b.as_str())),
-                    Err(_) => None,
-                };
-                let Some(fresh) = fresh else {
-                    writeln!(out, "   {id}: no booklet in stock for the reprint")?;
-                    continue;
-                };
-                let reprint = wire::ActionBody {
-                    booklet: Some(fresh.clone()),
-                    reason: Some(reason.to_owned()),
-                    ..Default::default()
-                };
-                if let Err(e) = answer!(supervisor.client().act(id, "reprint", &reprint)) {
-                    writeln!(out, "   {id}: reprint refused: {}", e.message)?;
-                    continue;
-                }
+                reason
+            }
+            other => {
                 writeln!(
                     out,
-                    "   {id}: spoiled ({reason}); a supervisor approved the reprint on booklet {fresh}"
+                    "   {id}: NOT printed ({}) — see `pstation job show {id}`",
+                    other.map_or("unknown", JobState::as_str)
                 )?;
-                let confirm = wire::ActionBody {
-                    booklet: Some(fresh.clone()),
-                    ..Default::default()
-                };
-                if let Err(e) = answer!(api.act(id, "confirm-booklet", &confirm)) {
-                    writeln!(out, "   {id}: confirmation refused: {}", e.message)?;
-                }
-                if settled(&api, id, live, out)? == Some(JobState::Completed) {
-                    completed += 1;
-                    writeln!(
-                        out,
-                        "   {id}: reprinted on {fresh}, read back by the document reader: COMPLETED"
-                    )?;
-                } else {
-                    writeln!(
-                        out,
-                        "   {id}: the reprint did not complete — see `pstation job show {id}`"
-                    )?;
-                }
+                continue;
             }
-            other => writeln!(
+        };
+        // An e-passport is not reprinted at the counter (another booklet's chip holds another
+        // number): the station asks the central office, which sends a new signed job.
+        let request = wire::ActionBody {
+            reason: Some(reason.to_owned()),
+            ..Default::default()
+        };
+        if let Err(e) = answer!(api.act(id, "request-reprint", &request)) {
+            writeln!(out, "   {id}: reprint request refused: {}", e.message)?;
+            continue;
+        }
+        let fresh = match answer!(api.booklets(Some("in-stock"))) {
+            Ok(list) => list
+                .booklets
+                .into_iter()
+                .map(|b| b.number)
+                .find(|b| !used.contains(b)),
+            Err(_) => None,
+        };
+        let Some(fresh) = fresh else {
+            writeln!(out, "   {id}: no booklet in stock for the reprint")?;
+            continue;
+        };
+        used.push(fresh.clone());
+        let new_id = format!("{id}-R1");
+        let (new_id, new_text) = match super::demo_chip::reissue(
+            &central_api,
+            central_key,
+            DEMO_KID,
+            text,
+            &new_id,
+            &fresh,
+        ) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(super::client::failed(e, err)?)),
+        };
+        writeln!(
+            out,
+            "   {id}: reprint requested ({reason}); the central office sent {new_id} on booklet {fresh}"
+        )?;
+        if let Err(e) = chips.lay(&new_text, &fresh, &settings.mrz, None) {
+            writeln!(out, "   {new_id}: the virtual chip could not be made: {e}")?;
+            continue;
+        }
+        let confirm = wire::ActionBody {
+            booklet: Some(fresh.clone()),
+            ..Default::default()
+        };
+        if let Err(e) = answer!(api.act(&new_id, "confirm-booklet", &confirm)) {
+            writeln!(out, "   {new_id}: confirmation refused: {}", e.message)?;
+        }
+        let state = settled(&api, &new_id, live, out)?;
+        chips.take_off();
+        if state == Some(JobState::Completed) {
+            completed += 1;
+            writeln!(
                 out,
-                "   {id}: NOT printed ({}) — see `pstation job show {id}`",
-                other.map_or("unknown", JobState::as_str)
-            )?,
+                "   {new_id}: chip checked, printed on {fresh}, read back by the document reader: COMPLETED"
+            )?;
+        } else {
+            writeln!(
+                out,
+                "   {new_id}: the reprint did not complete — see `pstation job show {new_id}`"
+            )?;
         }
     }
     writeln!(out)?;
@@ -675,6 +731,7 @@ fn settled(
             Some(
                 JobState::Completed
                     | JobState::NeedsVerification
+                    | JobState::Held
                     | JobState::Failed
                     | JobState::Canceled
             )

@@ -15,6 +15,7 @@ mod check;
 mod client;
 pub mod daemon;
 mod demo;
+mod demo_chip;
 mod diag;
 mod diag_chip;
 mod doctor;

@@ -269,6 +269,11 @@ impl Client {
         self.call("GET", &format!("/api/jobs/{}/reads", urlencode(id)), None)
     }
 
+    /// `GET /api/jobs/{id}/chip`: the chip checks of the job's booklets, newest first.
+    pub fn chip_checks(&self, id: &str) -> Result<wire::ChipCheckList, ClientError> {
+        self.call("GET", &format!("/api/jobs/{}/chip", urlencode(id)), None)
+    }
+
     /// `GET /api/jobs/{id}/page.pdf`: the data page as it prints (the view is recorded).
     pub fn page_pdf(&self, id: &str) -> Result<Vec<u8>, ClientError> {
         let path = format!("/api/jobs/{}/page.pdf", urlencode(id));

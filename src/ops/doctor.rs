@@ -91,6 +91,7 @@ pub fn run(settings: &Settings, config: Check) -> Report {
     checks.push(clock(settings, last_event));
     checks.push(printer(settings, &data, daemon_running));
     checks.push(reader(settings, daemon_running));
+    checks.push(chip(settings, daemon_running));
     Report { checks }
 }
 
@@ -449,6 +450,55 @@ fn reader(settings: &Settings, daemon_running: bool) -> Check {
             ),
         ),
         Err(e) => Check::problem("reader", e),
+    }
+}
+
+/// The chip reader: none (a warning: e-passport chips are not checked before printing), PC/SC
+/// loads and the named reader is attached, or the vpcd port is free (or held by the daemon).
+fn chip(settings: &Settings, daemon_running: bool) -> Check {
+    use crate::chip::ChipReader;
+    let chip = &settings.chip;
+    let Some(reader) = &chip.reader else {
+        return Check::warning(
+            "chip",
+            "no chip reader configured: booklets' e-passport chips are not checked before printing (a page could go into a booklet whose chip is another person's); set [chip] reader and csca",
+        );
+    };
+    let trusted = format!(
+        "{} CSCA certificate(s) from {} file(s)",
+        chip.cscas.len(),
+        chip.csca_files.len()
+    );
+    match reader {
+        ChipReader::Vpcd(addr) if daemon_running => Check::ok(
+            "chip",
+            format!("vpcd://{addr}: the daemon's virtual-card port; {trusted}"),
+        ),
+        ChipReader::Vpcd(addr) => match std::net::TcpListener::bind(addr) {
+            Ok(_) => Check::ok(
+                "chip",
+                format!("vpcd://{addr} can listen for a virtual card; {trusted}"),
+            ),
+            Err(e) => Check::problem(
+                "chip",
+                format!("vpcd://{addr}: cannot listen ({e}) — another program holds the port"),
+            ),
+        },
+        ChipReader::Pcsc(pattern) => {
+            let found = pstation_pcsc::Library::load()
+                .map(std::sync::Arc::new)
+                .and_then(pstation_pcsc::Context::establish)
+                .and_then(|ctx| ctx.find_reader(pattern));
+            match found {
+                Ok(name) => Check::ok("chip", format!("PC/SC reader \"{name}\"; {trusted}")),
+                Err(e) => Check::problem(
+                    "chip",
+                    format!(
+                        "{e} — check the reader's cable, that pcscd runs (systemctl status pcscd), and [chip] reader; `pstation diag chip --reader NAME` lists the readers"
+                    ),
+                ),
+            }
+        }
     }
 }
 

@@ -311,12 +311,27 @@ fn demo_runs_the_daemon_on_the_embedded_defaults_and_every_accepted_job_complete
         "{out}"
     );
     assert!(out.contains("many-problems: REFUSED (5 problems)"), "{out}");
-    // Every booklet is read back by the simulated document reader before handover.
+    // Every booklet's chip is checked before it prints, and every page read back by the
+    // simulated document reader before handover.
     assert!(
-        out.contains("SMD-2026-000123: printed (confirmed by the printer), read back by the document reader: COMPLETED"),
+        out.contains("SMD-2026-000123: chip checked, printed (confirmed by the printer), read back by the document reader: COMPLETED"),
         "{out}"
     );
-    // The third comes out smudged across its date of birth: caught, shown, spoiled, reprinted.
+    // The second booklet's chip is another person's: caught before anything prints, sent back
+    // to the central office, whose new job prints on a fresh booklet.
+    assert!(
+        out.contains("SMD-2026-000124: the booklet's chip check FAILED (chip-access-denied): NOT printed, booklet X7654321 kept blank"),
+        "{out}"
+    );
+    assert!(
+        out.contains("      chip access    FAILED: chip-access-denied"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SMD-2026-000124-R1: chip checked, printed on X1234500, read back by the document reader: COMPLETED"),
+        "{out}"
+    );
+    // The third comes out smudged across its date of birth: caught, shown, spoiled, reissued.
     assert!(
         out.contains(
             "BPN-2026-000007: the document reader's read differs (unreadable): NOT handed over"
@@ -329,12 +344,18 @@ fn demo_runs_the_daemon_on_the_embedded_defaults_and_every_accepted_job_complete
     );
     assert!(
         out.contains(
-            "BPN-2026-000007: reprinted on X1234500, read back by the document reader: COMPLETED"
+            "BPN-2026-000007: reprint requested (the document reader caught a smudged MRZ); the central office sent BPN-2026-000007-R1 on booklet X1234501"
         ),
         "{out}"
     );
     assert!(
-        out.contains("received 400 = issued 4 + spoiled 1 + in stock 395: balanced"),
+        out.contains(
+            "BPN-2026-000007-R1: chip checked, printed on X1234501, read back by the document reader: COMPLETED"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("received 400 = issued 4 + spoiled 2 + in stock 394: balanced"),
         "{out}"
     );
     assert!(
@@ -344,7 +365,11 @@ fn demo_runs_the_daemon_on_the_embedded_defaults_and_every_accepted_job_complete
     // What the printer printed, and the station's data pages, are where the demo says.
     let log = std::fs::read_to_string(dir.path().join("pstation-demo/printer/jobs.jsonl"))
         .expect("the printer's job log");
-    assert_eq!(log.lines().count(), 5, "four jobs and one reprint: {log}");
+    assert_eq!(
+        log.lines().count(),
+        5,
+        "three jobs and two new jobs from the central office (the chip-refused job never printed): {log}"
+    );
     for id in [
         "SMD-2026-000123",
         "SMD-2026-000124",
@@ -356,12 +381,27 @@ fn demo_runs_the_daemon_on_the_embedded_defaults_and_every_accepted_job_complete
                 .join(format!("pstation-demo/pages/{id}.pdf"))
                 .exists()
         );
+    }
+    // What came out of the printer: never the chip-refused job, its replacement instead.
+    for id in [
+        "SMD-2026-000123",
+        "SMD-2026-000124-R1",
+        "BPN-2026-000007",
+        "BPN-2026-000007-R1",
+        "JKT-2026-001001",
+    ] {
         assert!(
             dir.path()
                 .join(format!("pstation-demo/printer/{id}-a1-page1.png"))
-                .exists()
+                .exists(),
+            "{id}"
         );
     }
+    assert!(
+        !dir.path()
+            .join("pstation-demo/printer/SMD-2026-000124-a1-page1.png")
+            .exists()
+    );
     // The daemon's log lines carry no personal data of the sample jobs.
     for personal in ["SANTOSO", "Santoso", "X1234567", "1990-01-01", "PARTINI"] {
         assert!(!err.contains(personal), "{personal} in the log: {err}");
