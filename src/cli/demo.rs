@@ -318,8 +318,7 @@ pub(super) fn run(
     };
     let data_pages = out_dir.join("pages");
     let result = operate(
-        (&c, &central, &data_pages, &reader.controls),
-        &mut chips,
+        (&c, &central, &data_pages, &reader.controls, &mut chips),
         &settings,
         &central_key,
         today,
@@ -359,13 +358,13 @@ pub(super) fn run(
 /// Plays the central office (submits with `central`) and the operator (everything else, `c`),
 /// who saves each data page they check in `data_pages`.
 fn operate(
-    (c, central, data_pages, reader): (
+    (c, central, data_pages, reader, chips): (
         &ClientArgs,
         &ClientArgs,
         &Path,
         &tokio::sync::mpsc::Sender<Control>,
+        &mut super::demo_chip::Chips,
     ),
-    chips: &mut super::demo_chip::Chips,
     settings: &Settings,
     central_key: &ed25519_dalek::SigningKey,
     today: Option<time::Date>,
