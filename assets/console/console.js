@@ -26,7 +26,16 @@ const T = {
     "state.received": "diterima", "state.queued": "antri", "state.held": "ditahan", "state.printing": "mencetak",
     "state.printed": "tercetak", "state.completed": "selesai", "state.canceled": "dibatalkan",
     "state.failed": "gagal", "state.needs-verification": "perlu diperiksa", "state.spoiled": "rusak",
-    "state.reading": "menunggu pembaca",
+    "state.reading": "menunggu pembaca", "state.reprint-requested": "cetak ulang diminta ke pusat",
+    "act.request-reprint": "Minta cetak ulang ke kantor pusat",
+    "chip.title": "Pembaca cip", "chip.none": "tidak ada (cip tidak diperiksa)", "chip.ready": "siap",
+    "chip.waiting": "menunggu buku", "chip.down": "tidak tersedia", "chip.last": "Pemeriksaan terakhir",
+    "chip.check": "Pemeriksaan cip e-paspor", "chip.ok": "asli dan milik permohonan ini", "chip.failed": "GAGAL",
+    "chip.ds": "Penandatangan dokumen", "chip.csca": "CSCA",
+    "chip.step.answer": "cip menjawab", "chip.step.access": "terbuka dengan kunci permohonan (BAC)",
+    "chip.step.read": "berkas terbaca", "chip.step.dg1": "DG1 sama dengan MRZ yang dicetak",
+    "chip.step.hashes": "hash data sesuai SOD", "chip.step.signature": "tanda tangan SOD sah",
+    "chip.step.chain": "rantai ke CSCA tepercaya",
     "reader.title": "Pembaca MRZ", "reader.none": "tidak ada (periksa manual)", "reader.connecting": "menghubungkan",
     "reader.connected": "terhubung", "reader.down": "terputus", "reader.last": "Bacaan terakhir",
     "read.title": "Hasil baca MRZ", "read.expected": "Tercetak", "read.read": "Terbaca", "read.differs": "posisi berbeda",
@@ -71,7 +80,16 @@ const T = {
     "state.received": "received", "state.queued": "queued", "state.held": "held", "state.printing": "printing",
     "state.printed": "printed", "state.completed": "completed", "state.canceled": "canceled",
     "state.failed": "failed", "state.needs-verification": "needs verification", "state.spoiled": "spoiled",
-    "state.reading": "waiting for the reader",
+    "state.reading": "waiting for the reader", "state.reprint-requested": "reprint requested from the central office",
+    "act.request-reprint": "Request a reprint from the central office",
+    "chip.title": "Chip reader", "chip.none": "none (chips not checked)", "chip.ready": "ready",
+    "chip.waiting": "waiting for the booklet", "chip.down": "unavailable", "chip.last": "Last check",
+    "chip.check": "E-passport chip check", "chip.ok": "genuine and this job's", "chip.failed": "FAILED",
+    "chip.ds": "Document Signer", "chip.csca": "CSCA",
+    "chip.step.answer": "the chip answers", "chip.step.access": "opens with the job's key (BAC)",
+    "chip.step.read": "files read", "chip.step.dg1": "DG1 equals the MRZ to print",
+    "chip.step.hashes": "data group hashes match the SOD", "chip.step.signature": "the SOD's signature holds",
+    "chip.step.chain": "chains to a trusted CSCA",
     "reader.title": "MRZ reader", "reader.none": "none (manual verify)", "reader.connecting": "connecting",
     "reader.connected": "connected", "reader.down": "disconnected", "reader.last": "Last read",
     "read.title": "MRZ read back", "read.expected": "Printed", "read.read": "Read", "read.differs": "positions differ",
@@ -108,6 +126,7 @@ let clock = { offset: 0, zone: "UTC" };  // the station's UTC offset (minutes) a
 let events = null;      // EventSource
 let printer = null;     // the last printer view
 let reader = null;      // the last document reader view
+let chip = null;        // the last chip reader view
 const progress = {};    // job id -> "n/m"
 const preview = { key: null, url: null, mrz: null, loading: Promise.resolve() };  // the job shown
 const readsShown = { key: null, list: null };  // the job's reads, fetched once per new read
@@ -238,7 +257,11 @@ function watch() {
   events = new EventSource("/api/events");
   events.addEventListener("printer", (m) => { printer = JSON.parse(m.data); renderPrinter(); });
   events.addEventListener("reader", (m) => { reader = JSON.parse(m.data); renderReader(); });
-  api("GET", "/api/printer").then((p) => { if (!reader) { reader = p.reader; renderReader(); } }).catch(() => {});
+  events.addEventListener("chip", (m) => { chip = JSON.parse(m.data); renderChip(); });
+  api("GET", "/api/printer").then((p) => {
+    if (!reader) { reader = p.reader; renderReader(); }
+    if (!chip) { chip = p.chip; renderChip(); }
+  }).catch(() => {});
   events.addEventListener("progress", (m) => {
     const p = JSON.parse(m.data); progress[p.job_id] = `${p.sheets}/${p.of}`; renderPrinter();
   });
@@ -281,6 +304,33 @@ function renderReader() {
     reader.message || "",
     reader.last ? `${t("reader.last")}: ${t("read." + reader.last.result)}${reader.last.job_id ? " (" + reader.last.job_id + ")" : ""}` : "",
   ].filter(Boolean).join(" — ");
+}
+
+function renderChip() {
+  if (!chip) return;
+  const state = chip.configured ? chip.state : "none";
+  const badge = $("#chip-state");
+  badge.className = "badge " + (state === "ready" ? "idle" : state === "down" ? "stopped" : "processing");
+  badge.dataset.state = state;
+  badge.textContent = t("chip." + state);
+  $("#chip-detail").textContent = [
+    chip.message || "",
+    chip.last ? `${t("chip.last")}: ${chip.last.result === "ok" ? t("chip.ok") : chip.last.result} (${chip.last.job_id})` : "",
+  ].filter(Boolean).join(" — ");
+}
+
+// The newest chip check of a job: each step, ok or failed with its code, and the signers.
+function chipCheck(list) {
+  const c = list.checks[0];
+  if (!c) return null;
+  return el("section", { id: "chipcheck", "aria-label": t("chip.check") },
+    el("h2", {}, t("chip.check")),
+    el("p", {}, el("span", { class: "badge " + (c.result === "ok" ? "idle" : "stopped"), id: "chip-result", "data-result": c.result },
+      c.result === "ok" ? t("chip.ok") : `${t("chip.failed")}: ${c.result}`), "  ", c.booklet, "  ", el("span", { class: "muted" }, when(c.at))),
+    el("ul", { class: "steps" }, c.steps.map((x) => el("li", { class: "chip-step", "data-step": x.step, "data-ok": String(x.ok) },
+      (x.ok ? "✓ " : "✗ ") + t("chip.step." + x.step), x.detail ? el("span", { class: "muted" }, " — " + x.detail) : null))),
+    c.document_signer ? el("p", { id: "chip-ds" }, `${t("chip.ds")}: ${c.document_signer}`) : null,
+    c.csca ? el("p", { id: "chip-csca" }, `${t("chip.csca")}: ${c.csca}`) : null);
 }
 
 // The newest read beside the lines printed, each differing position marked.
@@ -373,13 +423,14 @@ const ASK = {
   cancel: [["reason", "act.reason", "text"]],
   spoil: [["reason", "act.reason", "text"]],
   reprint: [["booklet", "act.newbooklet", "text"], ["reason", "act.reason", "text"], ["supervisor", "act.supervisor", "password"]],
+  "request-reprint": [["reason", "act.reason", "text"]],
 };
 
 // Which actions each state offers (the station's lifecycle decides; a refusal is shown).
 const OFFER = {
   queued: ["hold", "cancel"], held: ["release", "cancel"], printing: ["cancel"],
   printed: ["verify", "spoil"], reading: ["verify", "spoil"], "needs-verification": ["verify", "spoil", "release"],
-  failed: ["release", "cancel"], spoiled: ["reprint"],
+  failed: ["release", "cancel"], spoiled: ["reprint", "request-reprint"],
 };
 
 function ask(titleKey, fields) {
@@ -389,7 +440,7 @@ function ask(titleKey, fields) {
     $("#ask-error").textContent = "";
     $("#ask-fields").replaceChildren(...fields.map(([name, label, type]) => [
       el("label", { for: "ask-" + name }, t(label)),
-      el("input", { id: "ask-" + name, name, type, autocomplete: "off", required: name !== "reason" || titleKey === "act.spoil" })]).flat());
+      el("input", { id: "ask-" + name, name, type, autocomplete: "off", required: name !== "reason" || titleKey === "act.spoil" || titleKey === "act.request-reprint" })]).flat());
     const done = (v) => { d.close(); $("#ask-form").onsubmit = null; $("#ask-cancel").onclick = null; resolve(v); };
     $("#ask-cancel").onclick = () => done(null);
     $("#ask-form").onsubmit = (e) => {
@@ -428,7 +479,12 @@ async function showJob(id) {
   const counter = COUNTER.includes(me.role);
   const actions = el("div", { class: "actions", role: "group", "aria-label": t("col.action") });
   if (counter) {
-    for (const a of OFFER[job.state] || []) {
+    // An e-passport whose chip the station checks is reprinted only by the central office; a
+    // job held by its chip check goes back to it too (decided from the job, not the panel).
+    const checked = v.events.some((e) => e.action === "chip-checked" || (e.reason || "").startsWith("chip-"));
+    const offered = (OFFER[job.state] || []).filter((a) => !(a === "reprint" && checked))
+      .concat(job.state === "held" && (job.reason || "").startsWith("chip-") ? ["request-reprint"] : []);
+    for (const a of offered) {
       const label = "act." + a;
       actions.append(el("button", { type: "button", id: "act-" + a, class: a === "verify" ? "primary" : (a === "cancel" || a === "spoil") ? "danger" : null,
         on: { click: async () => {
@@ -486,6 +542,13 @@ async function showJob(id) {
       readsShown.key = key; readsShown.list = list; show(list);
     }).catch(() => {});
   }
+  // The chip checks of the job's booklets (no personal data: steps, codes, signers' names).
+  const chips = el("div", {});
+  if (v.events.some((e) => e.action === "chip-checked" || (e.reason || "").startsWith("chip-"))) {
+    api("GET", `/api/jobs/${encodeURIComponent(id)}/chip`).then((list) => {
+      if (my === nav) chips.replaceChildren(...[chipCheck(list)].filter(Boolean));
+    }).catch(() => {});
+  }
   // A keyboard-wedge reader types both lines into this field.
   const wedge = counter && job.state === "reading"
     ? el("form", { id: "wedge-form", on: { submit: async (e) => {
@@ -511,7 +574,7 @@ async function showJob(id) {
     el("p", { "data-job": job.job_id }, stateBadge(job.state), "  ", t("col.booklet"), ": ", el("b", {}, job.booklet),
       job.reason ? el("span", { class: "muted" }, "  — " + job.reason) : null),
     confirm, wedge, actions, el("p", { id: "action-error", class: "error", role: "alert" }),
-    reads,
+    chips, reads,
     el("div", { class: "detail" }, left, el("div", {}, el("h2", {}, t("job.history")), history)),
     el("p", {}, el("a", { href: "#/queue" }, "← " + t("job.back"))));
   const input = $("#confirm-number") || $("#wedge"); if (input) input.focus();

@@ -375,3 +375,75 @@ fn through_pcscd_and_vpcd_the_station_and_diag_read_the_virtual_passport() {
         Some("pcsc:Virtual PCD 00 00")
     );
 }
+
+#[test]
+fn the_console_shows_the_chip_check_step_by_step_and_offers_the_reprint_request() {
+    use crate::console::{Browser, login};
+    use crate::util::new_token;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("pages");
+    let (_sim, device) = start_sim(&pages, &["--baud", "0"]);
+    let (central, l1) = new_token("central-office", "central");
+    let (operator, l2) = new_token("ani", "operator");
+    let config = config_with_chip(dir.path(), "vpcd://127.0.0.1:0");
+    let text = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace("require_tokens = false", "require_tokens = true")
+        .replace("users = []", &format!("users = [{l1}, {l2}]"));
+    std::fs::write(&config, text).expect("config");
+    let (_serve, base, _) = start_serve(&dir.path().join("data"), &device, &config);
+    let counter = client(&base, Some(&operator));
+    counter
+        .receive_batch("X8200000", "X8200009")
+        .expect("batch");
+    let vpcd = counter
+        .printer()
+        .expect("printer")
+        .chip
+        .reader
+        .expect("the vpcd port")
+        .trim_start_matches("vpcd://")
+        .to_owned();
+    let file = job_file(dir.path(), "K-1", "X8200000");
+    let _card = sim_chip(&file, "X8200000", &vpcd, Some("other-person"));
+    client(&base, Some(&central))
+        .submit(&std::fs::read(&file).expect("job"))
+        .expect("submitted");
+    until("K-1 held by its chip check", || {
+        counter
+            .job("K-1")
+            .map(|d| d.job.state.as_str() == "held")
+            .unwrap_or(false)
+    });
+
+    let b = Browser::start();
+    b.go(&format!("{base}/"));
+    login(&b, &operator);
+    until("the chip panel", || {
+        b.js(
+            "return document.querySelector('#chip-state').dataset.state || ''",
+            json!([]),
+        ) == "ready"
+    });
+    b.go(&format!("{base}/#/job/K-1"));
+    until("the chip check", || b.exists("#chip-result"));
+    assert_eq!(
+        b.js(
+            "return document.querySelector('#chip-result').dataset.result",
+            json!([])
+        ),
+        "chip-access-denied"
+    );
+    let steps = b.js(
+        "return [...document.querySelectorAll('#chipcheck li.chip-step')].map(l => l.dataset.step + '=' + l.dataset.ok)",
+        json!([]),
+    );
+    assert_eq!(steps, json!(["answer=true", "access=false"]));
+    // A held e-passport goes back to the central office; no local reprint is offered.
+    let buttons = b.js(
+        "return [...document.querySelectorAll('.actions button')].map(x => x.id)",
+        json!([]),
+    );
+    assert!(b.exists("#act-request-reprint"), "{buttons}");
+    assert!(!b.exists("#act-reprint"));
+}
