@@ -127,9 +127,37 @@ impl Store {
             )?;
         }
         let moved = match (read.job_id, action) {
-            (Some(job_id), Some(action)) => {
+            (Some(job_id), Some(mut action)) => {
                 let job = Self::job_in(&tx, job_id)?;
-                let why = read_reason(read);
+                let mut why = read_reason(read);
+                if action == Action::ReadMatched && self.chip_gate {
+                    // Three ways: the printed MRZ equals the job's (this read), and the chip of
+                    // this booklet held the job's MRZ in DG1 (the check that let this attempt
+                    // print). Without that check the read alone settles nothing.
+                    let check: Option<i64> = tx
+                        .row(
+                            "SELECT seq FROM chip_checks WHERE job_id = ?1 AND booklet = ?2
+                             AND used_by = ?3 AND result = 'ok'",
+                            params![job_id, job.booklet, job.attempt_id],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    match check {
+                        Some(seq) => {
+                            why = format!(
+                                "{why}; the printed MRZ, the job and the chip's DG1 (chip check {seq}) agree"
+                            );
+                        }
+                        None if job.state == JobState::Reading => {
+                            action = Action::ReadFailed;
+                            why = "chip-unchecked: the printed MRZ matches, but this booklet's chip was not checked before it printed; verify by hand with a supervisor".to_owned();
+                        }
+                        None => {
+                            tx.commit()?;
+                            return Ok((seq, None));
+                        }
+                    }
+                }
                 Self::step(&tx, &job, action, read.actor, Some(&why))?;
                 if action == Action::ReadMatched {
                     Self::set_booklet(&tx, &job.booklet, BookletState::Issued, Some(job_id), None)?;

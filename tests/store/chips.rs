@@ -165,3 +165,80 @@ fn a_failed_check_holds_the_job_unprinted_and_marks_the_booklet() {
     assert_eq!((rec.spoiled, rec.chips.mismatch), (1, 1));
     assert!(rec.balanced(), "{rec:?}");
 }
+
+#[test]
+fn with_a_reader_too_a_read_completes_only_what_its_chip_check_let_print() {
+    use pstation::store::NewRead;
+    let (_dir, mut store) = open();
+    store.set_chip_gate(true);
+    store.set_read_gate(true);
+    store
+        .receive_batch("X1000000", "X1000009", "op")
+        .expect("batch");
+    let lines = vec!["P<IDN".to_owned(), "X1000001<".to_owned()];
+    let read = |job: &'static str| NewRead {
+        job_id: Some(job),
+        result: "match",
+        number: Some("X1000001<"),
+        lines: &[],
+        differences: &[],
+        detail: None,
+        actor: "reader",
+    };
+    // Checked, printed, read back: the three agree.
+    created(
+        store
+            .submit("J3", b"{}", "X1000001", "central")
+            .expect("submit"),
+    );
+    let ok = steps(true);
+    store
+        .record_chip_check(&check("J3", "X1000001", "ok", &ok))
+        .expect("checked");
+    store.begin_attempt("J3").expect("begin");
+    store
+        .end_attempt("J3", "J3-a1", &AttemptEnd::Printed)
+        .expect("printed");
+    let (_, moved) = store
+        .record_read(
+            &NewRead {
+                lines: &lines,
+                ..read("J3")
+            },
+            Some(Action::ReadMatched),
+        )
+        .expect("read");
+    let job = moved.expect("moved");
+    assert_eq!(job.state, JobState::Completed);
+    assert!(
+        job.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("the printed MRZ, the job and the chip's DG1")),
+        "{job:?}"
+    );
+
+    // Printed before the chip gate was on (no check for its attempt): the read alone does not
+    // settle it.
+    store.set_chip_gate(false);
+    created(
+        store
+            .submit("J4", b"{}", "X1000002", "central")
+            .expect("submit"),
+    );
+    store.begin_attempt("J4").expect("begin");
+    store
+        .end_attempt("J4", "J4-a1", &AttemptEnd::Printed)
+        .expect("printed");
+    store.set_chip_gate(true);
+    let (_, moved) = store
+        .record_read(&read("J4"), Some(Action::ReadMatched))
+        .expect("read");
+    let job = moved.expect("moved");
+    assert_eq!(job.state, JobState::NeedsVerification);
+    assert!(
+        job.reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("chip-unchecked")),
+        "{job:?}"
+    );
+}
