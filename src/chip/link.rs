@@ -147,6 +147,9 @@ impl VpcdPort {
     /// Takes every card waiting to connect; the newest replaces the one held.
     fn accept_waiting(&mut self) {
         while let Ok((stream, _)) = self.listener.accept() {
+            // Small messages one after another (power on, then get ATR): without this each
+            // second one waits for the first's delayed ACK (Nagle), ~40 ms a check.
+            let _ = stream.set_nodelay(true);
             self.conn = Some(stream);
         }
     }

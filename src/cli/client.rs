@@ -170,6 +170,18 @@ pub enum JobCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// An e-passport (spoiled, or held by its chip check) goes back to the central office,
+    /// which sends a new signed job on another booklet.
+    RequestReprint {
+        /// Job id.
+        id: String,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+        /// Daemon address and user.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 /// `pstation booklets …`.
@@ -263,6 +275,14 @@ pub(super) fn job(command: JobCommand, out: &mut dyn Write, err: &mut dyn Write)
             };
             act(&client, &id, "reprint", reprint, out, err)
         }
+        JobCommand::RequestReprint { id, reason, client } => act(
+            &client,
+            &id,
+            "request-reprint",
+            body(Some(reason)),
+            out,
+            err,
+        ),
     }
 }
 

@@ -185,7 +185,11 @@ fn probe(link: &mut dyn chip::CardLink, out: &mut dyn Write) -> CmdResult {
         }
     };
     let hex: Vec<String> = atr.iter().map(|b| format!("{b:02X}")).collect();
-    writeln!(out, "card on {}: ATR {}", link.name(), hex.join(" "))?;
+    if hex.is_empty() {
+        writeln!(out, "card on {} (the reader reports no ATR)", link.name())?;
+    } else {
+        writeln!(out, "card on {}: ATR {}", link.name(), hex.join(" "))?;
+    }
     let select = Command::new(0x00, 0xA4, 0x04, 0x0C).with_data(AID).encode();
     let answer = link.transmit(&select).map(|a| Response::parse(&a));
     link.disconnect();

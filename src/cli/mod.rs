@@ -102,7 +102,8 @@ pub enum Command {
     Health(client::HealthArgs),
     /// List the station's jobs.
     Jobs(client::JobsArgs),
-    /// Show a job or act on it (hold, release, cancel, confirm-booklet, verify, spoil, reprint).
+    /// Show a job or act on it (hold, release, cancel, confirm-booklet, verify, spoil, reprint,
+    /// request-reprint).
     Job {
         /// What to do.
         #[command(subcommand)]
