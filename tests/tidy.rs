@@ -91,7 +91,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "ops",
         &[
             "api", "client", "config", "station", "store", "central", "printer", "fsio", "clock",
-            "reader",
+            "reader", "chip",
         ],
     ),
 ];

@@ -13,6 +13,7 @@ mod adapter;
 mod bundle;
 mod check;
 mod client;
+mod client_booklets;
 pub mod daemon;
 mod demo;
 mod demo_chip;
