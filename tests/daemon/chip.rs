@@ -280,10 +280,24 @@ fn the_chip_gate_prints_the_genuine_booklet_and_holds_every_fault_unprinted() {
     assert_eq!(chips["unreadable"], 1, "{rec}");
 }
 
-/// pcscd with vsmartcard's vpcd: running already, or started here (the suite's `scripts/test`
-/// installs both as root). Nothing is skipped: without them the test fails saying what to do.
-fn pcscd() -> Option<Proc> {
-    if Path::new("/run/pcscd/pcscd.comm").exists() {
+/// pcscd started here, stopped with SIGTERM at the end (so that it removes its socket).
+struct Pcscd(std::process::Child);
+
+impl Drop for Pcscd {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// pcscd with vsmartcard's vpcd: running already (its socket answers), or started here (the
+/// suite's `scripts/test` installs both as root). Nothing is skipped: without them the test
+/// fails saying what to do.
+fn pcscd() -> Option<Pcscd> {
+    let socket = Path::new("/run/pcscd/pcscd.comm");
+    if std::os::unix::net::UnixStream::connect(socket).is_ok() {
         return None;
     }
     let child = std::process::Command::new("pcscd")
@@ -292,9 +306,9 @@ fn pcscd() -> Option<Proc> {
         .stderr(Stdio::null())
         .spawn()
         .expect("pcscd (Debian: pcscd vsmartcard-vpcd; scripts/test installs them as root)");
-    let proc = Proc(child);
+    let proc = Pcscd(child);
     until("pcscd listens", || {
-        Path::new("/run/pcscd/pcscd.comm").exists()
+        std::os::unix::net::UnixStream::connect(socket).is_ok()
     });
     Some(proc)
 }
