@@ -57,17 +57,32 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether the booklet's chip was wrong (`mismatch`), could not be read (`unreadable`), or
-    /// was never reached (`None`: nothing is known of the booklet: no card, no reader).
+    /// Whether anything is known of the booklet: `false` when no reader answered or no booklet
+    /// lay on it (the engine waits and asks again; nothing is recorded).
+    pub fn reached_booklet(&self) -> bool {
+        !matches!(
+            &self.result,
+            Err(f) if matches!(f.code, "chip-reader-unavailable" | "chip-absent")
+        )
+    }
+
+    /// What the booklet's own chip is now known to be: right, or — only once its chip opened
+    /// with this job's key, so that it is surely this booklet's chip — wrong (`mismatch`) or not
+    /// whole (`unreadable`). A chip that did not open may be another booklet laid by mistake,
+    /// and a signature algorithm the station does not verify is the station's limit: neither
+    /// says anything of this booklet (`None`).
     pub fn chip_state(&self) -> Option<crate::chip::ChipVerdict> {
         use crate::chip::ChipVerdict as V;
         match &self.result {
             Ok(()) => Some(V::ReadOk),
             Err(f) => match f.code {
-                "chip-reader-unavailable" | "chip-absent" => None,
-                "chip-no-answer" | "chip-read-failed" | "chip-not-emrtd" | "chip-sod-malformed" => {
-                    Some(V::Unreadable)
-                }
+                "chip-reader-unavailable"
+                | "chip-absent"
+                | "chip-no-answer"
+                | "chip-not-emrtd"
+                | "chip-access-denied"
+                | "chip-algorithm-unsupported" => None,
+                "chip-read-failed" | "chip-sod-malformed" => Some(V::Unreadable),
                 _ => Some(V::Mismatch),
             },
         }

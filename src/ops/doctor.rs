@@ -464,6 +464,16 @@ fn chip(settings: &Settings, daemon_running: bool) -> Check {
             "no chip reader configured: booklets' e-passport chips are not checked before printing (a page could go into a booklet whose chip is another person's); set [chip] reader and csca",
         );
     };
+    // The test central office's CSCA is public (its key comes from a seed in the source): a
+    // station that trusts it accepts chips anyone can make.
+    if let Ok(office) = crate::chip::issuer::TestOffice::new()
+        && chip.cscas.contains(&office.csca.certificate)
+    {
+        return Check::problem(
+            "chip",
+            "[chip] csca trusts pstation's TEST CSCA (written by `pstation sim-chip --write-csca`): anyone can make chips it accepts — remove it and configure the country's real CSCA certificates",
+        );
+    }
     let trusted = format!(
         "{} CSCA certificate(s) from {} file(s)",
         chip.cscas.len(),

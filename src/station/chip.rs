@@ -204,7 +204,7 @@ impl Station {
         };
         let result = report.result.as_ref().err().map_or("ok", |f| f.code);
         self.metrics.count_chip_check(result, &report);
-        let Some(verdict) = report.chip_state() else {
+        if !report.reached_booklet() {
             // No reader, no booklet on it: nothing is known of the booklet; the operator is
             // told, and the engine asks again.
             let (code, message) = report
@@ -224,7 +224,7 @@ impl Station {
                 v.message = Some(message);
             });
             return Gate::Wait;
-        };
+        }
         let steps: Vec<ChipStep> = report
             .steps
             .iter()
@@ -235,11 +235,11 @@ impl Station {
             })
             .collect();
         let message = report.result.as_ref().err().map(|f| f.message.clone());
-        let chip_state = match verdict {
+        let chip_state = report.chip_state().map(|v| match v {
             ChipVerdict::ReadOk => ChipState::ReadOk,
             ChipVerdict::Mismatch => ChipState::Mismatch,
             ChipVerdict::Unreadable => ChipState::Unreadable,
-        };
+        });
         let duration_ms = (report.read_time + report.pa_time).as_millis() as u64;
         let (id, b) = (job.job_id.clone(), booklet.clone());
         let (ds, csca, access) = (

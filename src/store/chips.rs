@@ -72,8 +72,10 @@ pub struct NewChipCheck<'a> {
     pub booklet: &'a str,
     /// `ok`, or the failure's `chip-*` code.
     pub result: &'a str,
-    /// What the booklet's chip state becomes.
-    pub chip_state: ChipState,
+    /// What the booklet's chip is now known to be (`None`: nothing of this booklet was learnt —
+    /// its chip did not open with the job's key, so another booklet may have been on the
+    /// reader).
+    pub chip_state: Option<ChipState>,
     /// The access protocol (`BAC`), when the chip answered.
     pub access: Option<&'a str>,
     /// Every step tried, in order.
@@ -174,10 +176,12 @@ impl Store {
             ],
         )?;
         let seq = tx.last_insert_rowid();
-        tx.exec(
-            "UPDATE booklets SET chip_state = ?2, updated_at = ?3 WHERE number = ?1",
-            params![check.booklet, check.chip_state.as_str(), now()],
-        )?;
+        if let Some(state) = check.chip_state {
+            tx.exec(
+                "UPDATE booklets SET chip_state = ?2, updated_at = ?3 WHERE number = ?1",
+                params![check.booklet, state.as_str(), now()],
+            )?;
+        }
         if passed {
             Self::append_event(
                 &tx,

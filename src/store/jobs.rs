@@ -241,6 +241,34 @@ impl Store {
             ))
             .into(),
         })?;
+        // A held booklet goes with a reprint request only when its own chip was found wrong or
+        // unreadable; one whose chip never opened with this job's key may be another person's
+        // good booklet, laid by mistake: it stays in stock.
+        let plan = match plan {
+            Plan::Move {
+                to,
+                booklet: Some(BookletState::Spoiled),
+                ..
+            } if action == Action::RequestReprint && job.state == JobState::Held => {
+                let chip: Option<String> = tx
+                    .row(
+                        "SELECT chip_state FROM booklets WHERE number = ?1",
+                        [&job.booklet],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if matches!(chip.as_deref(), Some("mismatch" | "unreadable")) {
+                    plan
+                } else {
+                    Plan::Move {
+                        to,
+                        booklet: None,
+                        booklet_event: None,
+                    }
+                }
+            }
+            other => other,
+        };
         match plan {
             Plan::RequestCancel => {
                 tx.exec(

@@ -355,7 +355,7 @@ fn demo_runs_the_daemon_on_the_embedded_defaults_and_every_accepted_job_complete
         "{out}"
     );
     assert!(
-        out.contains("received 400 = issued 4 + spoiled 2 + in stock 394: balanced"),
+        out.contains("received 400 = issued 4 + spoiled 1 + in stock 395: balanced"),
         "{out}"
     );
     assert!(

@@ -16,11 +16,11 @@ fn check<'a>(
         job_id: job,
         booklet,
         result,
-        chip_state: if result == "ok" {
+        chip_state: Some(if result == "ok" {
             ChipState::ReadOk
         } else {
             ChipState::Mismatch
-        },
+        }),
         access: Some("BAC"),
         steps,
         document_signer: Some("CN=DS"),

@@ -99,6 +99,7 @@ impl Command {
                     _ => return Err(malformed("Lc does not match the length of the data")),
                 }
             }
+            2 => return Err(malformed("cut inside an extended length")),
             3 => {
                 let le = u16::from_be_bytes([body[1], body[2]]) as usize;
                 cmd.le = Some(if le == 0 { 65536 } else { le });

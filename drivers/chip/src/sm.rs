@@ -177,7 +177,11 @@ impl Channel for SecureChannel {
     fn unprotect(&mut self, resp: &Response) -> Result<Response, ChipError> {
         let bad = |why: &'static str| ChipError::SecureMessaging { why };
         if resp.data.is_empty() {
-            // A plain status word: the chip refused before (or instead of) protecting.
+            // A plain status word: the chip refused before (or instead of) protecting — only an
+            // error may come so (ICAO 9303-11 §9.8.6); a bare success could come from anyone.
+            if resp.sw == sw::OK || resp.sw >> 8 == 0x62 {
+                return Err(bad("a success answered without secure messaging"));
+            }
             self.ssc = self.ssc.wrapping_add(1);
             return Ok(resp.clone());
         }
@@ -206,7 +210,8 @@ impl Channel for SecureChannel {
         let sw = match do99 {
             Some([a, b]) => u16::from_be_bytes([*a, *b]),
             Some(_) => return Err(bad("data object 99 is not two bytes")),
-            None => resp.sw,
+            // The status word must be under the MAC.
+            None => return Err(bad("response without its protected status word (99)")),
         };
         let data = match do87 {
             Some(v) => self.decrypt_object(v)?,

@@ -172,6 +172,34 @@ fn a_response_with_a_changed_byte_fails_its_mac() {
 }
 
 #[test]
+fn a_success_without_secure_messaging_or_its_protected_status_is_refused() {
+    // Anyone between the station and the chip could answer a bare 90 00, or put a status word
+    // outside the MAC: neither is taken.
+    let mut ifd = example_channel();
+    ifd.protect(&Command::new(0x00, 0xA4, 0x02, 0x0C).with_data(h("011E")));
+    assert!(ifd.unprotect(&Response::status(0x9000)).is_err());
+    let mut ifd = example_channel();
+    ifd.protect(&Command::new(0x00, 0xA4, 0x02, 0x0C).with_data(h("011E")));
+    // The worked example's answer without its DO 99: the MAC no longer covers a status word.
+    assert!(
+        ifd.unprotect(&Response::parse(&h("8E08FA855A5D4C50A8ED9000")).expect("parses"))
+            .is_err()
+    );
+    // An error may come plain (the chip ends secure messaging with it).
+    let mut ifd = example_channel();
+    assert_eq!(
+        ifd.unprotect(&Response::status(0x6988))
+            .expect("plain error"),
+        Response::status(0x6988)
+    );
+}
+
+#[test]
+fn a_command_cut_inside_its_extended_length_is_malformed_not_a_panic() {
+    assert!(Command::parse(&h("00B0000000 01")).is_err());
+}
+
+#[test]
 fn retail_mac_and_padding() {
     assert_eq!(crypto::pad(b""), h("8000000000000000"));
     assert_eq!(crypto::pad(&[1; 8]).len(), 16);

@@ -41,7 +41,8 @@ type Transmit = unsafe extern "C" fn(
 type GetAttrib = unsafe extern "C" fn(c_long, c_ulong, *mut u8, *mut c_ulong) -> c_long;
 
 const SCOPE_SYSTEM: c_ulong = 2;
-const SHARE_SHARED: c_ulong = 2;
+/// No other PC/SC client may send commands in the middle of a secure-messaging session.
+const SHARE_EXCLUSIVE: c_ulong = 1;
 const PROTOCOL_T0: c_ulong = 1;
 const PROTOCOL_T1: c_ulong = 2;
 const RESET_CARD: c_ulong = 1;
@@ -150,7 +151,7 @@ impl Library {
             (self.connect)(
                 ctx,
                 name.as_ptr(),
-                SHARE_SHARED,
+                SHARE_EXCLUSIVE,
                 PROTOCOL_T0 | PROTOCOL_T1,
                 &mut card,
                 &mut protocol,

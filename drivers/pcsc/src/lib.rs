@@ -104,7 +104,7 @@ impl Context {
             .ok_or_else(|| PcscError::NoReader(format!("matching \"{pattern}\" is attached")))
     }
 
-    /// Connects to the card on `reader` (shared, T=0 or T=1).
+    /// Connects to the card on `reader` (exclusively, T=0 or T=1).
     pub fn connect(&self, reader: &str) -> Result<Card, PcscError> {
         let (handle, protocol) = self.inner.lib.connect(self.inner.handle, reader)?;
         Ok(Card {
