@@ -65,13 +65,8 @@ pub(super) fn show_check(api: &Client, id: &str, out: &mut dyn Write) -> std::io
     for step in &check.steps {
         writeln!(
             out,
-            "      chip {:<9} {}{}",
-            step.step,
-            if step.ok { "ok" } else { "FAILED" },
-            step.detail
-                .as_deref()
-                .map(|d| format!(": {d}"))
-                .unwrap_or_default()
+            "      chip {}",
+            super::diag_chip::step_line(&step.step, step.ok, step.detail.as_deref())
         )?;
     }
     Ok(())

@@ -85,12 +85,10 @@ pub fn run(args: ChipArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResul
             return Ok(Exit::InvalidInput);
         }
     };
-    let booklet = args.booklet.clone().unwrap_or_else(|| {
-        serde_json::from_slice::<serde_json::Value>(&payload)
-            .ok()
-            .and_then(|v| v["document"]["number"].as_str().map(str::to_owned))
-            .unwrap_or_default()
-    });
+    let booklet = args
+        .booklet
+        .clone()
+        .unwrap_or_else(|| document_number(&payload));
     let renderer = match crate::station::render::Renderer::new(settings.clone()) {
         Ok(r) => r,
         Err(e) => {
@@ -121,13 +119,8 @@ pub fn run(args: ChipArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResul
     for step in &report.steps {
         writeln!(
             out,
-            "  {:<9} {}{}",
-            step.step,
-            if step.ok { "ok" } else { "FAILED" },
-            step.detail
-                .as_deref()
-                .map(|d| format!(": {d}"))
-                .unwrap_or_default()
+            "  {}",
+            step_line(step.step, step.ok, step.detail.as_deref())
         )?;
     }
     if let Some(ds) = &report.document_signer {
@@ -157,6 +150,23 @@ pub fn run(args: ChipArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdResul
             Ok(Exit::CheckFailed)
         }
     }
+}
+
+/// One step of a chip check as a line: `access    FAILED: chip-access-denied: …`.
+pub(super) fn step_line(step: &str, ok: bool, detail: Option<&str>) -> String {
+    format!(
+        "{step:<9} {}{}",
+        if ok { "ok" } else { "FAILED" },
+        detail.map(|d| format!(": {d}")).unwrap_or_default()
+    )
+}
+
+/// The document number a job's JSON names (the booklet it prints on unless told otherwise).
+pub(super) fn document_number(payload: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|v| v["document"]["number"].as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn list_readers() -> Result<Vec<String>, String> {

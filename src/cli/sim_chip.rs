@@ -98,13 +98,10 @@ pub fn run(args: SimChipArgs, out: &mut dyn Write, err: &mut dyn Write) -> CmdRe
             return Ok(Exit::InvalidInput);
         }
     };
-    let booklet = match &args.booklet {
-        Some(b) => b.clone(),
-        None => serde_json::from_slice::<serde_json::Value>(&payload)
-            .ok()
-            .and_then(|v| v["document"]["number"].as_str().map(str::to_owned))
-            .unwrap_or_default(),
-    };
+    let booklet = args
+        .booklet
+        .clone()
+        .unwrap_or_else(|| super::diag_chip::document_number(&payload));
     let card = match office.card(&payload, &booklet, &settings.mrz, fault, os_rng()) {
         Ok(c) => c,
         Err(e) => {

@@ -161,7 +161,7 @@ impl Station {
             _ => return Gate::Wait,
         };
         let settings = self.options.settings.chip.clone();
-        let gate = self.clone_gate();
+        let gate = self.chip.clone();
         let b = booklet.clone();
         let report = tokio::task::spawn_blocking(move || {
             let mut guard = gate.link.lock().unwrap_or_else(|e| e.into_inner());
@@ -294,10 +294,6 @@ impl Station {
             self.publish_job(&row);
             Gate::Held
         }
-    }
-
-    fn clone_gate(&self) -> std::sync::Arc<ChipGate> {
-        self.chip.clone()
     }
 }
 
