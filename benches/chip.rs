@@ -41,7 +41,7 @@ fn main() {
         read(&fixture, if full { 50 } else { 2 }, full);
     }
     if wanted("confirm") {
-        confirm(&fixture, if full { 20 } else { 2 });
+        confirm(&fixture, if full { 100 } else { 2 });
     }
 }
 
