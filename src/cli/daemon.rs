@@ -56,6 +56,8 @@ pub struct Running {
     pub recovered: Vec<String>,
     /// The data folder's lock, held while the daemon runs.
     pub lock: crate::fsio::DataLock,
+    /// The store's log checkpoints, off the commits' path (stops when dropped).
+    pub checkpoints: crate::store::Checkpointer,
 }
 
 /// Why the daemon could not start.
@@ -144,9 +146,10 @@ pub async fn start(
     let db = data.join("station.db");
     let max_store_mb = settings.daemon.max_store_mb;
     let gate = settings.reader.device.is_some();
-    let (store, recovered) = tokio::task::spawn_blocking(move || {
+    let (store, recovered, checkpoints) = tokio::task::spawn_blocking(move || {
         let mut store = Store::open(&db, &key)?;
         store.set_size_limit(max_store_mb * 1024 * 1024)?;
+        let checkpoints = store.checkpoint_in_background(&db)?;
         let recovered = store.recover()?;
         // With a document reader configured, booklets printed before wait for their read too.
         store.set_read_gate(gate);
@@ -157,7 +160,7 @@ pub async fn start(
                 "printed jobs now wait for the document reader"
             );
         }
-        Ok::<_, crate::store::StoreError>((store, recovered))
+        Ok::<_, crate::store::StoreError>((store, recovered, checkpoints))
     })
     .await
     .map_err(|e| StartError::DataDir(shown.clone(), std::io::Error::other(e)))??;
@@ -252,6 +255,7 @@ pub async fn start(
         background,
         recovered,
         lock,
+        checkpoints,
     })
 }
 

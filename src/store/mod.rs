@@ -18,6 +18,7 @@ mod attempts;
 pub mod audit;
 pub mod backup;
 mod booklets;
+mod checkpoint;
 mod chips;
 pub mod crypt;
 mod events;
@@ -35,6 +36,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
+pub use checkpoint::Checkpointer;
 pub use chips::{ChipCheckRow, ChipCounts, ChipState, ChipStep, NewChipCheck};
 pub use crypt::{KeyError, StoreKey};
 pub use lifecycle::{Action, BookletState, InvalidTransition, JobState, Plan, Refusal};

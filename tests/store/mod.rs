@@ -55,6 +55,46 @@ fn the_store_is_wal_with_full_sync_and_reopens_with_its_data() {
 }
 
 #[test]
+fn the_logs_checkpoints_run_in_their_own_thread_and_leave_nothing_behind() {
+    let (dir, mut store) = open();
+    let db = dir.path().join("station.db");
+    let checkpoints = store.checkpoint_in_background(&db).expect("checkpointer");
+    store
+        .receive_batch("X1000000", "X1000399", "op")
+        .expect("batch");
+    // 300 jobs of 20 KB: about 1,500 log pages, past SQLite's 1,000-page automatic checkpoint.
+    let payload = vec![b'x'; 20_000];
+    let before = std::fs::metadata(&db).expect("db").len();
+    for i in 0..300 {
+        created(
+            store
+                .submit(
+                    &format!("J{i}"),
+                    &payload,
+                    &format!("X{:07}", 1_000_000 + i),
+                    "central",
+                )
+                .expect("submit"),
+        );
+    }
+    // The thread is stopped (after its last checkpoint) only here; until then the pages it has
+    // not copied yet are in the log alone.
+    drop(checkpoints);
+    let after = std::fs::metadata(&db).expect("db").len();
+    assert!(
+        after > before + 300 * 20_000,
+        "the database file holds the jobs after the checkpoints: {before} -> {after} bytes"
+    );
+    // Everything in the log is in the database file: nothing is left to copy.
+    let (frames, copied) = store.checkpoint_now().expect("checkpoint");
+    assert_eq!(frames, copied);
+    // And the data reads back, from a fresh connection too.
+    drop(store);
+    let store = Store::open(&db, &key()).expect("reopen");
+    assert_eq!(store.payload("J299").expect("payload"), payload);
+}
+
+#[test]
 fn the_same_job_twice_is_a_no_op_and_the_same_id_with_other_content_changes_nothing() {
     let (_dir, mut store) = open();
     store
