@@ -148,6 +148,32 @@ async fn the_station_sees_only_the_driver_trait() {
 }
 
 #[tokio::test]
+async fn an_idle_printers_change_arrives_unasked() {
+    let (uri, _tx, printer) = tcp_sim(fast()).await;
+    let mut p = connect(&uri).await;
+    wait_ready(&mut p).await;
+    let written = p.link_bytes().written;
+    // Nothing changes: the wait ends at its limit.
+    assert!(!p.wait_for_change(Duration::from_millis(200)).await);
+    let waiting = tokio::spawn(async move {
+        let changed = p.wait_for_change(Duration::from_secs(60)).await;
+        (changed, p)
+    });
+    printer
+        .control(&Control::Fault(pstation_pjl::sim::Fault::CoverOpen))
+        .await;
+    let (changed, p) = waiting.await.expect("the wait");
+    assert!(changed, "the cover reported itself");
+    assert!(
+        p.last_status().has("cover-open-error"),
+        "{:?}",
+        p.last_status()
+    );
+    // The driver heard it without asking: not one byte went to the printer meanwhile.
+    assert_eq!(p.link_bytes().written, written);
+}
+
+#[tokio::test]
 async fn a_cover_open_before_the_job_means_not_started_and_clearing_recovers() {
     let (uri, tx, _) = tcp_sim(fast()).await;
     let mut p = connect(&uri).await;

@@ -1,7 +1,8 @@
 //! The print engine: the one task that owns the printer. It keeps the link open (reopening with
-//! backoff), publishes the printer's status, and prints the oldest printable job when the
-//! printer is ready — committing the attempt before the first byte, recording the confirmed
-//! outcome after — while the next job is rendered in the background.
+//! backoff), publishes the printer's status (an idle printer's changes as it reports them), and
+//! prints the oldest printable job when the printer is ready — committing the attempt before the
+//! first byte, recording the confirmed outcome after — while the next job is rendered in the
+//! background (a job waiting for its booklet's confirmation too).
 //!
 //! Invariants: a job is sent only after `Store::begin_attempt` committed it as `printing`; an
 //! outcome the driver cannot confirm becomes `needs-verification` and is never retried here; on
@@ -20,7 +21,8 @@ use crate::printer::{Link, LinkBytes, PrintOutcome, PrinterDriver};
 use crate::retry::Backoff;
 use crate::store::{AttemptEnd, StoreError, Transfer};
 
-/// How often an idle engine polls the printer's status.
+/// How long the engine waits before it tries again when the store or the disk failed. (An idle
+/// printer is watched, not polled at this pace: `idle_watching`.)
 const POLL: Duration = Duration::from_secs(2);
 /// How long a printer may stay warming up (or testing itself, resetting) before the operator is
 /// told it is stuck: a passport printer warms up in a minute or two.
@@ -126,7 +128,7 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
             }
         }
         if !status.ready() {
-            idle(&station, &shutdown, POLL).await;
+            idle_watching(&station, &shutdown, d.as_mut()).await;
             continue;
         }
         let t_status = t0.elapsed();
@@ -138,13 +140,19 @@ pub async fn run(station: Arc<Station>, shutdown: CancellationToken) {
                 continue;
             }
         };
+        let dpi = d.capabilities().bitmap_dpi();
         let Some(job) = next else {
-            idle(&station, &shutdown, POLL).await;
+            // A job waiting for its booklet to be confirmed is rendered now, so that the
+            // confirmation starts the print at once.
+            if require {
+                render_ahead(&station, &mut prerendered, dpi).await;
+            }
+            idle_watching(&station, &shutdown, d.as_mut()).await;
             continue;
         };
 
-        // Render (or take the page rendered while the previous job printed).
-        let dpi = d.capabilities().bitmap_dpi();
+        // Render (or take the page rendered while the previous job printed, or while it
+        // waited for its booklet).
         let rendered = match prerendered.take() {
             Some((id, booklet, at, handle))
                 if id == job.job_id && booklet == job.booklet && at == dpi =>
@@ -380,6 +388,52 @@ fn set_printing(station: &Station, job_id: Option<String>) {
     let mut view = station.printer.borrow().clone();
     view.job_id = job_id;
     station.publish_printer(view);
+}
+
+/// Starts rendering the oldest queued job whose booklet is in stock (confirmed or not), unless
+/// it is rendered or rendering already.
+async fn render_ahead(
+    station: &Arc<Station>,
+    prerendered: &mut Option<PreRender>,
+    dpi: Option<u32>,
+) {
+    let Ok(Some(next)) = station.db(|s| s.next_printable(false)).await else {
+        return;
+    };
+    if let Some((id, booklet, at, _)) = prerendered.as_ref()
+        && *id == next.job_id
+        && *booklet == next.booklet
+        && *at == dpi
+    {
+        return;
+    }
+    if let Some((_, _, _, h)) = prerendered.take() {
+        h.abort();
+    }
+    let st = station.clone();
+    let (id, booklet) = (next.job_id.clone(), next.booklet.clone());
+    let handle = tokio::spawn(async move { render(&st, &id, &booklet, dpi).await });
+    *prerendered = Some((next.job_id, next.booklet, dpi, handle));
+}
+
+/// Waits, with the printer idle, for the printer to report a change (published at once), a
+/// wake-up (a job changed, a technician's request) or shutdown — at most the family's idle poll,
+/// after which the engine asks the printer.
+async fn idle_watching(
+    station: &Station,
+    shutdown: &CancellationToken,
+    driver: &mut dyn PrinterDriver,
+) {
+    let limit = driver.idle_poll();
+    let changed = tokio::select! {
+        changed = driver.wait_for_change(limit) => changed,
+        () = station.wake.notified() => false,
+        () = shutdown.cancelled() => false,
+    };
+    if changed {
+        let view = PrinterView::from_status(&driver.subscribe().borrow());
+        publish_printer(station, view).await;
+    }
 }
 
 /// Waits for a poll interval, a wake-up (a job changed) or shutdown.

@@ -59,6 +59,21 @@ pub trait PrinterDriver: Send {
     fn console(&mut self) -> Option<&mut dyn RawConsole> {
         None
     }
+    /// How long an idle printer may go unasked (`status`) by the engine. A family whose
+    /// printer reports its changes unasked (`wait_for_change`) asks seldom, only to know the
+    /// link is alive; the others are polled this often.
+    fn idle_poll(&self) -> Duration {
+        Duration::from_secs(2)
+    }
+    /// Waits, while the printer is idle, until it reports a change of status by itself
+    /// (published to subscribers) or `limit` passes; true when the status changed. Cancel-safe:
+    /// the engine drops it when a job arrives. The default only waits: the engine asks next.
+    fn wait_for_change(&mut self, limit: Duration) -> BoxFuture<'_, bool> {
+        Box::pin(async move {
+            tokio::time::sleep(limit).await;
+            false
+        })
+    }
     /// Prints `job` and returns the outcome the device confirmed — or `Unknown`, never a guess.
     /// Before the first byte reaches the printer every failure is `FailedBeforeStart` (safe to
     /// retry); after it, only the printer's own word ends a job. `cancel` stops the job as far

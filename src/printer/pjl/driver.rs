@@ -38,7 +38,14 @@ pub struct PjlPrinter {
     bytes: LinkBytes,
     /// What the last `print` put on the link.
     last_transfer: Option<LinkTransfer>,
+    /// `USTATUS DEVICE = ON` was acknowledged on this link: the printer reports changes unasked.
+    device_status_on: bool,
 }
+
+/// How often the engine asks an idle printer of this family for its status: a liveness check,
+/// since the printer reports each change itself (every 2 s before; this is a fifth of that
+/// traffic).
+pub const LIVENESS_POLL: Duration = Duration::from_secs(10);
 
 impl PjlPrinter {
     /// Takes over an open stream.
@@ -56,6 +63,7 @@ impl PjlPrinter {
             pending: std::collections::VecDeque::new(),
             bytes: LinkBytes::default(),
             last_transfer: None,
+            device_status_on: false,
         }
     }
 
@@ -231,10 +239,44 @@ impl PjlPrinter {
         Ok(count)
     }
 
-    /// `INFO STATUS`, also published to subscribers.
+    /// `INFO STATUS`, also published to subscribers. The first time on a link it also turns
+    /// on the printer's unsolicited device status on this channel (`USTATUS DEVICE = ON`,
+    /// which a job's envelope sets too), so that an idle printer's changes arrive unasked.
     pub async fn status(&mut self) -> Result<PrinterStatus, DriverError> {
+        if !self.device_status_on {
+            self.request("USTATUS DEVICE = ON", "USTATUS DEVICE")
+                .await?;
+            self.device_status_on = true;
+        }
         self.request("INFO STATUS", "INFO STATUS").await?;
         Ok(self.last_status())
+    }
+
+    /// Reads what an idle printer sends unasked until its status changes (true) or `limit`
+    /// passes (false). A link that closes is a change (to lost). Frames other than status
+    /// (a late answer to an earlier request) are dropped, as the next request's echo would.
+    /// Cancel-safe: a read cut short loses no byte.
+    pub async fn wait_for_change(&mut self, limit: Duration) -> bool {
+        if !self.device_status_on {
+            tokio::time::sleep(limit).await;
+            return false;
+        }
+        let before = self.last_status();
+        let until = Instant::now() + limit;
+        loop {
+            match self.read_some(until).await {
+                Ok(_) => {
+                    if *self.status.borrow() != before {
+                        return true;
+                    }
+                }
+                Err(ReadEnd::Timeout) => return false,
+                Err(ReadEnd::Closed(why)) => {
+                    let _ = self.lost(&why);
+                    return true;
+                }
+            }
+        }
     }
 
     /// Prints `pages` as job `name` and returns the confirmed outcome. `progress` is called with

@@ -132,6 +132,17 @@ impl PrinterDriver for PjlPrinter {
         Some(self)
     }
 
+    fn idle_poll(&self) -> std::time::Duration {
+        // The printer reports every change itself (`USTATUS DEVICE`); asking is a liveness
+        // check only (a serial or USB link that goes away fails at once, a TCP printer that
+        // dies silently is found within this).
+        driver::LIVENESS_POLL
+    }
+
+    fn wait_for_change(&mut self, limit: std::time::Duration) -> BoxFuture<'_, bool> {
+        Box::pin(PjlPrinter::wait_for_change(self, limit))
+    }
+
     fn print<'a>(
         &'a mut self,
         job: PrintJob<'a>,
