@@ -10,29 +10,102 @@ use std::path::{Path, PathBuf};
 /// Writes `bytes` to `path` through a temporary file in the same folder, fsync and rename, so
 /// that a reader never sees a partial file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
+    let staged = Staged::write(path, bytes)?;
+    let dir = staged.dir();
+    staged.publish()?;
+    sync_dir(&dir);
+    Ok(())
+}
+
+/// A file written whole under a temporary name beside its final path, not yet visible there:
+/// `sync` puts its bytes on disk, `publish` renames it into place (then `sync_dir` makes the
+/// name durable — once for many files), dropping it removes it. `write_atomic` in steps, for
+/// batches: written all, then synced all (on a journalling file system the first sync commits
+/// every file written before it, so the others cost little), then published.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl Staged {
+    /// Writes `bytes` under a temporary name unique to this process and call (not synced yet).
+    pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<Self> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut staged = Self {
+            tmp: folder_of(path).join(format!(".{name}.tmp-{}-{n}", std::process::id())),
+            path: path.to_owned(),
+            file: None,
+        };
+        let mut f = std::fs::File::create(&staged.tmp)?;
+        f.write_all(bytes)?;
+        staged.file = Some(f);
+        Ok(staged)
+    }
+
+    /// Puts the file's bytes on disk (before `publish`).
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        match self.file.take() {
+            Some(f) => f.sync_all(),
+            None => Ok(()),
+        }
+    }
+
+    /// Notes that `sync_file_system` has put the file's bytes on disk since it was written.
+    pub fn synced_with_file_system(&mut self) {
+        self.file = None;
+    }
+
+    /// The folder the file goes into.
+    pub fn dir(&self) -> PathBuf {
+        folder_of(&self.path)
+    }
+
+    /// Syncs the file (when `sync` was not called) and renames it into place, atomically
+    /// replacing what was there.
+    pub fn publish(mut self) -> std::io::Result<()> {
+        self.sync()?;
+        std::fs::rename(&self.tmp, &self.path)?;
+        self.tmp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Syncs a folder, so that the names renamed into it are on disk (best effort: some file
+/// systems cannot sync a folder, and the files themselves are synced already).
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Puts every file written on the file system holding `dir` on disk, in one go (`syncfs`): for a
+/// batch of new files, one commit instead of one per file.
+pub fn sync_file_system(dir: &Path) -> std::io::Result<()> {
+    let d = std::fs::File::open(dir)?;
+    rustix::fs::syncfs(&d)?;
+    Ok(())
+}
+
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
     }
-    result
 }
 
 /// Writes `bytes` to a new file at `path` readable by its owner only (mode 0600), synced; an

@@ -165,6 +165,48 @@ fn render_job(
     Ok(Ok((job.job_id, pdf)))
 }
 
+/// `f` over `items` on up to `workers` threads, the results in `items`' order.
+fn par_map<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = workers.min(items.len());
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else {
+                            return mine;
+                        };
+                        mine.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            // A worker that panicked has taken its panic's message to stderr; its jobs are
+            // re-run here, so each still gets its answer (or the same panic, on this thread).
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    let mut have = vec![false; items.len()];
+    for (i, _) in &done {
+        have[*i] = true;
+    }
+    for (i, item) in items.iter().enumerate() {
+        if !have[i] {
+            done.push((i, f(item)));
+        }
+    }
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// What every job of one `render` run shares.
 struct RenderContext<'a> {
     layout: Layout<'a>,
@@ -308,40 +350,70 @@ pub(super) fn run(args: RenderArgs, out: &mut dyn Write, err: &mut dyn Write) ->
             Ok(Exit::Ok)
         }
         (None, Some(dir), n) if n >= 1 && args.png.is_none() => {
+            // Every core lays out pages, each job on its own, and writes its file under a
+            // temporary name (synced); then, in the order the jobs were given, each job's
+            // messages are told and its file renamed into place — or removed, when an earlier
+            // file has the same job id — and the folder is synced once for all of them.
+            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+            let mut rendered = par_map(&args.jobs, cores, |job_path| {
+                let prefix = format!("{}: ", job_path.display());
+                let mut messages = Vec::new();
+                let result =
+                    render_job(job_path, &prefix, &settings, &ctx, &mut messages).map(|r| {
+                        r.map(|(job_id, pdf)| {
+                            let target = dir.join(format!("{job_id}.pdf"));
+                            let staged = crate::fsio::Staged::write(&target, &pdf);
+                            (job_id, target, staged)
+                        })
+                    });
+                (prefix, messages, result)
+            });
+            // All written, then put on disk together: one commit of the file system for the
+            // batch instead of one per file (each file is still synced on its own if that fails).
+            if crate::fsio::sync_file_system(dir).is_ok() {
+                for (_, _, result) in &mut rendered {
+                    if let Ok(Ok((_, _, Ok(staged)))) = result {
+                        staged.synced_with_file_system();
+                    }
+                }
+            }
             let mut exit = Exit::Ok;
             let mut written: Vec<String> = Vec::new();
-            for job_path in &args.jobs {
-                let prefix = format!("{}: ", job_path.display());
-                let (job_id, pdf) = match render_job(job_path, &prefix, &settings, &ctx, err)? {
-                    Ok(r) => r,
-                    Err(JobFailure::Invalid) => {
-                        if exit == Exit::Ok {
-                            exit = Exit::InvalidInput;
+            let mut published = Vec::new();
+            for (prefix, messages, result) in rendered {
+                err.write_all(&messages)?;
+                let failed = match result? {
+                    Ok((job_id, _, _)) if written.contains(&job_id) => {
+                        // Its staged file (if any) is removed as it drops.
+                        writeln!(
+                            err,
+                            "{prefix}job_id: duplicate-job-id: another file in this run has the same job_id; nothing written for this one"
+                        )?;
+                        Exit::InvalidInput
+                    }
+                    Ok((job_id, target, staged)) => {
+                        match staged.and_then(crate::fsio::Staged::publish) {
+                            Ok(()) => {
+                                written.push(job_id);
+                                published.push(target);
+                                continue;
+                            }
+                            Err(e) => {
+                                writeln!(err, "{}: io: cannot write: {e}", target.display())?;
+                                Exit::InvalidInput
+                            }
                         }
-                        continue;
                     }
-                    Err(JobFailure::Internal) => {
-                        exit = Exit::Internal;
-                        continue;
-                    }
+                    Err(JobFailure::Invalid) => Exit::InvalidInput,
+                    Err(JobFailure::Internal) => Exit::Internal,
                 };
-                if written.contains(&job_id) {
-                    writeln!(
-                        err,
-                        "{prefix}job_id: duplicate-job-id: another file in this run has the same job_id; nothing written for this one"
-                    )?;
-                    if exit == Exit::Ok {
-                        exit = Exit::InvalidInput;
-                    }
-                    continue;
+                if failed == Exit::Internal || exit == Exit::Ok {
+                    exit = failed;
                 }
-                let target = dir.join(format!("{job_id}.pdf"));
-                if write_outputs(&target, &pdf, None, err)? {
-                    writeln!(out, "{}", target.display())?;
-                    written.push(job_id);
-                } else if exit == Exit::Ok {
-                    exit = Exit::InvalidInput;
-                }
+            }
+            crate::fsio::sync_dir(dir);
+            for target in published {
+                writeln!(out, "{}", target.display())?;
             }
             Ok(exit)
         }

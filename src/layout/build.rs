@@ -230,37 +230,27 @@ impl Layout<'_> {
         let t = self.template;
         let portrait_src = job.portrait.as_ref().ok_or(LayoutError::NoPortrait)?;
         let decoded =
-            portrait::decode(portrait_src, &self.limits).map_err(LayoutError::Portrait)?;
-        let mut images = vec![
-            portrait::prepare(
-                &decoded,
-                ImageRole::Portrait,
-                PrintBox {
-                    width_mm: t.portrait.w,
-                    height_mm: t.portrait.h,
-                    dpi: t.print_dpi,
-                },
-                t.portrait_greyscale,
-                None,
-            )
-            .map_err(LayoutError::Portrait)?,
-        ];
-        if let Some((b, fade)) = t.ghost {
-            images.push(
-                portrait::prepare(
-                    &decoded,
-                    ImageRole::Ghost,
+            portrait::decode_source(portrait_src, &self.limits).map_err(LayoutError::Portrait)?;
+        let images = portrait::page_images(
+            &decoded,
+            PrintBox {
+                width_mm: t.portrait.w,
+                height_mm: t.portrait.h,
+                dpi: t.print_dpi,
+            },
+            t.portrait_greyscale,
+            t.ghost.map(|(b, fade)| {
+                (
                     PrintBox {
                         width_mm: b.w,
                         height_mm: b.h,
                         dpi: t.print_dpi,
                     },
-                    true,
-                    Some(fade),
+                    fade,
                 )
-                .map_err(LayoutError::Portrait)?,
-            );
-        }
+            }),
+        )
+        .map_err(LayoutError::Portrait)?;
         self.data_page_with_images(job, td3, images)
     }
 

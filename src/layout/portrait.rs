@@ -2,11 +2,18 @@
 //! bombs), EXIF orientation, a centred crop to the template's aspect (never stretched), scaling
 //! to the print resolution, greyscale when the template asks, and the faded ghost image. Each
 //! result is JPEG-encoded exactly once here; the PDF embeds those bytes unchanged.
+//!
+//! Speed (BENCHMARKS.md "Performance"): resampling with `fast_image_resize` (SIMD, the same
+//! Catmull-Rom filter), encoding with `jpeg-encoder`, the ghost made from the prepared portrait
+//! (a few thousand pixels) instead of the source, and a baseline JPEG that already has the print
+//! size, aspect and colour passed through as it came.
 
 use std::io::Cursor;
 
-use image::codecs::jpeg::JpegEncoder;
-use image::imageops::FilterType;
+use std::borrow::Cow;
+
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use super::page::{ImageRole, PageImage};
@@ -121,8 +128,25 @@ impl PrintBox {
     }
 }
 
+/// A decoded portrait, and its source when that can go on the page as it came.
+pub struct Decoded<'a> {
+    /// Upright pixels (EXIF orientation applied; transparency put on white).
+    pub image: DynamicImage,
+    /// The source bytes when they are a baseline JPEG shown as stored (no orientation to apply,
+    /// no transparency): such a portrait that already has the print size is not re-encoded.
+    pub baseline_jpeg: Option<&'a [u8]>,
+}
+
 /// Decodes a portrait safely and applies its EXIF orientation.
 pub fn decode(portrait: &Portrait, limits: &PortraitLimits) -> Result<DynamicImage, PortraitError> {
+    decode_source(portrait, limits).map(|d| d.image)
+}
+
+/// `decode`, keeping the source bytes where they may be passed through (`Decoded`).
+pub fn decode_source<'a>(
+    portrait: &'a Portrait,
+    limits: &PortraitLimits,
+) -> Result<Decoded<'a>, PortraitError> {
     let bytes = &portrait.data;
     if bytes.is_empty() {
         return Err(PortraitError::Empty);
@@ -189,6 +213,14 @@ pub fn decode(portrait: &Portrait, limits: &PortraitLimits) -> Result<DynamicIma
     let mut img =
         DynamicImage::from_decoder(decoder).map_err(|e| PortraitError::Decode(e.to_string()))?;
     img.apply_orientation(orientation);
+    let as_stored = found == ImageFormat::Jpeg
+        && orientation == image::metadata::Orientation::NoTransforms
+        && matches!(
+            img,
+            DynamicImage::ImageRgb8(_) | DynamicImage::ImageLuma8(_)
+        )
+        && jpeg_frame(bytes).is_some_and(|f| f.baseline);
+    let baseline_jpeg = as_stored.then_some(bytes.as_slice());
     if img.color().has_alpha() {
         // A cut-out portrait: put it on white, as a photographer's background would be, instead
         // of letting the conversion drop alpha (which prints black or noise behind the head).
@@ -202,11 +234,28 @@ pub fn decode(portrait: &Portrait, limits: &PortraitLimits) -> Result<DynamicIma
         }
         img = DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(rgba).to_rgb8());
     }
-    Ok(img)
+    Ok(Decoded {
+        image: img,
+        baseline_jpeg,
+    })
+}
+
+/// What a JPEG's frame header declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Frame {
+    /// Colour components (1 grey, 3 YCbCr, 4 CMYK/YCCK).
+    components: u8,
+    /// Baseline DCT (SOF0), the kind every PDF reader takes.
+    baseline: bool,
 }
 
 /// The number of colour components a baseline/progressive JPEG declares in its frame header.
 fn jpeg_components(bytes: &[u8]) -> Option<u8> {
+    jpeg_frame(bytes).map(|f| f.components)
+}
+
+/// The first frame header of a JPEG.
+fn jpeg_frame(bytes: &[u8]) -> Option<Frame> {
     let mut i = 2; // after SOI
     while i + 4 <= bytes.len() {
         if bytes[i] != 0xFF {
@@ -220,7 +269,11 @@ fn jpeg_components(bytes: &[u8]) -> Option<u8> {
         let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
         let is_sof = (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
         if is_sof {
-            return bytes.get(i + 9).copied();
+            return bytes.get(i + 9).map(|&components| Frame {
+                components,
+                // 8-bit samples, sequential Huffman.
+                baseline: marker == 0xC0 && bytes.get(i + 4) == Some(&8),
+            });
         }
         if marker == 0xDA {
             return None; // start of scan before any frame header
@@ -239,9 +292,106 @@ pub fn prepare(
     grey: bool,
     fade: Option<f32>,
 ) -> Result<PageImage, PortraitError> {
+    let src = Pixels::of(img, grey || fade.is_some());
+    Ok(prepare_pixels(&src, role, target, fade, None)?.0)
+}
+
+/// The portrait and, when the template has one, its ghost, for one page: the portrait from the
+/// decoded source (passed through when it is a baseline JPEG of the print size already), the
+/// ghost from the prepared portrait.
+pub fn page_images(
+    decoded: &Decoded<'_>,
+    portrait: PrintBox,
+    grey: bool,
+    ghost: Option<(PrintBox, f32)>,
+) -> Result<Vec<PageImage>, PortraitError> {
+    // Grey when the page is, or when only a ghost (always grey) needs the pixels.
+    let src = Pixels::of(&decoded.image, grey);
+    let (face, pixels) = prepare_pixels(
+        &src,
+        ImageRole::Portrait,
+        portrait,
+        None,
+        decoded.baseline_jpeg,
+    )?;
+    let mut images = vec![face];
+    if let Some((b, fade)) = ghost {
+        images.push(prepare_pixels(&pixels.grey(), ImageRole::Ghost, b, Some(fade), None)?.0);
+    }
+    Ok(images)
+}
+
+/// 8-bit grey or RGB pixels, row by row.
+struct Pixels<'a> {
+    width: u32,
+    height: u32,
+    grey: bool,
+    data: Cow<'a, [u8]>,
+}
+
+impl<'a> Pixels<'a> {
+    /// `img` as grey (`grey`) or RGB pixels, borrowed when it already is.
+    fn of(img: &'a DynamicImage, grey: bool) -> Self {
+        let data = match (img, grey) {
+            (DynamicImage::ImageLuma8(l), true) => Cow::Borrowed(l.as_raw().as_slice()),
+            (DynamicImage::ImageRgb8(c), false) => Cow::Borrowed(c.as_raw().as_slice()),
+            (_, true) => Cow::Owned(img.to_luma8().into_raw()),
+            (_, false) => Cow::Owned(img.to_rgb8().into_raw()),
+        };
+        Self {
+            width: img.width(),
+            height: img.height(),
+            grey,
+            data,
+        }
+    }
+
+    /// The same pixels in grey (the luma weights `image` uses).
+    fn grey(&self) -> Pixels<'_> {
+        if self.grey {
+            return Pixels {
+                data: Cow::Borrowed(&self.data),
+                ..*self
+            };
+        }
+        let data = self
+            .data
+            .chunks_exact(3)
+            .map(|p| {
+                let (r, g, b) = (u32::from(p[0]), u32::from(p[1]), u32::from(p[2]));
+                // Rec. 709 luma in fixed point, rounded: as `image`'s `to_luma8`.
+                ((2126 * r + 7152 * g + 722 * b + 5000) / 10_000) as u8
+            })
+            .collect();
+        Pixels {
+            width: self.width,
+            height: self.height,
+            grey: true,
+            data: Cow::Owned(data),
+        }
+    }
+
+    fn pixel_type(&self) -> PixelType {
+        if self.grey {
+            PixelType::U8
+        } else {
+            PixelType::U8x3
+        }
+    }
+}
+
+/// `prepare` on pixels; also returns the prepared pixels (the ghost is made from them). `source`
+/// is the encoded source, passed through when the pixels need no change at all.
+fn prepare_pixels<'p>(
+    src: &'p Pixels<'_>,
+    role: ImageRole,
+    target: PrintBox,
+    fade: Option<f32>,
+    source: Option<&[u8]>,
+) -> Result<(PageImage, Pixels<'p>), PortraitError> {
     let (tw, th) = target.pixels();
     let aspect = target.width_mm / target.height_mm;
-    let (w, h) = (img.width(), img.height());
+    let (w, h) = (src.width, src.height);
     let (cw, ch) = if (w as f32 / h as f32) > aspect {
         (((h as f32 * aspect).round() as u32).clamp(1, w), h)
     } else {
@@ -255,29 +405,90 @@ pub fn prepare(
             print_mm: target.width_mm.round() as u32,
         });
     }
-    let cropped = img.crop_imm((w - cw) / 2, (h - ch) / 2, cw, ch);
-    let scaled = cropped.resize_exact(tw, th, FilterType::CatmullRom);
-    let (out, grey): (DynamicImage, bool) = match (grey || fade.is_some(), fade) {
-        (true, Some(strength)) => {
-            let mut luma = scaled.to_luma8();
-            for p in luma.pixels_mut() {
-                let ink = 255.0 - f32::from(p.0[0]);
-                p.0[0] = (255.0 - ink * strength).round().clamp(0.0, 255.0) as u8;
-            }
-            (DynamicImage::ImageLuma8(luma), true)
+    let unchanged = (cw, ch) == (w, h) && (w, h) == (tw, th) && fade.is_none();
+    let want = if src.grey { 1 } else { 3 };
+    if unchanged && let Some(jpeg) = source.filter(|j| jpeg_components(j) == Some(want)) {
+        let page = PageImage {
+            role,
+            width_px: tw,
+            height_px: th,
+            grey: src.grey,
+            jpeg: jpeg.to_vec(),
+        };
+        let same = Pixels {
+            data: Cow::Borrowed(&src.data),
+            ..*src
+        };
+        return Ok((page, same));
+    }
+    let mut data = if unchanged {
+        src.data.to_vec()
+    } else {
+        resample(src, ((w - cw) / 2, (h - ch) / 2, cw, ch), (tw, th))?
+    };
+    if let Some(strength) = fade {
+        // Only grey pixels are faded (ghost images are grey).
+        for v in &mut data {
+            let ink = 255.0 - f32::from(*v);
+            *v = (255.0 - ink * strength).round().clamp(0.0, 255.0) as u8;
         }
-        (true, None) => (DynamicImage::ImageLuma8(scaled.to_luma8()), true),
-        (false, _) => (DynamicImage::ImageRgb8(scaled.to_rgb8()), false),
+    }
+    let jpeg = encode_jpeg(&data, tw, th, src.grey)?;
+    let page = PageImage {
+        role,
+        width_px: tw,
+        height_px: th,
+        grey: src.grey,
+        jpeg,
+    };
+    let out = Pixels {
+        width: tw,
+        height: th,
+        grey: src.grey,
+        data: Cow::Owned(data),
+    };
+    Ok((page, out))
+}
+
+/// The crop `(x, y, w, h)` of `src` resampled to `size` with the Catmull-Rom filter.
+fn resample(
+    src: &Pixels<'_>,
+    crop: (u32, u32, u32, u32),
+    size: (u32, u32),
+) -> Result<Vec<u8>, PortraitError> {
+    let failed = |e: &dyn std::fmt::Display| PortraitError::Decode(format!("resampling: {e}"));
+    let view = ImageRef::new(src.width, src.height, &src.data, src.pixel_type())
+        .map_err(|e| failed(&e))?;
+    let mut out = Image::new(size.0, size.1, src.pixel_type());
+    let (x, y, w, h) = crop;
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom))
+        .crop(f64::from(x), f64::from(y), f64::from(w), f64::from(h));
+    Resizer::new()
+        .resize(&view, &mut out, &options)
+        .map_err(|e| failed(&e))?;
+    Ok(out.into_vec())
+}
+
+/// Baseline JPEG at `JPEG_QUALITY`, checked to hold the components the PDF will declare.
+fn encode_jpeg(data: &[u8], w: u32, h: u32, grey: bool) -> Result<Vec<u8>, PortraitError> {
+    let too_large = || PortraitError::Decode(format!("{w} x {h} pixels is too large for JPEG"));
+    let (w16, h16) = (
+        u16::try_from(w).map_err(|_| too_large())?,
+        u16::try_from(h).map_err(|_| too_large())?,
+    );
+    let colour = if grey {
+        jpeg_encoder::ColorType::Luma
+    } else {
+        jpeg_encoder::ColorType::Rgb
     };
     let mut jpeg = Vec::new();
-    let (bytes, colour) = match &out {
-        DynamicImage::ImageLuma8(l) => (l.as_raw().as_slice(), image::ExtendedColorType::L8),
-        DynamicImage::ImageRgb8(c) => (c.as_raw().as_slice(), image::ExtendedColorType::Rgb8),
-        // `out` is built above as Luma8 or Rgb8 only.
-        _ => return Err(PortraitError::Decode("unexpected pixel format".to_owned())),
-    };
-    JpegEncoder::new_with_quality(&mut jpeg, JPEG_QUALITY)
-        .encode(bytes, tw, th, colour)
+    let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, JPEG_QUALITY);
+    // Colour at half resolution both ways (4:2:0), as a camera's and an ICAO photo's JPEG:
+    // the eye and the printer's dots do not see more, and it is a third less to encode.
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+    encoder
+        .encode(data, w16, h16, colour)
         .map_err(|e| PortraitError::Decode(e.to_string()))?;
     // The PDF colour space must match what the encoder really wrote.
     let components = jpeg_components(&jpeg);
@@ -286,18 +497,13 @@ pub fn prepare(
             "the JPEG encoder wrote {components:?} components"
         )));
     }
-    Ok(PageImage {
-        role,
-        width_px: tw,
-        height_px: th,
-        grey,
-        jpeg,
-    })
+    Ok(jpeg)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::codecs::jpeg::JpegEncoder;
 
     fn jpeg_of(w: u32, h: u32) -> Vec<u8> {
         let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {
@@ -331,6 +537,39 @@ mod tests {
         assert!(!out.grey);
         let back = image::load_from_memory(&out.jpeg).expect("jpeg");
         assert_eq!((back.width(), back.height()), (413, 531));
+    }
+
+    #[test]
+    fn a_baseline_jpeg_of_the_print_size_goes_through_as_it_came_and_the_ghost_is_made_from_it() {
+        let target = PrintBox {
+            width_mm: 35.0,
+            height_mm: 45.0,
+            dpi: 300,
+        };
+        let ghost = PrintBox {
+            width_mm: 9.0,
+            height_mm: 11.57,
+            dpi: 300,
+        };
+        let exact = portrait(MediaType::Jpeg, jpeg_of(413, 531));
+        let decoded = decode_source(&exact, &PortraitLimits::DEFAULT).expect("decodes");
+        let images = page_images(&decoded, target, false, Some((ghost, 0.35))).expect("images");
+        assert_eq!(images[0].jpeg, exact.data, "not re-encoded");
+        assert_eq!((images[1].width_px, images[1].height_px), (106, 137));
+        assert!(images[1].grey && images[1].role == ImageRole::Ghost);
+        let back = image::load_from_memory(&images[1].jpeg)
+            .expect("jpeg")
+            .to_luma8();
+        // Faded toward white: even the source's darkest corner is light in the ghost.
+        assert!(back.pixels().all(|p| p.0[0] >= 150), "faded");
+        // A grey page does not take a colour source as it is; another size is resampled.
+        let grey = page_images(&decoded, target, true, None).expect("grey");
+        assert!(grey[0].grey && grey[0].jpeg != exact.data);
+        let other = portrait(MediaType::Jpeg, jpeg_of(600, 800));
+        let decoded = decode_source(&other, &PortraitLimits::DEFAULT).expect("decodes");
+        let resampled = page_images(&decoded, target, false, None).expect("images");
+        assert_eq!((resampled[0].width_px, resampled[0].height_px), (413, 531));
+        assert_ne!(resampled[0].jpeg, other.data);
     }
 
     #[test]

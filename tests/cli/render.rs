@@ -54,7 +54,13 @@ fn render_many_jobs_writes_one_pdf_per_job_and_nothing_for_a_bad_one() {
         .arg("--out-dir")
         .arg(&out_dir));
     assert_eq!(code, 2, "{err}");
-    assert_eq!(out.lines().count(), 2, "{out}");
+    // Laid out on every core, told in the order given.
+    let written: Vec<&str> = out.lines().collect();
+    assert_eq!(written.len(), 2, "{out}");
+    assert!(
+        written[0].ends_with("SMD-2026-000123.pdf") && written[1].ends_with("SMD-2026-000124.pdf"),
+        "{out}"
+    );
     assert!(err.contains("portrait.data: portrait-cmyk"), "{err}");
     let mut files: Vec<String> = std::fs::read_dir(&out_dir)
         .expect("dir")
@@ -157,4 +163,10 @@ fn render_refuses_outputs_that_would_overwrite_each_other() {
     assert_eq!(code, 2, "{err}");
     assert_eq!(out.lines().count(), 1);
     assert!(err.contains("duplicate-job-id"), "{err}");
+    // The second copy's page was laid out and staged beside the first; nothing of it is left.
+    let files: Vec<_> = std::fs::read_dir(&out_dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
 }
