@@ -6,12 +6,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use pstation::cli::{self, Cli};
 
-/// mimalloc instead of glibc's allocator: a batch render frees and reallocates megabyte-sized
-/// pixel buffers on every core, which glibc returned to the kernel and faulted back in each time
-/// (38,000 page faults for 50 pages; BENCHMARKS.md "Performance").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let args = Cli::parse();
     pstation::logging::init(args.log_format, &args.log_level);
