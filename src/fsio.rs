@@ -26,7 +26,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub struct Staged {
     tmp: PathBuf,
     path: PathBuf,
-    file: Option<std::fs::File>,
+    /// Its bytes are on disk. (No file stays open meanwhile: a batch may stage thousands.)
+    synced: bool,
 }
 
 impl Staged {
@@ -38,28 +39,27 @@ impl Staged {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut staged = Self {
+        let staged = Self {
             tmp: folder_of(path).join(format!(".{name}.tmp-{}-{n}", std::process::id())),
             path: path.to_owned(),
-            file: None,
+            synced: false,
         };
-        let mut f = std::fs::File::create(&staged.tmp)?;
-        f.write_all(bytes)?;
-        staged.file = Some(f);
+        std::fs::File::create(&staged.tmp)?.write_all(bytes)?;
         Ok(staged)
     }
 
     /// Puts the file's bytes on disk (before `publish`).
     pub fn sync(&mut self) -> std::io::Result<()> {
-        match self.file.take() {
-            Some(f) => f.sync_all(),
-            None => Ok(()),
+        if !self.synced {
+            std::fs::File::open(&self.tmp)?.sync_all()?;
+            self.synced = true;
         }
+        Ok(())
     }
 
     /// Notes that `sync_file_system` has put the file's bytes on disk since it was written.
     pub fn synced_with_file_system(&mut self) {
-        self.file = None;
+        self.synced = true;
     }
 
     /// The folder the file goes into.

@@ -351,7 +351,7 @@ pub(super) fn run(args: RenderArgs, out: &mut dyn Write, err: &mut dyn Write) ->
         }
         (None, Some(dir), n) if n >= 1 && args.png.is_none() => {
             // Every core lays out pages, each job on its own, and writes its file under a
-            // temporary name (synced); then, in the order the jobs were given, each job's
+            // temporary name; all are synced together; then, in the order the jobs were given, each job's
             // messages are told and its file renamed into place — or removed, when an earlier
             // file has the same job id — and the folder is synced once for all of them.
             let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
