@@ -21,8 +21,7 @@ use pstation::chip::{self, CardLink, ChipReader, DirectLink, Expected, PcscLink,
 use pstation::cli::daemon;
 use pstation::cli::sim_chip::ServedCard;
 use pstation::printer::DriverSettings;
-use pstation_pjl::sim::SimConfig;
-use pstation_sim::{Printer, SimOptions, no_control, serve};
+use pstation_sim::{no_control, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn main() {
@@ -194,18 +193,7 @@ fn confirm(fixture: &[u8], jobs: usize) {
                 .await
                 .expect("bind");
             let addr = listener.local_addr().expect("addr");
-            let printer = Printer::new(SimOptions {
-                printer: SimConfig {
-                    model: "PSTATION SIMULATED PASSPORT PRINTER".into(),
-                    warm_up_ms: 100,
-                    page_ms: 100,
-                    hopper: 100,
-                    page_count: 0,
-                    io_timeout_ms: 15_000,
-                },
-                baud: 0,
-                out_dir: None,
-            });
+            let printer = common::simulated_printer(100, 100, 0);
             tokio::spawn(async move {
                 while let Ok((sock, _)) = listener.accept().await {
                     let _ = sock.set_nodelay(true);

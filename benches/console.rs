@@ -17,8 +17,8 @@ mod common;
 use common::settings;
 use pstation::cli::daemon;
 use pstation::printer::DriverSettings;
-use pstation_pjl::sim::{Fault, SimConfig};
-use pstation_sim::{Control, Printer, SimOptions, serve_pty};
+use pstation_pjl::sim::Fault;
+use pstation_sim::{Control, serve_pty};
 use serde_json::{Value, json};
 
 fn main() {
@@ -34,18 +34,7 @@ fn main() {
         .expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let link = dir.path().join("printer");
-    let printer = Printer::new(SimOptions {
-        printer: SimConfig {
-            model: "PSTATION SIMULATED PASSPORT PRINTER".into(),
-            warm_up_ms: 100,
-            page_ms: 1_000,
-            hopper: 100,
-            page_count: 0,
-            io_timeout_ms: 15_000,
-        },
-        baud: 115_200,
-        out_dir: None,
-    });
+    let printer = common::simulated_printer(1_000, 100, 115_200);
     let (ready_tx, mut ready) = tokio::sync::mpsc::channel(4);
     let p = printer.clone();
     let l = link.clone();

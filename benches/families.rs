@@ -21,8 +21,6 @@ use pstation::cli::daemon;
 use pstation::printer::DriverSettings;
 use pstation::station::StationEvent;
 use pstation::store::JobState;
-use pstation_pjl::sim::SimConfig;
-use pstation_sim::{Printer, SimOptions};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -149,18 +147,7 @@ fn run_family(
 fn pjl(runtime: &tokio::runtime::Runtime, jobs: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
     let link = dir.path().join("printer");
-    let printer = Printer::new(SimOptions {
-        printer: SimConfig {
-            model: "PSTATION SIMULATED PASSPORT PRINTER".into(),
-            warm_up_ms: 100,
-            page_ms: 100,
-            hopper: 100,
-            page_count: 0,
-            io_timeout_ms: 15_000,
-        },
-        baud: 115_200,
-        out_dir: None,
-    });
+    let printer = common::simulated_printer(100, 100, 115_200);
     let mut records = printer.subscribe_records();
     let (ready, mut slave) = tokio::sync::mpsc::channel(4);
     let p = printer.clone();

@@ -20,8 +20,7 @@ use pstation::cli::daemon;
 use pstation::client::{Client, Credentials, TIMEOUT};
 use pstation::printer::DriverSettings;
 use pstation::store::Store;
-use pstation_pjl::sim::SimConfig;
-use pstation_sim::{Printer, SimOptions, no_control, serve};
+use pstation_sim::{no_control, serve};
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -413,18 +412,7 @@ fn gap(runtime: &tokio::runtime::Runtime, fixture: &[u8], jobs: usize) {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let printer = Printer::new(SimOptions {
-            printer: SimConfig {
-                model: "PSTATION SIMULATED PASSPORT PRINTER".into(),
-                warm_up_ms: 100,
-                page_ms: 300,
-                hopper: 1_000,
-                page_count: 0,
-                io_timeout_ms: 15_000,
-            },
-            baud: 0,
-            out_dir: None,
-        });
+        let printer = common::simulated_printer(300, 1_000, 0);
         let p = printer.clone();
         let task = tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {

@@ -11,6 +11,27 @@ use pstation::layout::raster::{Bitmap, render_page};
 use pstation::layout::template::Template;
 use pstation::mrz::{self, MrzOptions};
 
+/// The simulated passport printer the station benches drive: 100 ms warm-up, `page_ms` a
+/// booklet, `hopper` booklets, paced at `baud` (0: unpaced), no pages written.
+pub fn simulated_printer(
+    page_ms: u64,
+    hopper: u32,
+    baud: u32,
+) -> std::sync::Arc<pstation_sim::Printer> {
+    pstation_sim::Printer::new(pstation_sim::SimOptions {
+        printer: pstation_pjl::sim::SimConfig {
+            model: "PSTATION SIMULATED PASSPORT PRINTER".into(),
+            warm_up_ms: 100,
+            page_ms,
+            hopper,
+            page_count: 0,
+            io_timeout_ms: 15_000,
+        },
+        baud,
+        out_dir: None,
+    })
+}
+
 /// The fixture job `fixtures/jobs/valid/santoso-budi.json`.
 pub fn budi_job() -> Job {
     let root = env!("CARGO_MANIFEST_DIR");

@@ -189,20 +189,10 @@ fn par_map<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> R + 
             .collect();
         workers
             .into_iter()
-            // A worker that panicked has taken its panic's message to stderr; its jobs are
-            // re-run here, so each still gets its answer (or the same panic, on this thread).
-            .flat_map(|w| w.join().unwrap_or_default())
+            // A worker's panic is this thread's, as it would be without workers.
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
-    let mut have = vec![false; items.len()];
-    for (i, _) in &done {
-        have[*i] = true;
-    }
-    for (i, item) in items.iter().enumerate() {
-        if !have[i] {
-            done.push((i, f(item)));
-        }
-    }
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, r)| r).collect()
 }
